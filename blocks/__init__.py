@@ -1,0 +1,9 @@
+"""labflows Prefect blocks: repositories and B-Fabric credentials.
+
+``prefect block register -m blocks`` registers every block type defined here.
+"""
+
+from blocks.local import LocalRepository
+from blocks.repository import Repository
+
+__all__ = ["LocalRepository", "Repository"]

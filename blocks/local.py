@@ -1,0 +1,149 @@
+"""A local folder as a repository; ``s3://BUCKET/KEY`` resolves to ``ROOT/BUCKET/KEY``."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+from pydantic import Field
+
+from blocks.repository import ObjectNotFound, Repository
+
+DEFAULT_STORAGE = "./.labflows/storage"
+_META_DIR = ".labflows-meta"
+
+
+class LocalRepository(Repository):
+    """Stores repositories in a local folder that stands in for S3.
+
+    ``s3://BUCKET/KEY`` is the file ``ROOT/BUCKET/KEY``; plain paths are used as they are.
+    Object tags and metadata are kept in JSON side files under ``ROOT/.labflows-meta/``.
+
+    Example:
+        ```python
+        from blocks import LocalRepository
+        repo = LocalRepository(root="/data/labflows")
+        repo.save("lab-storage")
+        LocalRepository.load("lab-storage").read_text("s3://bucket/run1/_JOB_DATA_")
+        ```
+    """
+
+    _block_type_name = "Labflows Local Repository"
+    _block_type_slug = "labflows-local-repository"
+    _logo_url = "https://images.ctfassets.net/gm98wzqotmnx/5Wt9PjvHkHHHDJhnF5T1Nu/6b8b5a9e3e9d7bd6d0a0b6c7d3a6e8c1/folder.png"  # noqa: E501
+    _description = "A local folder standing in for S3: s3://BUCKET/KEY is ROOT/BUCKET/KEY."
+
+    root: str = Field(default=DEFAULT_STORAGE, description="Folder that holds one sub-folder per bucket.")
+
+    # ---- mapping ------------------------------------------------------------------------
+    def path_of(self, uri: str) -> Path:
+        """The local file that holds ``uri``."""
+        if uri.startswith("s3://"):
+            return Path(self.root).absolute() / uri[len("s3://"):]
+        if uri.startswith("file://"):
+            uri = uri[len("file://"):]
+        return Path(uri).absolute()
+
+    def _uri_of(self, path: Path, like: str) -> str:
+        if like.startswith("s3://"):
+            rel = path.relative_to(Path(self.root).absolute())
+            return "s3://" + rel.as_posix()
+        return path.as_posix()
+
+    def _meta_path(self, uri: str) -> Path:
+        p = self.path_of(uri)
+        try:
+            rel = p.relative_to(Path(self.root).absolute())
+        except ValueError:
+            rel = Path("_local_") / p.relative_to("/")
+        return Path(self.root).absolute() / _META_DIR / (rel.as_posix() + ".json")
+
+    # ---- primitives ---------------------------------------------------------------------
+    def exists(self, uri: str) -> bool:
+        return self.path_of(uri).is_file()
+
+    def read_bytes(self, uri: str) -> bytes:
+        try:
+            return self.path_of(uri).read_bytes()
+        except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
+            raise ObjectNotFound(f"no such object: {uri}") from None
+
+    def write_bytes(self, uri, data, *, tags=None, metadata=None) -> None:
+        path = self.path_of(uri)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=path.parent, prefix=f".{path.name}.", delete=False) as tmp:
+            tmp.write(data)
+        os.replace(tmp.name, path)
+        self._write_meta(uri, tags, metadata)
+
+    def list_uris(self, prefix: str) -> list[str]:
+        base = self.path_of(prefix)
+        top = base if prefix.endswith("/") else base.parent
+        if not top.is_dir():
+            return []
+        want = base.as_posix() + ("/" if prefix.endswith("/") else "")
+        out = []
+        for dirpath, dirnames, filenames in os.walk(top):
+            dirnames[:] = [d for d in dirnames if d != _META_DIR]
+            for name in filenames:
+                full = Path(dirpath) / name
+                if full.as_posix().startswith(want) and not name.startswith("."):
+                    out.append(self._uri_of(full, prefix))
+        return sorted(out)
+
+    def download(self, uri: str, dest: Path) -> None:
+        src = self.path_of(uri)
+        if not src.is_file():
+            raise ObjectNotFound(f"no such object: {uri}")
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        part = dest.with_name(dest.name + ".part")
+        try:
+            shutil.copyfile(src, part)
+            os.replace(part, dest)
+        finally:
+            part.unlink(missing_ok=True)
+
+    def upload(self, src: Path, uri: str, *, tags=None, metadata=None) -> None:
+        dest = self.path_of(uri)
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.")
+        os.close(fd)
+        try:
+            shutil.copyfile(src, tmp)
+            os.replace(tmp, dest)
+        finally:
+            Path(tmp).unlink(missing_ok=True)
+        self._write_meta(uri, tags, metadata)
+
+    def delete(self, uri: str) -> None:
+        self.path_of(uri).unlink(missing_ok=True)
+        self._meta_path(uri).unlink(missing_ok=True)
+
+    def etag(self, uri: str) -> str:
+        st = self.path_of(uri).stat()
+        return hashlib.md5(f"{st.st_size}:{st.st_mtime_ns}:{st.st_ino}".encode()).hexdigest()
+
+    def get_tags(self, uri: str) -> dict[str, str]:
+        return self._read_meta(uri).get("tags", {})
+
+    def get_metadata(self, uri: str) -> dict[str, str]:
+        return self._read_meta(uri).get("metadata", {})
+
+    # ---- side files for tags and metadata -------------------------------------------------
+    def _write_meta(self, uri: str, tags: dict | None, metadata: dict | None) -> None:
+        meta = self._meta_path(uri)
+        if not tags and not metadata:
+            meta.unlink(missing_ok=True)
+            return
+        meta.parent.mkdir(parents=True, exist_ok=True)
+        meta.write_text(json.dumps({"tags": tags or {}, "metadata": metadata or {}}))
+
+    def _read_meta(self, uri: str) -> dict:
+        try:
+            return json.loads(self._meta_path(uri).read_text())
+        except FileNotFoundError:
+            return {}

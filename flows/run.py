@@ -1,0 +1,55 @@
+"""The labflows command line: ``python -m flows.run COMMAND …`` (also installed as ``labflows``).
+
+Each command lives in a small ``flows.cli_*`` module that adds its sub-parser; this module only
+wires them together and turns the project's error types into exit codes:
+0 success, 1 a failed run, 2 bad input (one line per problem, no traceback).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from specs.source import SpecError
+
+# One module per group of commands; each exposes ``register(subparsers)``.
+COMMAND_MODULES = [
+    "flows.cli_workflow",
+    "flows.cli_specs",
+    "flows.cli_server",
+]
+
+
+class UsageError(Exception):
+    """Bad input that is not a spec file problem (a missing file, a bad --param): exit 2."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser with every command module's sub-commands."""
+    parser = argparse.ArgumentParser(prog="labflows", description=__doc__.splitlines()[0])
+    subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name in COMMAND_MODULES:
+        importlib.import_module(name).register(subparsers)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run one command and return its exit code."""
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except SpecError as exc:
+        for problem in exc.problems:
+            print(problem, file=sys.stderr)
+        return 2
+    except UsageError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,205 @@
+"""YAML documents that remember where every value came from.
+
+Every spec format in labflows (BayerCLAW workflows, B-Fabric app/inputs/outputs/chunks files)
+is loaded through :func:`load_yaml_file`, so that any problem found later, by pydantic or by a
+cross-field rule, can be reported as one line ``FILE:LINE:COL: path: message``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable
+
+import yaml
+from pydantic import ValidationError
+
+Loc = tuple[str | int, ...]
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with a spec file, at a place in it."""
+
+    file: str
+    line: int
+    col: int
+    path: str
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{self.path}: " if self.path else ""
+        return f"{self.file}:{self.line}:{self.col}: {where}{self.message}"
+
+
+class SpecError(Exception):
+    """Raised when a spec file is unreadable or invalid; carries every problem found."""
+
+    def __init__(self, problems: Iterable[Problem]):
+        self.problems = list(problems)
+        super().__init__("\n".join(str(p) for p in self.problems))
+
+
+def format_path(loc: Iterable[str | int]) -> str:
+    """Render a location as ``Steps[2].align.retry.interval``."""
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += ("." if out else "") + str(part)
+    return out
+
+
+def _norm(part: str | int) -> str | int:
+    return part.lower() if isinstance(part, str) else part
+
+
+@dataclass
+class SourceDoc:
+    """A parsed YAML document plus the position of each value and each mapping key."""
+
+    file: str
+    data: Any
+    text: str = ""
+    _value_pos: dict[tuple, tuple[int, int]] = field(default_factory=dict)
+    _key_pos: dict[tuple, tuple[int, int]] = field(default_factory=dict)
+    _spelling: dict[tuple, str | int] = field(default_factory=dict)
+
+    def position(self, loc: Loc, *, key: bool = False) -> tuple[int, int]:
+        """Line and column (1-based) of ``loc``, or of its nearest ancestor that exists."""
+        norm = tuple(_norm(p) for p in loc)
+        while True:
+            if key and norm in self._key_pos:
+                return self._key_pos[norm]
+            if norm in self._value_pos:
+                return self._value_pos[norm]
+            if not norm:
+                return (1, 1)
+            norm = norm[:-1]
+
+    def spelled(self, loc: Loc) -> str:
+        """The path as the file spells it (``Steps`` stays ``Steps`` even if the model says ``steps``)."""
+        parts: list[str | int] = []
+        norm: tuple = ()
+        for p in loc:
+            norm = norm + (_norm(p),)
+            parts.append(self._spelling.get(norm, p))
+        return format_path(parts)
+
+    def problem(self, loc: Loc, message: str, *, key: bool = False) -> Problem:
+        """A :class:`Problem` located at ``loc``."""
+        line, col = self.position(loc, key=key)
+        return Problem(self.file, line, col, self.spelled(loc), message)
+
+    def error(self, loc: Loc, message: str, *, key: bool = False) -> SpecError:
+        """A :class:`SpecError` with one problem at ``loc``."""
+        return SpecError([self.problem(loc, message, key=key)])
+
+    def sub(self, loc: Loc) -> "SourceDoc":
+        """A view of the value at ``loc`` that keeps the positions (used for nested files' parts)."""
+        norm = tuple(_norm(p) for p in loc)
+        n = len(norm)
+        view = SourceDoc(self.file, _get(self.data, loc), self.text)
+        for src, dst in ((self._value_pos, view._value_pos), (self._key_pos, view._key_pos),
+                         (self._spelling, view._spelling)):
+            for k, v in src.items():
+                if k[:n] == norm:
+                    dst[k[n:]] = v
+        return view
+
+    def problems_from(self, err: ValidationError, prefix: Loc = ()) -> list[Problem]:
+        """Turn a pydantic error into located problems; ``prefix`` is where the model's data sits."""
+        problems = []
+        for e in err.errors(include_url=False):
+            loc = prefix + tuple(p for p in e["loc"] if not _is_union_tag(p))
+            is_extra = e["type"] == "extra_forbidden"
+            msg = "unknown key" if is_extra else _clean_msg(e)
+            problems.append(self.problem(loc, msg, key=is_extra))
+        return problems
+
+
+def _get(data: Any, loc: Loc) -> Any:
+    for p in loc:
+        if isinstance(data, dict):
+            lowered = {(_norm(k)): v for k, v in data.items()}
+            data = lowered.get(_norm(p))
+        elif isinstance(data, list) and isinstance(p, int) and p < len(data):
+            data = data[p]
+        else:
+            return None
+    return data
+
+
+def _is_union_tag(part: str | int) -> bool:
+    # pydantic adds the member's name to the location for unions, e.g. 'function-after[...]'
+    # or 'list[str]'; they mean nothing to a user reading the YAML.
+    return isinstance(part, str) and ("[" in part or part in ("str", "int", "float", "bool", "dict"))
+
+
+def _clean_msg(e: dict) -> str:
+    msg = e["msg"]
+    if msg.startswith("Value error, "):
+        msg = msg[len("Value error, "):]
+    elif msg.startswith("Assertion failed, "):
+        msg = msg[len("Assertion failed, "):]
+    if e["type"] == "missing":
+        msg = "required key is missing"
+    return msg
+
+
+def _mark(node: yaml.Node) -> tuple[int, int]:
+    return (node.start_mark.line + 1, node.start_mark.column + 1)
+
+
+def _index(doc: SourceDoc, node: yaml.Node, path: tuple, spelled: tuple) -> None:
+    doc._value_pos.setdefault(path, _mark(node))
+    if isinstance(node, yaml.MappingNode):
+        merged: list[yaml.Node] = []
+        for knode, vnode in node.value:
+            if knode.tag == "tag:yaml.org,2002:merge":
+                merged.extend(vnode.value if isinstance(vnode, yaml.SequenceNode) else [vnode])
+                continue
+            key = knode.value
+            try:
+                key = int(key) if knode.tag == "tag:yaml.org,2002:int" else key
+            except ValueError:
+                pass
+            child = path + (_norm(key),)
+            doc._key_pos.setdefault(child, _mark(knode))
+            doc._spelling.setdefault(child, key)
+            _index(doc, vnode, child, spelled + (key,))
+        for m in merged:  # merge keys: positions of the merged mapping, under this path
+            _index(doc, m, path, spelled)
+    elif isinstance(node, yaml.SequenceNode):
+        for i, item in enumerate(node.value):
+            _index(doc, item, path + (i,), spelled + (i,))
+
+
+def load_yaml_text(text: str, file: str = "<string>") -> SourceDoc:
+    """Parse YAML text (safe loader) and index positions; syntax errors become :class:`SpecError`."""
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.load(text, Loader=yaml.SafeLoader)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+        what = exc.problem or exc.context or "invalid YAML"
+        raise SpecError([Problem(file, line, col, "", f"YAML syntax error: {what}")]) from None
+    except yaml.YAMLError as exc:
+        raise SpecError([Problem(file, 1, 1, "", f"YAML error: {exc}")]) from None
+    doc = SourceDoc(file, data, text)
+    if node is not None:
+        _index(doc, node, (), ())
+    return doc
+
+
+def load_yaml_file(path: str | Path) -> SourceDoc:
+    """Read and parse a YAML (or JSON) file; unreadable files become :class:`SpecError`."""
+    name = str(path)
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise SpecError([Problem(name, 1, 1, "", f"cannot read file: {reason}")]) from None
+    return load_yaml_text(text, name)
