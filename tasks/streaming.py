@@ -1,0 +1,75 @@
+"""Run a child process and stream its output, line by line, into the Prefect run log."""
+
+from __future__ import annotations
+
+import logging
+import os
+import subprocess
+from pathlib import Path
+from typing import Mapping, Sequence
+
+from prefect.exceptions import MissingContextError
+from prefect.logging import get_run_logger
+
+_module_logger = logging.getLogger("labflows.command")
+
+
+def run_logger() -> logging.Logger | logging.LoggerAdapter:
+    """The current Prefect run's logger, or a plain module logger outside a run."""
+    try:
+        return get_run_logger()
+    except MissingContextError:
+        return _module_logger
+
+
+def run_streaming(
+    argv: Sequence[str],
+    *,
+    cwd: str | Path | None = None,
+    env: Mapping[str, str] | None = None,
+    log_file: Path | None = None,
+    prefix: str = "",
+) -> int:
+    """Run ``argv`` (no shell), log each output line as it arrives, return the exit code.
+
+    stdout and stderr are merged so the log keeps their order; every line also goes to
+    ``log_file`` when given. The child gets its own process group so a timeout or cancel
+    can stop the whole tree (see :func:`terminate_group`).
+    """
+    logger = run_logger()
+    sink = open(log_file, "a", encoding="utf-8") if log_file else None
+    try:
+        proc = subprocess.Popen(
+            list(argv), cwd=cwd, env=dict(env) if env is not None else None,
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            text=True, errors="replace", bufsize=1, start_new_session=True,
+        )
+        try:
+            assert proc.stdout is not None
+            for line in proc.stdout:
+                line = line.rstrip("\n")
+                logger.info("%s%s", prefix, line)
+                if sink:
+                    sink.write(line + "\n")
+                    sink.flush()
+            return proc.wait()
+        except BaseException:
+            terminate_group(proc)
+            raise
+    finally:
+        if sink:
+            sink.close()
+
+
+def terminate_group(proc: subprocess.Popen, grace_s: float = 5.0) -> None:
+    """Stop a child started by :func:`run_streaming` and everything it started."""
+    if proc.poll() is not None:
+        return
+    try:
+        os.killpg(proc.pid, 15)
+        proc.wait(timeout=grace_s)
+    except (ProcessLookupError, PermissionError):
+        return
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, 9)
+        proc.wait()
