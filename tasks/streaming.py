@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import subprocess
+import threading
 from pathlib import Path
 from typing import Mapping, Sequence
 
@@ -12,6 +13,10 @@ from prefect.exceptions import MissingContextError
 from prefect.logging import get_run_logger
 
 _module_logger = logging.getLogger("labflows.command")
+
+
+class CommandTimeout(TimeoutError):
+    """A command ran longer than its timeout and was stopped."""
 
 
 def run_logger() -> logging.Logger | logging.LoggerAdapter:
@@ -29,12 +34,14 @@ def run_streaming(
     env: Mapping[str, str] | None = None,
     log_file: Path | None = None,
     prefix: str = "",
+    timeout_s: float | None = None,
 ) -> int:
     """Run ``argv`` (no shell), log each output line as it arrives, return the exit code.
 
     stdout and stderr are merged so the log keeps their order; every line also goes to
     ``log_file`` when given. The child gets its own process group so a timeout or cancel
-    can stop the whole tree (see :func:`terminate_group`).
+    can stop the whole tree (see :func:`terminate_group`); after ``timeout_s`` seconds the
+    tree is stopped and :class:`CommandTimeout` raised.
     """
     logger = run_logger()
     sink = open(log_file, "a", encoding="utf-8") if log_file else None
@@ -44,6 +51,10 @@ def run_streaming(
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
             text=True, errors="replace", bufsize=1, start_new_session=True,
         )
+        timer = threading.Timer(timeout_s, terminate_group, args=(proc,)) if timeout_s else None
+        if timer:
+            timer.daemon = True
+            timer.start()
         try:
             assert proc.stdout is not None
             for line in proc.stdout:
@@ -52,10 +63,16 @@ def run_streaming(
                 if sink:
                     sink.write(line + "\n")
                     sink.flush()
-            return proc.wait()
+            code = proc.wait()
         except BaseException:
             terminate_group(proc)
             raise
+        finally:
+            if timer:
+                timer.cancel()
+        if timer and timer.finished.is_set() and code < 0:
+            raise CommandTimeout(f"timed out after {timeout_s:g} s: {' '.join(argv)}")
+        return code
     finally:
         if sink:
             sink.close()

@@ -1,0 +1,80 @@
+"""``labflows workflow WORKFLOW.yaml --job JOB``: run a BayerCLAW workflow and print a summary."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+def parse_params(pairs: list[str]) -> dict[str, str]:
+    """``["K=V", …]`` from ``--param`` into a dict."""
+    from flows.run import UsageError
+
+    params = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise UsageError(f"--param {pair!r}: expected KEY=VALUE")
+        params[key] = value
+    return params
+
+
+def register(subparsers) -> None:
+    """Add the ``workflow`` command."""
+    p = subparsers.add_parser("workflow", help="run a BayerCLAW workflow file",
+                              description="Run a BayerCLAW workflow file as a Prefect flow.")
+    p.add_argument("workflow", help="workflow YAML file")
+    p.add_argument("--job", required=True, help="job data file (JSON or YAML)")
+    p.add_argument("--param", action="append", default=[], metavar="K=V", help="workflow parameter value")
+    where = p.add_mutually_exclusive_group()
+    where.add_argument("--storage", metavar="DIR", help="local folder standing in for S3 (default ./.labflows/storage)")
+    where.add_argument("--repository-block", metavar="NAME", help="saved repository block (e.g. an S3Repository)")
+    p.add_argument("--executor", choices=["local", "docker"], help="where commands run (default: Options.executor or local)")
+    p.set_defaults(func=run_command)
+
+
+def format_summary(summary: dict) -> str:
+    """The end-of-run table: step, status, duration, outputs."""
+    rows = [("step", "status", "time", "outputs")]
+    for rec in summary["steps"]:
+        outputs = ", ".join(rec["outputs"]) if rec["outputs"] else "-"
+        rows.append((rec["name"], rec["status"], f"{rec['duration_s']:.1f}s", outputs))
+    widths = [max(len(r[i]) for r in rows) for i in range(3)]
+    lines = [f"workflow {summary['workflow']} — repository {summary['repository']}"]
+    lines += ["  " + "  ".join(c.ljust(w) for c, w in zip(r[:3], widths)) + "  " + r[3] for r in rows]
+    return "\n".join(lines)
+
+
+def run_command(args: argparse.Namespace) -> int:
+    """Validate everything first (exit 2 on bad input), then run the flow (exit 1 if it fails)."""
+    from flows.run import UsageError
+    from specs.workflow import load_workflow
+    from tasks.initialize import JobDataError, load_job_file, render_repository
+    from tasks.native import unsupported_native_steps
+
+    params = parse_params(args.param)
+    wf = load_workflow(args.workflow, params)
+    job = load_job_file(args.job)
+    if not isinstance(job, dict):
+        raise UsageError(f"{args.job}: job data must be a mapping (a JSON object)")
+    problems = unsupported_native_steps(wf.steps)
+    if problems:
+        raise UsageError(f"{args.workflow}: " + "; ".join(problems))
+    try:
+        render_repository(wf.repository, job)
+    except JobDataError as exc:
+        raise UsageError(f"{args.job}: {exc}") from None
+
+    from flows.workflow import WorkflowFailed, run_workflow
+
+    state = run_workflow(workflow=args.workflow, job_file=args.job, params=params,
+                         repository_block=args.repository_block, storage=args.storage,
+                         executor=args.executor, return_state=True)
+    if state.is_completed():
+        print(format_summary(state.result()))
+        return 0
+    exc = state.result(raise_on_failure=False)
+    if isinstance(exc, WorkflowFailed):
+        print(format_summary(exc.summary))
+    print(f"workflow failed: {exc}", file=sys.stderr)
+    return 1

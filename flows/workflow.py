@@ -1,0 +1,95 @@
+"""``run_workflow``: a BayerCLAW workflow file run as a Prefect flow, each step a task."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from prefect import flow
+from prefect.runtime import flow_run
+
+from blocks.repository import Repository
+from blocks.resolve import load_repository
+from specs.workflow import Workflow, load_workflow
+from tasks.command_step import command_step_task
+from tasks.context import RunContext, StepRecord
+from tasks.initialize import initialize_repository, load_job_file, render_repository
+from tasks.native import run_native_step
+from tasks.walk import StepOutcome, walk_steps
+
+
+class WorkflowFailed(RuntimeError):
+    """The workflow stopped at a failed step; carries the summary so far."""
+
+    def __init__(self, message: str, summary: dict):
+        super().__init__(message)
+        self.summary = summary
+
+
+def _run_command(step, ctx: RunContext, prev: dict) -> StepOutcome:
+    result = command_step_task(step)(step, ctx, prev)
+    return StepOutcome([result.record], result.prev_outputs)
+
+
+def flow_handlers() -> dict:
+    """Step kind -> handler for steps at flow level (command steps become Prefect tasks)."""
+    return {"command": _run_command, "native": run_native_step}
+
+
+def _flow_run_name() -> str:
+    params = flow_run.parameters
+    wf = Path(params.get("workflow", "workflow")).stem
+    job = params.get("job_file")
+    return f"{wf}:{Path(job).stem}" if job else wf
+
+
+def run_loaded_workflow(wf: Workflow, job: Any, *, job_file: str | None, repo: Repository,
+                        executor: str | None = None, execution_id: str = "") -> dict:
+    """Run an already validated workflow with the given job data; returns the summary."""
+    repo_uri = render_repository(wf.repository, job)
+    ctx = RunContext(repo=repo, repo_uri=repo_uri, workflow_name=wf.name, options=wf.options,
+                     executor=executor or wf.options.executor or "local",
+                     execution_id=execution_id, workflow_dir=wf.source.parent)
+    initialize_repository(repo, repo_uri, job, job_file)
+    records: list[StepRecord] = []
+    summary = {"workflow": wf.name, "repository": repo_uri, "steps": records}
+    try:
+        walk_steps(wf.steps, ctx, flow_handlers(), records)
+    except Exception as exc:
+        summary["steps"] = [asdict(r) for r in records]
+        raise WorkflowFailed(str(exc), summary) from exc
+    summary["steps"] = [asdict(r) for r in records]
+    return summary
+
+
+@flow(name="run-workflow", flow_run_name=_flow_run_name, log_prints=True)
+def run_workflow(
+    workflow: str,
+    job_file: str | None = None,
+    job: dict[str, Any] | None = None,
+    params: dict[str, str] | None = None,
+    repository_block: str | None = None,
+    storage: str | None = None,
+    executor: str | None = None,
+) -> dict:
+    """Run a BayerCLAW workflow file.
+
+    Args:
+        workflow: path of the workflow YAML file.
+        job_file: a JSON or YAML job file (copied into the repository).
+        job: job data given directly (instead of ``job_file``).
+        params: values for the workflow's ``Parameters`` (``${Name}`` at load time).
+        repository_block: a saved repository block (``S3Repository``, ``LocalRepository``).
+        storage: a local folder standing in for S3 when no block is given.
+        executor: ``local`` (host shell) or ``docker``; default: the workflow's ``Options``.
+
+    Returns:
+        The summary: workflow name, repository URI and one record per step.
+    """
+    wf = load_workflow(workflow, params)
+    if job is None:
+        job = load_job_file(job_file) if job_file else {}
+    repo = load_repository(repository_block, storage)
+    return run_loaded_workflow(wf, job, job_file=job_file, repo=repo, executor=executor,
+                               execution_id=str(flow_run.id or ""))

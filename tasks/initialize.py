@@ -1,0 +1,44 @@
+"""Starting a workflow run: the job file, the rendered repository and ``_JOB_DATA_``."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+from blocks.repository import Repository, basename
+from specs.source import load_yaml_file
+
+_JOB_REF = re.compile(r"\$\{!?job\.(.+?)\}")
+
+
+class JobDataError(ValueError):
+    """The job data cannot render the repository, or the job file is not usable."""
+
+
+def load_job_file(path: str | Path) -> Any:
+    """A JSON or YAML job file's content (errors carry file, line and column)."""
+    return load_yaml_file(path).data
+
+
+def render_repository(template: str, job: Any) -> str:
+    """``s3://bucket/path/${job.ID}`` with job values in; a missing key is an error."""
+
+    def repl(m: re.Match) -> str:
+        value: Any = job
+        for part in m.group(1).split("."):
+            if not isinstance(value, dict) or part not in value:
+                raise JobDataError(f"Repository {template}: job data has no key {m.group(1)!r}")
+            value = value[part]
+        return str(value)
+
+    return _JOB_REF.sub(repl, template).rstrip("/")
+
+
+def initialize_repository(repo: Repository, repo_uri: str, job: Any, job_file: str | None) -> None:
+    """Copy the job file into the repository and write ``_JOB_DATA_`` (fresh parent and scatter)."""
+    if job_file:
+        repo.write_bytes(f"{repo_uri}/{basename(job_file)}", Path(job_file).read_bytes())
+    data = {"job": job, "parent": {}, "scatter": {}}
+    repo.write_text(f"{repo_uri}/_JOB_DATA_", json.dumps(data, indent=2))
