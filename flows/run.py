@@ -19,6 +19,7 @@ COMMAND_MODULES = [
     "flows.cli_workflow",
     "flows.cli_specs",
     "flows.cli_server",
+    "flows.cli_standin",
 ]
 
 
@@ -58,4 +59,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # Run the imported module, not this __main__ copy, so command modules and this one
+    # share the same UsageError class.
+    from flows.run import main as _main
+
+    sys.exit(_main())
