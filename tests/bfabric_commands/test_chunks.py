@@ -1,0 +1,112 @@
+"""ChunksFile (discovery, needs_dispatch) and the workunit_definition.yml guard."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import pytest
+import yaml
+
+from specs.source import SpecError
+from tasks.bfabric.chunks import ChunksFile, NoChunksFoundError, workunit_definition_guard
+
+
+def make_chunk(work: Path, name: str, inputs: bool = True) -> Path:
+    chunk = work / name
+    chunk.mkdir(parents=True)
+    if inputs:
+        (chunk / "inputs.yml").write_text("inputs: []\n")
+    return chunk
+
+
+def test_discovery_is_sorted_one_level_and_written(tmp_path):
+    make_chunk(tmp_path, "chunk2")
+    make_chunk(tmp_path, "chunk1")
+    make_chunk(tmp_path, "chunk1/nested")      # nested dirs are ignored
+    make_chunk(tmp_path, "no_inputs", inputs=False)
+    (tmp_path / "inputs.yml").write_text("inputs: []\n")  # a plain file at the top is not a chunk
+    (tmp_path / "file.txt").write_text("x")
+    assert ChunksFile.read(tmp_path) == [tmp_path / "chunk1", tmp_path / "chunk2"]
+    assert yaml.safe_load((tmp_path / "chunks.yml").read_text()) == {"chunks": ["chunk1", "chunk2"]}
+
+
+def test_single_discovered_chunk_file_content(tmp_path):
+    make_chunk(tmp_path, "chunk1")
+    ChunksFile.read(tmp_path)
+    assert yaml.safe_load((tmp_path / "chunks.yml").read_text()) == {"chunks": ["chunk1"]}
+
+
+def test_existing_chunks_file_wins(tmp_path):
+    make_chunk(tmp_path, "a")
+    make_chunk(tmp_path, "b")
+    (tmp_path / "chunks.yml").write_text("chunks: [b, /abs/elsewhere]\n")
+    assert ChunksFile.read(tmp_path) == [tmp_path / "b", Path("/abs/elsewhere")]
+
+
+def test_no_chunks_found(tmp_path):
+    with pytest.raises(NoChunksFoundError, match="No chunks found"):
+        ChunksFile.read(tmp_path)
+    assert not (tmp_path / "chunks.yml").exists()
+
+
+def test_invalid_chunks_file_is_a_located_error(tmp_path):
+    (tmp_path / "chunks.yml").write_text("chunk: [a]\n")
+    with pytest.raises(SpecError, match=r"chunks.yml:1:1: chunk: unknown key"):
+        ChunksFile.read(tmp_path)
+
+
+def test_write_makes_inside_paths_relative(tmp_path):
+    ChunksFile.write(tmp_path, [tmp_path / "x", Path("y"), Path("/other/z")])
+    assert yaml.safe_load((tmp_path / "chunks.yml").read_text()) == {"chunks": ["x", "y", "/other/z"]}
+
+
+def test_needs_dispatch_rules(tmp_path):
+    # no manifest, nothing discoverable -> dispatch
+    assert ChunksFile.needs_dispatch(tmp_path) is True
+    # no manifest, but discoverable chunks -> no dispatch
+    make_chunk(tmp_path, "c1")
+    assert ChunksFile.needs_dispatch(tmp_path) is False
+    # manifest whose chunks all have inputs.yml -> no dispatch
+    make_chunk(tmp_path, "c2")
+    ChunksFile.write(tmp_path, [Path("c1"), Path("c2")])
+    assert ChunksFile.needs_dispatch(tmp_path) is False
+    # a listed chunk lost its inputs.yml (e.g. the dir was removed) -> dispatch again
+    (tmp_path / "c2" / "inputs.yml").unlink()
+    assert ChunksFile.needs_dispatch(tmp_path) is True
+    (tmp_path / "c2").rmdir()
+    assert ChunksFile.needs_dispatch(tmp_path) is True
+
+
+def test_guard_restores_modified_definition(tmp_path, caplog):
+    definition = tmp_path / "workunit_definition.yml"
+    definition.write_text("execution: {raw_parameters: {}}\n")
+    with caplog.at_level(logging.WARNING):
+        with workunit_definition_guard(tmp_path):
+            definition.write_text("execution: {raw_parameters: {changed: yes}}\n")
+    assert definition.read_text() == "execution: {raw_parameters: {}}\n"
+    assert (tmp_path / "workunit_definition.yml.bak").read_text() == "execution: {raw_parameters: {changed: yes}}\n"
+    assert "was modified by dispatch" in caplog.text
+
+
+def test_guard_restores_even_when_dispatch_fails_or_deletes(tmp_path):
+    definition = tmp_path / "workunit_definition.yml"
+    definition.write_text("original\n")
+    with pytest.raises(RuntimeError):
+        with workunit_definition_guard(tmp_path):
+            definition.unlink()
+            raise RuntimeError("dispatch failed")
+    assert definition.read_text() == "original\n"
+    assert not (tmp_path / "workunit_definition.yml.bak").exists()
+
+
+def test_guard_leaves_unchanged_definition_alone(tmp_path, caplog):
+    definition = tmp_path / "workunit_definition.yml"
+    definition.write_text("same\n")
+    with caplog.at_level(logging.WARNING):
+        with workunit_definition_guard(tmp_path):
+            definition.write_text("same\n")
+    assert not (tmp_path / "workunit_definition.yml.bak").exists()
+    assert "modified" not in caplog.text
+    with workunit_definition_guard(tmp_path / "nowhere"):
+        pass  # nothing to guard
