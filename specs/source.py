@@ -66,9 +66,29 @@ class SourceDoc:
     _key_pos: dict[tuple, tuple[int, int]] = field(default_factory=dict)
     _spelling: dict[tuple, str | int] = field(default_factory=dict)
 
+    def _resolve(self, loc: Loc) -> tuple[tuple, list[str | int]]:
+        """``loc`` normalised, and as given, without list indexes the file does not have.
+
+        Models accept "one or a list" (``qc_check: {...}`` as ``[{...}]``); their errors then
+        name item 0 of a list the file never wrote, which would point at the wrong place.
+        """
+        norm: tuple = ()
+        kept: list[str | int] = []
+        for p in loc:
+            n = _norm(p)
+            if (isinstance(p, int) and p == 0 and norm + (n,) not in self._value_pos
+                    and norm in self._value_pos and not self._is_sequence(norm)):
+                continue
+            norm = norm + (n,)
+            kept.append(p)
+        return norm, kept
+
+    def _is_sequence(self, norm: tuple) -> bool:
+        return isinstance(_get(self.data, norm), list)
+
     def position(self, loc: Loc, *, key: bool = False) -> tuple[int, int]:
         """Line and column (1-based) of ``loc``, or of its nearest ancestor that exists."""
-        norm = tuple(_norm(p) for p in loc)
+        norm, _ = self._resolve(loc)
         while True:
             if key and norm in self._key_pos:
                 return self._key_pos[norm]
@@ -82,7 +102,7 @@ class SourceDoc:
         """The path as the file spells it (``Steps`` stays ``Steps`` even if the model says ``steps``)."""
         parts: list[str | int] = []
         norm: tuple = ()
-        for p in loc:
+        for p in self._resolve(loc)[1]:
             norm = norm + (_norm(p),)
             parts.append(self._spelling.get(norm, p))
         return format_path(parts)
@@ -145,6 +165,8 @@ def _clean_msg(e: dict) -> str:
         msg = msg[len("Assertion failed, "):]
     if e["type"] == "missing":
         msg = "required key is missing"
+    elif e["type"] == "model_type":  # "… or instance of ClassName" means nothing to a YAML author
+        msg = "Input should be a map (key: value pairs)"
     return msg
 
 
