@@ -24,8 +24,8 @@ from typing import Annotated, Any
 from pydantic import BaseModel, BeforeValidator, Field, ValidationError, model_validator
 
 from specs.app_commands import CommandsSpec, resolve_commands_paths
-from specs.bfabric_common import StrictModel, problems_from
 from specs.app_template import CHECK_VARIABLES, AppVariables, render_data
+from specs.bfabric_common import StrictModel, problems_from
 from specs.source import Loc, Problem, SourceDoc, SpecError, load_yaml_file
 
 __all__ = [
@@ -52,8 +52,20 @@ class BfabricAppSpec(StrictModel):
     workflow_template_step_id: int | None = Field(
         default=None, description="Workflow template step to record after the outputs are registered.")
 
+    def runner_requirement(self, *, for_makefile: bool = False) -> str:
+        """The requirement that installs the app runner: ``bfabric-app-runner==0.8.0`` for a version,
+        ``bfabric-app-runner@git+…`` for a git ref (``#`` escaped as ``\\#`` inside a Makefile)."""
+        if self.app_runner.startswith("git+"):
+            ref = self.app_runner.replace("#", "\\#") if for_makefile else self.app_runner
+            return f"bfabric-app-runner@{ref}"
+        return f"bfabric-app-runner=={self.app_runner}"
+
 
 def _as_list(value: Any) -> Any:
+    items = value if isinstance(value, list) else [value]
+    for item in items:
+        if isinstance(item, (int, float)) and not isinstance(item, bool):
+            raise ValueError(f"version {item!r} is read as a number: quote it (\"{item}\")")
     return [value] if isinstance(value, str) else value
 
 
@@ -69,7 +81,7 @@ class AppSpecTemplate(StrictModel):
     """An app.yml as written, before templates are rendered."""
 
     bfabric: BfabricAppSpec
-    versions: list[AppVersionMultiTemplate]
+    versions: list[AppVersionMultiTemplate] = Field(min_length=1)
 
 
 class AppVersion(BaseModel):

@@ -293,3 +293,35 @@ def test_workflow_template_step_id(tmp_path):
     spec = load_app(path, 1, "a")
     assert spec.bfabric.workflow_template_step_id == 12
     assert spec.bfabric.app_runner == "0.8.0"
+
+
+def test_runner_requirement_for_version_and_git_ref():
+    from specs.app import BfabricAppSpec
+
+    assert BfabricAppSpec(app_runner="1.2.3").runner_requirement() == "bfabric-app-runner==1.2.3"
+    git = BfabricAppSpec(app_runner="git+https://github.com/fgcz/bfabricPy@main#subdirectory=bfabric_app_runner")
+    assert git.runner_requirement() == (
+        "bfabric-app-runner@git+https://github.com/fgcz/bfabricPy@main#subdirectory=bfabric_app_runner")
+    assert git.runner_requirement(for_makefile=True) == (
+        "bfabric-app-runner@git+https://github.com/fgcz/bfabricPy@main\\#subdirectory=bfabric_app_runner")
+
+
+@pytest.mark.parametrize("kind", ["app", "inputs", "outputs", "chunks", "workunit"])
+def test_every_kind_exposes_a_json_schema(kind):
+    import importlib
+
+    from specs.kinds import VALIDATORS
+
+    module = importlib.import_module(VALIDATORS[kind].split(":")[0])
+    schema = module.SCHEMA_MODEL.model_json_schema()
+    assert schema["type"] == "object" and schema["additionalProperties"] is False
+
+
+@pytest.mark.parametrize("versions, expected", [
+    ("versions: []", ":2:11: versions: List should have at least 1 item"),
+    ("versions:\n  - version: 1.0\n    commands: {dispatch: {type: exec, command: d}, process: {type: exec, command: p}}",
+     ":3:14: versions[0].version: version 1.0 is read as a number: quote it (\"1.0\")"),
+])
+def test_version_list_problems(tmp_path, versions, expected):
+    path = write_app(tmp_path, "bfabric: {app_runner: 0.8.0}\n" + versions + "\n")
+    assert spec_error(path).startswith(f"{path}{expected}")
