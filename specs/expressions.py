@@ -22,6 +22,7 @@ MAX_EXPRESSION_LENGTH = 10_000
 MAX_SEQUENCE_LENGTH = 1_000_000  # longest string/list an expression may build
 MAX_INT_BITS = 100_000  # largest integer an expression may build
 MAX_FACTORIAL = 1_000
+MAX_NESTED_REPEAT = 10_000  # items when repeating a sequence of containers
 
 _BUILTINS: dict[str, Callable[..., Any]] = {
     f.__name__: f for f in (len, min, max, abs, round, int, float, str, bool, sum, any, all, sorted)
@@ -286,9 +287,11 @@ def _check_power(base: Any, exponent: Any) -> None:
 
 def _check_repeat(seq: Any, count: Any) -> None:
     if isinstance(seq, (str, list, tuple)) and _is_int(count):
-        if len(seq) * count > MAX_SEQUENCE_LENGTH:
-            raise ExpressionError(f"repetition would build {len(seq) * count} items "
-                                  f"(at most {MAX_SEQUENCE_LENGTH})")
+        limit = MAX_SEQUENCE_LENGTH
+        if not isinstance(seq, str) and any(isinstance(x, (list, tuple, dict)) for x in seq):
+            limit = MAX_NESTED_REPEAT  # repeated containers multiply the size of everything built on them
+        if len(seq) * count > limit:
+            raise ExpressionError(f"repetition would build {len(seq) * count} items (at most {limit})")
 
 
 def _check_size(value: Any) -> Any:
@@ -301,7 +304,11 @@ def _check_size(value: Any) -> Any:
 
 def _check_call_args(fn: Callable[..., Any], args: list[Any]) -> None:
     """Guard the few math functions whose cost grows without bound with their arguments."""
-    if fn in (math.factorial, math.comb, math.perm):
+    if fn is sum:
+        items = list(args[0]) if args and isinstance(args[0], (list, tuple)) else []
+        if any(not isinstance(x, (int, float)) for x in items + args[1:]):
+            raise ExpressionError("sum() adds numbers only")
+    elif fn in (math.factorial, math.comb, math.perm):
         if any(_is_int(a) and abs(a) > MAX_FACTORIAL for a in args):
             raise ExpressionError(f"math.{fn.__name__}() arguments must be at most {MAX_FACTORIAL}")
     elif fn is math.prod and args and isinstance(args[0], (list, tuple)):

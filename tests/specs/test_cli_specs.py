@@ -1,6 +1,7 @@
 """``validate`` and ``schema`` commands (in-process), and the workflow JSON Schema."""
 
 import argparse
+import contextlib
 import io
 import json
 from pathlib import Path
@@ -21,8 +22,6 @@ def run(argv: list[str]) -> tuple[int, str, str]:
     parser = argparse.ArgumentParser()
     cli_specs.register(parser.add_subparsers(dest="command"))
     args = parser.parse_args(argv)
-    import contextlib
-
     out, err = io.StringIO(), io.StringIO()
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
         code = args.func(args)

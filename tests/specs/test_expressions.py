@@ -42,7 +42,7 @@ def test_branching_doc_conditions_are_true(text):
     ("2 ** 10", 1024), ("7 // 2", 3), ("7 % 4", 3), ("7 / 2", 3.5), ("-input1.a", -1),
     ("not input1.c", False), ("input1.a if input1.c else 99", 1), ("input2.y[-1]", 4),
     ("input2.y[0:2]", [2, 3]), ("len(input2.y)", 3), ("max(input2.y)", 4), ("min(3, 1, 2)", 1),
-    ("sum(input2.y)", 9), ("sorted([3, 1, 2], reverse=True)", [3, 2, 1]), ("round(2.567, 1)", 2.6),
+    ("sum(input2.y)", 9), ("sum([1.5, 2], 1)", 4.5), ("[[0]] * 3", [[0], [0], [0]]), ("sorted([3, 1, 2], reverse=True)", [3, 2, 1]), ("round(2.567, 1)", 2.6),
     ("int('7') + float('0.5')", 7.5), ("str(5) + 'x'", "5x"), ("bool(0)", False),
     ("any([0, 1])", True), ("all([1, 0])", False), ("{'k': 1}['k']", 1), ("(1, 2)[1]", 2),
     ("input2.z is None", False), ("None is None", True), ("3 not in input2.y", False),
@@ -164,6 +164,9 @@ def test_non_string_expression():
     "math.factorial(100000)",
     "math.comb(10 ** 6, 5000)",
     "(2 ** 99999) * (2 ** 99999)",
+    "[[0] * 1000] * 100000",
+    "sum([[1] * 1000] * 1000, [])",
+    "sum(['a', 'b'], '')",
 ])
 def test_resource_abuse_is_refused(text):
     with pytest.raises(ExpressionError):
