@@ -57,6 +57,9 @@ def run_argv(argv: Sequence[str], *, cwd: Path | str | None, env: Mapping[str, s
     except FileNotFoundError:
         # the program itself is missing: report it like a shell would (exit 127)
         raise CommandFailedError(127, argv) from None
+    except PermissionError:
+        # the program is not executable (exit 126, as a shell reports it)
+        raise CommandFailedError(126, argv) from None
     if code != 0:
         raise CommandFailedError(code, argv)
 

@@ -2,7 +2,7 @@
 
 Environments are cached under ``${XDG_CACHE_HOME:-~/.cache}/bfabric_app_runner/envs/<hash>``, the
 hash being the first 16 hex digits of
-``sha256("<hostname>:<python_version>:<abs pylock>:<pylock mtime>[:<dep>:<dep>…]")``, the same
+``sha256("<hostname>:<python_version>:<abs pylock>:<pylock mtime>[:<dep>,<dep>…]")``, the same
 recipe as bfabric-app-runner, so both share their caches. Building an environment holds an
 exclusive ``fcntl.flock`` on ``envs/<hash>.lock``; a finished one carries the marker file
 ``.provisioned`` and is reused as is. ``refresh: true`` builds a throw-away environment under
@@ -75,9 +75,10 @@ def env_hash_input(spec: CommandPythonEnv) -> str:
         mtime = pylock.stat().st_mtime
     except FileNotFoundError:
         raise PythonEnvError(f"pylock file not found: {pylock}") from None
-    parts = [socket.gethostname(), spec.python_version, str(pylock), str(mtime)]
-    parts += [str(Path(dep).expanduser().absolute()) for dep in spec.local_extra_deps]
-    return ":".join(parts)
+    text = f"{socket.gethostname()}:{spec.python_version}:{pylock}:{mtime}"
+    if spec.local_extra_deps:
+        text += ":" + ",".join(str(Path(dep).expanduser().absolute()) for dep in spec.local_extra_deps)
+    return text
 
 
 def env_hash(spec: CommandPythonEnv) -> str:
@@ -85,9 +86,9 @@ def env_hash(spec: CommandPythonEnv) -> str:
     return hashlib.sha256(env_hash_input(spec).encode()).hexdigest()[:16]
 
 
-def find_uv() -> str | None:
-    """The ``uv`` on PATH, if any."""
-    return shutil.which("uv")
+def find_uv(path: str | None = None) -> str | None:
+    """The ``uv`` on ``path`` (default: PATH), if any."""
+    return shutil.which("uv", path=path)
 
 
 def pylock_requirements(pylock: Path) -> list[str]:
@@ -106,9 +107,9 @@ def pylock_requirements(pylock: Path) -> list[str]:
     return reqs
 
 
-def _interpreter(version: str) -> str:
+def _interpreter(version: str, path: str | None) -> str:
     """A Python interpreter of ``version`` for the pip fallback."""
-    found = shutil.which(f"python{version}")
+    found = shutil.which(f"python{version}", path=path)
     if found:
         return found
     if f"{sys.version_info.major}.{sys.version_info.minor}" == version:
@@ -116,8 +117,9 @@ def _interpreter(version: str) -> str:
     raise PythonEnvError(f"Python {version} not found (no python{version} on PATH, and uv is not installed)")
 
 
-def _provision_steps(spec: CommandPythonEnv, env_dir: Path, uv: str | None) -> list[list[str]]:
-    """The commands that build ``env_dir`` (see the module docstring)."""
+def _provision_steps(spec: CommandPythonEnv, env_dir: Path, uv: str | None,
+                     path: str | None = None) -> list[list[str]]:
+    """The commands that build ``env_dir`` (see the module docstring); ``path`` is searched for Python."""
     py = str(env_dir / "bin" / "python")
     pylock = str(Path(spec.pylock).expanduser().absolute())
     deps = [str(Path(d).expanduser().absolute()) for d in spec.local_extra_deps]
@@ -127,7 +129,7 @@ def _provision_steps(spec: CommandPythonEnv, env_dir: Path, uv: str | None) -> l
         if deps:
             steps.append([uv, "pip", "install", "-p", py, "--no-deps", *deps])
         return steps
-    steps = [[_interpreter(spec.python_version), "-m", "venv", str(env_dir)]]
+    steps = [[_interpreter(spec.python_version, path), "-m", "venv", str(env_dir)]]
     reqs = pylock_requirements(Path(pylock))
     pip = [py, "-m", "pip", "install", "--disable-pip-version-check"]
     if reqs:
@@ -141,10 +143,12 @@ def provision_env(spec: CommandPythonEnv, env_dir: Path, *, log_file: Path | Non
     """Build ``env_dir`` from scratch and mark it provisioned; raises CommandFailedError/PythonEnvError."""
     if not Path(spec.pylock).expanduser().is_file():
         raise PythonEnvError(f"pylock file not found: {spec.pylock}")
-    uv = find_uv()
+    # like the app's own command, provisioning sees the spec's env and prepend_paths (a uv found there wins)
+    env = command_env(spec.prepend_paths, spec.env)
+    uv = find_uv(env.get("PATH"))
     run_logger().info("%sbuilding %s with %s", _LOG_PREFIX, env_dir, "uv" if uv else "venv + pip (uv not found)")
-    for argv in _provision_steps(spec, env_dir, uv):
-        run_argv(argv, cwd=None, env=command_env(), log_file=log_file, prefix=_LOG_PREFIX)
+    for argv in _provision_steps(spec, env_dir, uv, env.get("PATH")):
+        run_argv(argv, cwd=None, env=env, log_file=log_file, prefix=_LOG_PREFIX)
     (env_dir / MARKER).touch()
 
 
@@ -154,7 +158,7 @@ def cached_env(spec: CommandPythonEnv, *, log_file: Path | None = None) -> Path:
     envs.mkdir(parents=True, exist_ok=True)
     key = env_hash(spec)
     env_dir = envs / key
-    with open(envs / f"{key}.lock", "w") as lock:
+    with open(envs / f"{key}.lock", "a") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         try:
             if (env_dir / MARKER).exists():

@@ -61,6 +61,13 @@ def test_missing_program_is_a_command_failure(tmp_path):
         run_command(CommandExec(type="exec", command="no-such-program-xyz"), [], cwd=tmp_path)
 
 
+def test_not_executable_program_is_a_command_failure(tmp_path):
+    script = tmp_path / "script.sh"
+    script.write_text("#!/bin/sh\n")
+    with pytest.raises(CommandFailedError, match="exit code 126"):
+        run_command(CommandExec(type="exec", command=str(script)), [], cwd=tmp_path)
+
+
 def test_shell_is_an_exec_alias(recorder, tmp_path):
     prog = recorder.make("show")
     run_command(CommandShell(type="shell", command=f"{prog} 'a b' c"), ["d"], cwd=tmp_path)

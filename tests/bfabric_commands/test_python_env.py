@@ -131,6 +131,9 @@ def test_env_hash_inputs(app, monkeypatch):
     pylock = app / "pylock.toml"
     wheel = app / "tinypkg-0.1-py3-none-any.whl"
     expected = f"{socket.gethostname()}:{PY}:{pylock}:{pylock.stat().st_mtime}:{wheel}"
+    two = spec_for(app, local_extra_deps=[wheel, app / "b.whl"])
+    assert env_hash_input(two) == f"{socket.gethostname()}:{PY}:{pylock}:{pylock.stat().st_mtime}:{wheel},{app}/b.whl"
+    assert env_hash_input(spec_for(app, local_extra_deps=[])) == expected.rsplit(":", 1)[0]
     assert env_hash_input(spec) == expected
     assert env_hash(spec) == hashlib.sha256(expected.encode()).hexdigest()[:16]
     base = env_hash(spec)
