@@ -6,19 +6,6 @@ import argparse
 import sys
 
 
-def parse_params(pairs: list[str]) -> dict[str, str]:
-    """``["K=V", …]`` from ``--param`` into a dict."""
-    from flows.run import UsageError
-
-    params = {}
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
-        if not sep or not key:
-            raise UsageError(f"--param {pair!r}: expected KEY=VALUE")
-        params[key] = value
-    return params
-
-
 def register(subparsers) -> None:
     """Add the ``workflow`` command."""
     p = subparsers.add_parser("workflow", help="run a BayerCLAW workflow file",
@@ -52,7 +39,12 @@ def run_command(args: argparse.Namespace) -> int:
     from tasks.initialize import JobDataError, load_job_file, render_repository
     from tasks.native import unsupported_native_steps
 
-    params = parse_params(args.param)
+    from flows.cli_specs import ParamError, parse_param_pairs
+
+    try:
+        params = parse_param_pairs(args.param)
+    except ParamError as exc:
+        raise UsageError(str(exc)) from None
     wf = load_workflow(args.workflow, params)
     job = load_job_file(args.job)
     if not isinstance(job, dict):
