@@ -20,6 +20,7 @@ COMMAND_MODULES = [
     "flows.cli_specs",
     "flows.cli_server",
     "flows.cli_standin",
+    "flows.cli_standin",
 ]
 
 

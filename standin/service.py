@@ -1,0 +1,140 @@
+"""The three web-service operations (read, save, delete) over the store, with credential checks."""
+
+from __future__ import annotations
+
+import datetime
+import hmac
+import math
+from typing import Any
+
+from standin.entities import Renderer, matches, normalize
+from standin.schema import ENDPOINTS, EntityType, entity_type
+from standin.soap import render_response
+from standin.store import Store
+
+PAGE_SIZE = 100
+LOGIN_ERROR = "Invalid login or password. Could not login."
+
+
+class ServiceError(Exception):
+    """A request B-Fabric would refuse; answered with an ``errorreport``."""
+
+
+def _now() -> str:
+    return datetime.datetime.now().astimezone().isoformat(timespec="seconds")
+
+
+def _as_list(value: Any) -> list[Any]:
+    if value is None or value == "":
+        return []
+    return value if isinstance(value, list) else [value]
+
+
+class Service:
+    """Answers SOAP operations for every endpoint of one stand-in instance."""
+
+    def __init__(self, store: Store, login: str, password: str) -> None:
+        self.store = store
+        self._login = login
+        self._password = password
+
+    # ---- entry point ----------------------------------------------------------------------
+    def handle(self, endpoint: str, operation: str, params: dict[str, Any]) -> bytes:
+        """The SOAP answer to ``operation`` on ``endpoint`` with the request ``params``."""
+        etype = entity_type(endpoint)
+        if not self._authorized(params):
+            # the client reads delete answers per entry, everything else from the top-level report
+            entries = [{"errorreport": LOGIN_ERROR}] if operation == "delete" else []
+            return render_response(operation, endpoint, entries, errorreport=LOGIN_ERROR)
+        if operation == "read":
+            return self._read(etype, params)
+        if operation == "save":
+            try:
+                saved = self.save(etype, _as_list(params.get(endpoint)), str(params.get("login")))
+            except ServiceError as exc:
+                return render_response("save", endpoint, [], errorreport=str(exc))
+            renderer = Renderer(self.store)
+            return render_response("save", endpoint, [renderer.render(etype, row) for row in saved])
+        if operation == "delete":
+            return self._delete(etype, params)
+        raise ValueError(f"unsupported operation {operation!r}")
+
+    def _authorized(self, params: dict[str, Any]) -> bool:
+        login = str(params.get("login") or "")
+        password = str(params.get("password") or "")
+        return hmac.compare_digest(login, self._login) and hmac.compare_digest(password, self._password)
+
+    # ---- read -----------------------------------------------------------------------------
+    def query(self, etype: EntityType, query: dict[str, Any]) -> list[dict[str, Any]]:
+        """Stored rows of ``etype`` matching ``query``, by id."""
+        return [row for row in self.store.rows(etype.endpoint) if matches(etype, row, query)]
+
+    def _read(self, etype: EntityType, params: dict[str, Any]) -> bytes:
+        query = params.get("query")
+        found = self.query(etype, query if isinstance(query, dict) else {})
+        page = max(int(params.get("page") or 1), 1)
+        pages = math.ceil(len(found) / PAGE_SIZE)
+        chunk = found[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]
+        id_only = str(params.get("idonly", "")).lower() == "true"
+        renderer = Renderer(self.store)
+        rendered = [renderer.render(etype, row, id_only=id_only) for row in chunk]
+        return render_response("read", etype.endpoint, rendered, page=page, numberofpages=pages)
+
+    # ---- save -----------------------------------------------------------------------------
+    def save(self, etype: EntityType, items: list[Any], login: str) -> list[dict[str, Any]]:
+        """Create (no ``id``) or update (with ``id``) each item; all or nothing. Returns the stored rows."""
+        if not items:
+            raise ServiceError(f"Nothing to save: no {etype.endpoint} given.")
+        with self.store.transaction():
+            rows = [self._prepare(etype, item, login) for item in items]
+            self._check_unique(etype, rows)
+            for row in rows:
+                self.store.put(etype.endpoint, row)
+        return rows
+
+    def _prepare(self, etype: EntityType, item: Any, login: str) -> dict[str, Any]:
+        if not isinstance(item, dict):
+            raise ServiceError(f"Malformed {etype.endpoint}: expected fields, got {item!r}")
+        data = normalize(etype, item, self.store)
+        stamp = {"modified": _now(), "modifiedby": login}
+        if "id" in data:
+            existing = self.store.get(etype.endpoint, data["id"])
+            if existing is None:
+                raise ServiceError(f"{etype.endpoint.capitalize()} with id {data['id']} does not exist.")
+            return {**existing, **data, **stamp}
+        return {**data, "created": _now(), "createdby": login, **stamp, "id": self.store.new_id(etype.endpoint)}
+
+    def _check_unique(self, etype: EntityType, rows: list[dict[str, Any]]) -> None:
+        """Like B-Fabric, a resource name is unique within its workunit."""
+        if etype.endpoint != "resource":
+            return
+
+        def key(row: dict[str, Any]) -> tuple[str, int] | None:
+            workunit = row.get("workunit")
+            if not row.get("name") or not isinstance(workunit, dict):
+                return None
+            return (str(row["name"]), int(workunit["id"]))
+
+        taken = {key(r): r["id"] for r in self.store.rows("resource")}
+        for row in rows:
+            k = key(row)
+            if k is not None and taken.get(k, row["id"]) != row["id"]:
+                raise ServiceError(f"A resource named {k[0]!r} already exists in workunit {k[1]}.")
+            taken[k] = row["id"]
+
+    # ---- delete ---------------------------------------------------------------------------
+    def _delete(self, etype: EntityType, params: dict[str, Any]) -> bytes:
+        reports: list[dict[str, Any]] = []
+        label = etype.endpoint.capitalize()
+        with self.store.transaction():
+            for id_ in _as_list(params.get("id")):
+                if self.store.delete(etype.endpoint, int(id_)):
+                    reports.append({"deletionreport": f"{label} {int(id_)} removed successfully."})
+                else:
+                    reports.append({"errorreport": f"{label} {int(id_)} could not be deleted: it does not exist."})
+        return render_response("delete", etype.endpoint, reports)
+
+
+def is_endpoint(name: str) -> bool:
+    """Whether the stand-in serves ``name``."""
+    return name in ENDPOINTS
