@@ -95,7 +95,10 @@ class Service:
     def _prepare(self, etype: EntityType, item: Any, login: str) -> dict[str, Any]:
         if not isinstance(item, dict):
             raise ServiceError(f"Malformed {etype.endpoint}: expected fields, got {item!r}")
-        data = normalize(etype, item, self.store)
+        try:
+            data = normalize(etype, item, self.store)
+        except (TypeError, ValueError) as exc:
+            raise ServiceError(f"Malformed {etype.endpoint}: {exc}") from exc
         stamp = {"modified": _now(), "modifiedby": login}
         if "id" in data:
             existing = self.store.get(etype.endpoint, data["id"])
@@ -126,6 +129,8 @@ class Service:
     def _delete(self, etype: EntityType, params: dict[str, Any]) -> bytes:
         reports: list[dict[str, Any]] = []
         label = etype.endpoint.capitalize()
+        if not _as_list(params.get("id")):
+            return render_response("delete", etype.endpoint, [{"errorreport": f"No {etype.endpoint} id to delete."}])
         with self.store.transaction():
             for id_ in _as_list(params.get("id")):
                 if self.store.delete(etype.endpoint, int(id_)):

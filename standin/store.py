@@ -29,7 +29,9 @@ class Store:
                 " endpoint TEXT NOT NULL, id INTEGER NOT NULL, data TEXT NOT NULL,"
                 " PRIMARY KEY (endpoint, id))"
             )
-            self._conn.execute("CREATE TABLE IF NOT EXISTS sequence (endpoint TEXT PRIMARY KEY, next_id INTEGER NOT NULL)")
+            self._conn.execute(
+                "CREATE TABLE IF NOT EXISTS sequence (endpoint TEXT PRIMARY KEY, next_id INTEGER NOT NULL)"
+            )
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
@@ -61,7 +63,9 @@ class Store:
         id_ = int(row["id"])
         data = json.dumps({k: v for k, v in row.items() if k != "id"}, sort_keys=True)
         with self._lock:
-            self._conn.execute("INSERT OR REPLACE INTO entity (endpoint, id, data) VALUES (?, ?, ?)", (endpoint, id_, data))
+            self._conn.execute(
+                "INSERT OR REPLACE INTO entity (endpoint, id, data) VALUES (?, ?, ?)", (endpoint, id_, data)
+            )
             self._conn.execute(
                 "INSERT INTO sequence (endpoint, next_id) VALUES (?, ?) "
                 "ON CONFLICT(endpoint) DO UPDATE SET next_id = MAX(next_id, excluded.next_id)",

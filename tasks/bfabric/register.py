@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Any
 
 from blocks.bfabric import quiet_suds_logging
 from tasks.bfabric.register_common import RegistrationError, logger
-from tasks.bfabric.register_dataset import read_table, register_dataset
+from tasks.bfabric.register_dataset import check_table, register_dataset
 from tasks.bfabric.register_link import link_parent, register_link
 from tasks.bfabric.register_resource import check_copy_resource, register_resource
 from tasks.bfabric.register_storage import load_storage
@@ -60,11 +60,20 @@ WORKUNIT_STATUSES = ("pending", "processing", "available", "failed")
 
 
 def _outputs(outputs_spec: Any) -> list[Any]:
-    """The list of outputs of an ``OutputsSpec`` (or of a plain list of outputs)."""
+    """The list of outputs of an ``OutputsSpec``, an outputs.yml path, or a list of outputs (models or dicts)."""
+    if isinstance(outputs_spec, (str, Path)):
+        from specs.outputs import load_outputs
+
+        return list(load_outputs(outputs_spec).outputs)
     outputs = getattr(outputs_spec, "outputs", outputs_spec)
     if not isinstance(outputs, Iterable):
         raise RegistrationError("outputs_spec has no list of outputs")
-    return list(outputs)
+    outputs = list(outputs)
+    if any(isinstance(o, Mapping) for o in outputs):
+        from specs.outputs import OutputsSpec
+
+        outputs = list(OutputsSpec.model_validate({"outputs": outputs}).outputs)
+    return outputs
 
 
 def _preflight(outputs: list[Any], registration: Any) -> None:
@@ -74,7 +83,7 @@ def _preflight(outputs: list[Any], registration: Any) -> None:
         if kind == COPY_RESOURCE:
             check_copy_resource(output)
         elif kind == DATASET:
-            read_table(output)
+            check_table(output)
         elif kind == LINK:
             link_parent(output, registration)
         else:
@@ -95,7 +104,8 @@ def register_outputs(
 
     Args:
         client: a real B-Fabric client.
-        outputs_spec: a ``specs.outputs.OutputsSpec`` (or a list of its output entries).
+        outputs_spec: a ``specs.outputs.OutputsSpec``, the path of an outputs.yml, or a list of
+            output entries (spec models, plain dicts, or any objects with the same attributes).
         workunit_definition: a ``specs.workunit.WorkunitDefinition``; its ``registration`` is required.
         ssh_user: user for ``ssh``/``scp`` to the storage host.
         force_storage: storage fields (a YAML file or mapping with host, basepath, protocol) to copy

@@ -24,16 +24,21 @@ def dataset_name(spec: Any) -> str:
     return str(spec.name) if getattr(spec, "name", None) else Path(spec.local_path).stem
 
 
+def check_table(spec: Any) -> None:
+    """Refuse a dataset output whose file is missing or whose format is unknown (nothing is read)."""
+    if not Path(spec.local_path).is_file():
+        raise RegistrationError(f"output table {spec.local_path} does not exist")
+    fmt = str(getattr(spec, "format", "csv"))
+    if fmt not in ("csv", "parquet"):
+        raise RegistrationError(f"unsupported dataset format {fmt!r} (csv or parquet)")
+
+
 def read_table(spec: Any) -> pl.DataFrame:
     """The output table of ``spec`` (``format`` csv or parquet; ``separator`` and ``has_header`` for csv)."""
+    check_table(spec)
     path = Path(spec.local_path)
-    if not path.is_file():
-        raise RegistrationError(f"output table {path} does not exist")
-    fmt = str(getattr(spec, "format", "csv"))
-    if fmt == "parquet":
+    if str(getattr(spec, "format", "csv")) == "parquet":
         return pl.read_parquet(path)
-    if fmt != "csv":
-        raise RegistrationError(f"unsupported dataset format {fmt!r} (csv or parquet)")
     return pl.read_csv(
         path,
         separator=str(getattr(spec, "separator", ",")),

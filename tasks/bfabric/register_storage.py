@@ -56,6 +56,8 @@ def storage_target(storage: Mapping[str, Any], relative_path: str) -> str:
         raise RegistrationError(f"storage {storage.get('id', '(forced)')} has no basepath")
     if str(storage.get("protocol")) in LOCAL_PROTOCOLS:
         return str(Path(str(basepath)) / relative_path)
+    if not str(basepath).endswith("/"):
+        logger().warning("storage basepath %r has no trailing '/': the path is joined without one", basepath)
     return f"{basepath}{relative_path}"
 
 

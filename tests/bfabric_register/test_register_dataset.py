@@ -59,7 +59,8 @@ def test_required_policy_without_dataset_raises(setup) -> None:
         register_outputs(setup.client, setup.outputs(_entry(table, update_existing="required")), setup.definition)
     assert _datasets_of_workunit_1(setup) == []
     register_outputs(setup.client, setup.outputs(_entry(table)), setup.definition)
-    [result] = register_outputs(setup.client, setup.outputs(_entry(table, update_existing="required")), setup.definition)
+    required = setup.outputs(_entry(table, update_existing="required"))
+    [result] = register_outputs(setup.client, required, setup.definition)
     assert result["action"] == "unchanged"
 
 

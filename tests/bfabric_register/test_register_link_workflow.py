@@ -15,7 +15,9 @@ def _link(**extra) -> dict:
 def test_link_on_the_workunit(setup) -> None:
     [result] = register_outputs(setup.client, setup.outputs(_link()), setup.definition)
     [saved] = setup.client.saved("link")
-    assert saved == {"name": "Report", "url": "https://example.org/report", "parentid": 1, "parentclassname": "Workunit"}
+    assert saved == {
+        "name": "Report", "url": "https://example.org/report", "parentid": 1, "parentclassname": "Workunit",
+    }
     [row] = setup.server.rows("link")
     assert (row["parentid"], row["parentclassname"], row["id"]) == (1, "Workunit", result["id"])
 
@@ -87,3 +89,12 @@ def test_definition_without_registration_is_refused(setup) -> None:
     definition = setup.definition.model_copy(update={"registration": None})
     with pytest.raises(RegistrationError, match="no registration"):
         register_outputs(setup.client, setup.outputs(_link()), definition)
+
+
+def test_outputs_from_a_yaml_file_or_plain_dicts(setup) -> None:
+    spec_file = setup.work / "outputs.yml"
+    spec_file.write_text("outputs:\n  - {type: bfabric_link, name: FromFile, url: 'https://example.org/f'}\n")
+    [from_file] = register_outputs(setup.client, spec_file, setup.definition)
+    [from_dicts] = register_outputs(setup.client, [_link(name="FromDict")], setup.definition)
+    assert (from_file["name"], from_dicts["name"]) == ("FromFile", "FromDict")
+    assert sorted(r["name"] for r in setup.server.rows("link")) == ["FromDict", "FromFile"]

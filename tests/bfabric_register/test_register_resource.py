@@ -13,13 +13,23 @@ from standin.testing import ref_id
 from tasks.bfabric.register import RegistrationError, register_outputs, set_workunit_status
 
 
+def _copy(local: Path, entry: str, **extra) -> dict:
+    return {"type": "bfabric_copy_resource", "local_path": str(local), "store_entry_path": entry, **extra}
+
+
+def _with_storage(setup, storage_id: int):
+    """The test's workunit definition, registering to storage ``storage_id``."""
+    registration = setup.definition.registration.model_copy(update={"storage_id": storage_id})
+    return setup.definition.model_copy(update={"registration": registration})
+
+
 def _resources_of_workunit_1(setup) -> list[dict]:
     return [r for r in setup.server.rows("resource") if ref_id(r.get("workunit")) == 1]
 
 
 def test_resource_is_copied_with_scp_and_saved_without_id(setup) -> None:
     local = setup.write("result.txt", "line 1\nline 2\n")
-    outputs = setup.outputs({"type": "bfabric_copy_resource", "local_path": str(local), "store_entry_path": "result.txt"})
+    outputs = setup.outputs(_copy(local, "result.txt"))
 
     results = register_outputs(setup.client, outputs, setup.definition)
 
@@ -42,14 +52,7 @@ def test_resource_is_copied_with_scp_and_saved_without_id(setup) -> None:
 
 def test_store_folder_and_ssh_user(setup) -> None:
     local = setup.write("deep/report.html", "<html/>")
-    outputs = setup.outputs(
-        {
-            "type": "bfabric_copy_resource",
-            "local_path": str(local),
-            "store_entry_path": "reports/report.html",
-            "store_folder_path": "custom/place",
-        }
-    )
+    outputs = setup.outputs(_copy(local, "reports/report.html", store_folder_path="custom/place"))
     register_outputs(setup.client, outputs, setup.definition, ssh_user="bfuser")
     target = f"{setup.remote}/custom/place/reports/report.html"
     assert setup.ssh.calls() == [
@@ -62,12 +65,11 @@ def test_store_folder_and_ssh_user(setup) -> None:
 
 def test_local_storage_copies_atomically(setup, tmp_path: Path) -> None:
     local_root = tmp_path / "local-storage"
-    storage_id = setup.client.save("storage", {"name": "local", "basepath": f"{local_root}/", "protocol": "file"})[0]["id"]
-    definition = setup.definition.model_copy(
-        update={"registration": setup.definition.registration.model_copy(update={"storage_id": storage_id})}
-    )
+    local_storage = {"name": "local", "basepath": f"{local_root}/", "protocol": "file"}
+    storage_id = setup.client.save("storage", local_storage)[0]["id"]
+    definition = _with_storage(setup, storage_id)
     local = setup.write("table.csv", "a,b\n1,2\n")
-    outputs = setup.outputs({"type": "bfabric_copy_resource", "local_path": str(local), "store_entry_path": "table.csv"})
+    outputs = setup.outputs(_copy(local, "table.csv"))
     register_outputs(setup.client, outputs, definition)
     target_dir = local_root / "out" / "folder"
     assert [p.name for p in target_dir.iterdir()] == ["table.csv"]  # no temporary file left behind
@@ -80,7 +82,7 @@ def test_forced_storage_replaces_the_workunit_storage(setup, tmp_path: Path) -> 
     forced.write_text(f"host: otherhost\nbasepath: {tmp_path}/forced/\nprotocol: scp\n")
     (tmp_path / "forced").mkdir()
     local = setup.write("f.txt", "x")
-    outputs = setup.outputs({"type": "bfabric_copy_resource", "local_path": str(local), "store_entry_path": "f.txt"})
+    outputs = setup.outputs(_copy(local, "f.txt"))
     register_outputs(setup.client, outputs, setup.definition, force_storage=forced)
     assert setup.ssh.calls()[-1] == ["scp", str(local), f"otherhost:{tmp_path}/forced/out/folder/f.txt"]
     [row] = _resources_of_workunit_1(setup)
@@ -89,9 +91,7 @@ def test_forced_storage_replaces_the_workunit_storage(setup, tmp_path: Path) -> 
 
 def test_tus_is_not_implemented(setup) -> None:
     local = setup.write("f.txt", "x")
-    outputs = setup.outputs(
-        {"type": "bfabric_copy_resource", "local_path": str(local), "store_entry_path": "f.txt", "protocol": "tus"}
-    )
+    outputs = setup.outputs(_copy(local, "f.txt", protocol="tus"))
     with pytest.raises(NotImplementedError):
         register_outputs(setup.client, outputs, setup.definition)
     assert setup.client.saves == [] and setup.ssh.calls() == []
@@ -99,11 +99,9 @@ def test_tus_is_not_implemented(setup) -> None:
 
 def test_storage_without_scp_raises(setup) -> None:
     storage_id = setup.client.save("storage", {"name": "web", "basepath": "/x/", "protocol": "http"})[0]["id"]
-    definition = setup.definition.model_copy(
-        update={"registration": setup.definition.registration.model_copy(update={"storage_id": storage_id})}
-    )
+    definition = _with_storage(setup, storage_id)
     local = setup.write("f.txt", "x")
-    outputs = setup.outputs({"type": "bfabric_copy_resource", "local_path": str(local), "store_entry_path": "f.txt"})
+    outputs = setup.outputs(_copy(local, "f.txt"))
     with pytest.raises(RegistrationError, match="only scp and local"):
         register_outputs(setup.client, outputs, definition)
     assert _resources_of_workunit_1(setup) == []
@@ -112,8 +110,8 @@ def test_storage_without_scp_raises(setup) -> None:
 def test_missing_file_fails_before_anything_is_written(setup) -> None:
     good = setup.write("good.txt", "fine")
     outputs = setup.outputs(
-        {"type": "bfabric_copy_resource", "local_path": str(good), "store_entry_path": "good.txt"},
-        {"type": "bfabric_copy_resource", "local_path": str(setup.work / "missing.txt"), "store_entry_path": "m.txt"},
+        _copy(good, "good.txt"),
+        _copy(setup.work / "missing.txt", "m.txt"),
     )
     with pytest.raises(RegistrationError, match="missing.txt does not exist"):
         register_outputs(setup.client, outputs, setup.definition)
@@ -123,7 +121,7 @@ def test_missing_file_fails_before_anything_is_written(setup) -> None:
 @pytest.mark.parametrize("policy", ["no", "if_exists", "required"])
 def test_resource_policies(setup, policy: str) -> None:
     local = setup.write("r.txt", "v1")
-    entry = {"type": "bfabric_copy_resource", "local_path": str(local), "store_entry_path": "r.txt"}
+    entry = _copy(local, "r.txt")
     if policy == "required":
         with pytest.raises(RegistrationError, match="does not exist and update_existing is 'required'"):
             register_outputs(setup.client, setup.outputs({**entry, "update_existing": policy}), setup.definition)
@@ -146,7 +144,7 @@ def test_resource_policies(setup, policy: str) -> None:
 def test_legacy_pending_placeholder_is_reused_when_asked(setup) -> None:
     placeholder = setup.client.save("resource", {"name": "WU1 output", "workunitid": 1, "status": "pending"})[0]["id"]
     local = setup.write("result.txt", "data")
-    outputs = setup.outputs({"type": "bfabric_copy_resource", "local_path": str(local), "store_entry_path": "result.txt"})
+    outputs = setup.outputs(_copy(local, "result.txt"))
     [result] = register_outputs(setup.client, outputs, setup.definition, reuse_default_resource=True)
     assert result["id"] == placeholder and result["action"] == "updated"
     [row] = _resources_of_workunit_1(setup)
@@ -169,7 +167,7 @@ def test_registration_logs_hold_no_password(setup, caplog: pytest.LogCaptureFixt
     caplog.set_level(logging.DEBUG)
     local = setup.write("result.txt", "data")
     outputs = setup.outputs(
-        {"type": "bfabric_copy_resource", "local_path": str(local), "store_entry_path": "result.txt"},
+        _copy(local, "result.txt"),
         {"type": "bfabric_link", "name": "Report", "url": "https://example.org/r"},
     )
     try:

@@ -36,9 +36,10 @@ def test_save_read_delete_round_trip(standin_server: StandinServer, standin_clie
 
 
 def test_ids_are_not_reused_after_delete(standin_client: Bfabric) -> None:
-    first = standin_client.save("link", {"name": "a", "url": "https://a", "parentid": 1, "parentclassname": "Workunit"})
+    link = {"url": "https://a", "parentid": 1, "parentclassname": "Workunit"}
+    first = standin_client.save("link", {**link, "name": "a"})
     standin_client.delete("link", first[0]["id"])
-    second = standin_client.save("link", {"name": "b", "url": "https://b", "parentid": 1, "parentclassname": "Workunit"})
+    second = standin_client.save("link", {**link, "name": "b"})
     assert second[0]["id"] == first[0]["id"] + 1
 
 
@@ -174,3 +175,9 @@ def test_rows_show_references_as_stored(standin_server: StandinServer) -> None:
     workunit = next(r for r in standin_server.rows("workunit") if r["id"] == 1)
     assert ref_id(workunit["application"]) == 1
     assert [ref_id(r) for r in workunit["inputresource"]] == [1, 2, 3, 4]
+
+
+def test_malformed_values_are_answered_with_an_error(standin_server: StandinServer, standin_client: Bfabric) -> None:
+    with pytest.raises(BfabricRequestError, match="Malformed resource"):
+        standin_client.save("resource", {"name": "odd", "workunitid": 1, "size": "twelve"})
+    assert "odd" not in [r["name"] for r in standin_server.rows("resource")]
