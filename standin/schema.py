@@ -11,6 +11,9 @@ back. Field kinds:
   ``workunitid: 5``, ``workunit: 5`` or ``workunit: {id: 5}``;
 - ``nested``: a structure with its own fields (a dataset's ``attribute`` and ``item``).
 
+Fields a *seed* gives that are not declared here (plain text or lists of text) are declared from then
+on as well (see :mod:`standin.seed`); fields only ever *saved* are stored but not sent back.
+
 ``many=True`` declares ``maxOccurs="unbounded"``. A ``backref`` on a list reference adds, when a
 row is read, every row of the target endpoint whose ``backref`` field points at it (so a
 workunit lists the resources saved with ``workunitid``).
@@ -120,7 +123,7 @@ ENDPOINT_FIELDS: dict[str, list[Field]] = {
     ],
     "sample": [ref("container", *CONTAINER), *s("type", "groupingvar", "species")],
     "link": [*s("url", "parentclassname"), *n("parentid")],
-    "access": [ref("storage"), ref("user"), *s("type", "url", "token")],
+    "access": [ref("storage"), ref("user"), *s("type", "url", "protocol", "host", "basepath", "token")],
     "workflow": [
         ref("container", *CONTAINER),
         ref("workflowtemplate"),
@@ -172,8 +175,21 @@ class EntityType:
         return None
 
 
-def entity_type(endpoint: str) -> EntityType:
-    """The declared type of ``endpoint`` (common fields first)."""
+def entity_type(endpoint: str, extra: dict[str, bool] | None = None) -> EntityType:
+    """The declared type of ``endpoint`` (common fields first), plus ``extra`` text fields (name -> is a list)."""
     if endpoint not in ENDPOINT_FIELDS:
         raise KeyError(f"unknown endpoint {endpoint!r}")
-    return EntityType(endpoint, tuple(COMMON + ENDPOINT_FIELDS[endpoint]))
+    fields = COMMON + ENDPOINT_FIELDS[endpoint]
+    known = {f.name for f in fields}
+    added = [Field(name, many=many) for name, many in sorted((extra or {}).items()) if name not in known]
+    return EntityType(endpoint, tuple(fields + added))
+
+
+def extra_field_kind(value: object) -> bool | None:
+    """For an undeclared seeded value: None if it cannot be declared (a structure), else whether it is a list."""
+    scalars = (str, int, float, bool)
+    if isinstance(value, scalars):
+        return False
+    if isinstance(value, list) and all(isinstance(v, scalars) for v in value):
+        return True
+    return None

@@ -2,8 +2,14 @@
 
 Rows with an ``id`` replace the stored row of that id (so seeding twice changes nothing); rows
 without one get a fresh id. References may be written ``workunit: 5``, ``workunitid: 5`` or
-``workunit: {id: 5}``. ``created``/``createdby`` default to now and the server's login. In a seed *file*, the text
-``${seed_dir}`` in any string value stands for the absolute path of the file's folder.
+``workunit: {id: 5}``. ``created``/``createdby`` default to now and the server's login.
+
+Undeclared fields with plain values (text, numbers, lists of them) are declared for their
+endpoint from then on, so reads return them (as text). Seed before a client first reads that
+endpoint: suds reads each endpoint's WSDL once per client.
+
+In a seed *file*, the text ``${seed_dir}`` in any string value stands for the absolute path of the
+file's folder.
 """
 
 from __future__ import annotations
@@ -16,7 +22,7 @@ from typing import Any
 import yaml
 
 from standin.entities import normalize
-from standin.schema import ENDPOINTS, entity_type
+from standin.schema import ENDPOINTS, entity_type, extra_field_kind
 from standin.store import Store
 
 # Containers and users first, so references to them resolve to the right class.
@@ -52,6 +58,15 @@ def _substitute(value: Any, seed_dir: str) -> Any:
     return value
 
 
+def _declare_extra_fields(store: Store, etype: Any, row: dict[str, Any]) -> None:
+    """Declare the undeclared plain fields of a seeded ``row``, so reads send them back."""
+    for name, value in row.items():
+        if etype.get(name) is None:
+            many = extra_field_kind(value)
+            if many is not None:
+                store.add_extra_field(etype.endpoint, name, many)
+
+
 def apply_seed(store: Store, source: str | Path | Mapping[str, Any], login: str) -> dict[str, list[int]]:
     """Store the seed rows; returns the ids stored per endpoint."""
     data = load_seed(source)
@@ -63,6 +78,7 @@ def apply_seed(store: Store, source: str | Path | Mapping[str, Any], login: str)
             etype = entity_type(endpoint)
             for raw in data[endpoint]:
                 row = normalize(etype, raw, store)
+                _declare_extra_fields(store, etype, row)
                 row.setdefault("created", now)
                 row.setdefault("createdby", login)
                 row.setdefault("modified", row["created"])

@@ -62,7 +62,7 @@ class _Handler(BaseHTTPRequestHandler):
             self._reply(404, b"not found", "text/plain")
             return
         address = f"{self.server.base_url}/{endpoint}"
-        self._reply(200, render_wsdl(endpoint, address).encode())
+        self._reply(200, render_wsdl(self.server.service.entity_type(endpoint), address).encode())
 
     def do_POST(self) -> None:  # noqa: N802
         endpoint = self._endpoint()

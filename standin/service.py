@@ -41,23 +41,27 @@ class Service:
     # ---- entry point ----------------------------------------------------------------------
     def handle(self, endpoint: str, operation: str, params: dict[str, Any]) -> bytes:
         """The SOAP answer to ``operation`` on ``endpoint`` with the request ``params``."""
-        etype = entity_type(endpoint)
+        etype = self.entity_type(endpoint)
         if not self._authorized(params):
             # the client reads delete answers per entry, everything else from the top-level report
             entries = [{"errorreport": LOGIN_ERROR}] if operation == "delete" else []
-            return render_response(operation, endpoint, entries, errorreport=LOGIN_ERROR)
+            return render_response(operation, etype, entries, errorreport=LOGIN_ERROR)
         if operation == "read":
             return self._read(etype, params)
         if operation == "save":
             try:
                 saved = self.save(etype, _as_list(params.get(endpoint)), str(params.get("login")))
             except ServiceError as exc:
-                return render_response("save", endpoint, [], errorreport=str(exc))
+                return render_response("save", etype, [], errorreport=str(exc))
             renderer = Renderer(self.store)
-            return render_response("save", endpoint, [renderer.render(etype, row) for row in saved])
+            return render_response("save", etype, [renderer.render(etype, row) for row in saved])
         if operation == "delete":
             return self._delete(etype, params)
         raise ValueError(f"unsupported operation {operation!r}")
+
+    def entity_type(self, endpoint: str) -> EntityType:
+        """The declared type of ``endpoint``, with the fields seeding added."""
+        return entity_type(endpoint, self.store.extra_fields(endpoint))
 
     def _authorized(self, params: dict[str, Any]) -> bool:
         login = str(params.get("login") or "")
@@ -78,7 +82,7 @@ class Service:
         id_only = str(params.get("idonly", "")).lower() == "true"
         renderer = Renderer(self.store)
         rendered = [renderer.render(etype, row, id_only=id_only) for row in chunk]
-        return render_response("read", etype.endpoint, rendered, page=page, numberofpages=pages)
+        return render_response("read", etype, rendered, page=page, numberofpages=pages)
 
     # ---- save -----------------------------------------------------------------------------
     def save(self, etype: EntityType, items: list[Any], login: str) -> list[dict[str, Any]]:
@@ -130,14 +134,14 @@ class Service:
         reports: list[dict[str, Any]] = []
         label = etype.endpoint.capitalize()
         if not _as_list(params.get("id")):
-            return render_response("delete", etype.endpoint, [{"errorreport": f"No {etype.endpoint} id to delete."}])
+            return render_response("delete", etype, [{"errorreport": f"No {etype.endpoint} id to delete."}])
         with self.store.transaction():
             for id_ in _as_list(params.get("id")):
                 if self.store.delete(etype.endpoint, int(id_)):
                     reports.append({"deletionreport": f"{label} {int(id_)} removed successfully."})
                 else:
                     reports.append({"errorreport": f"{label} {int(id_)} could not be deleted: it does not exist."})
-        return render_response("delete", etype.endpoint, reports)
+        return render_response("delete", etype, reports)
 
 
 def is_endpoint(name: str) -> bool:

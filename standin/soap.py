@@ -5,7 +5,7 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from typing import Any
 
-from standin.schema import Field, entity_type
+from standin.schema import EntityType, Field
 from standin.wsdl import NAMESPACE
 
 SOAP_ENV = "http://schemas.xmlsoap.org/soap/envelope/"
@@ -89,7 +89,7 @@ def _append_fields(parent: ET.Element, fields: tuple[Field, ...], data: dict[str
 
 def render_response(
     operation: str,
-    endpoint: str,
+    etype: EntityType,
     entities: list[dict[str, Any]],
     *,
     errorreport: str | None = None,
@@ -108,10 +108,9 @@ def render_response(
         ET.SubElement(ret, "numberofpages").text = str(numberofpages)
     if page is not None:
         ET.SubElement(ret, "page").text = str(page)
-    fields = entity_type(endpoint).fields
     for entity in entities:
-        el = ET.SubElement(ret, endpoint)
-        _append_fields(el, fields, entity)
+        el = ET.SubElement(ret, etype.endpoint)
+        _append_fields(el, etype.fields, entity)
     return ET.tostring(envelope, encoding="utf-8", xml_declaration=True)
 
 

@@ -32,6 +32,10 @@ class Store:
             self._conn.execute(
                 "CREATE TABLE IF NOT EXISTS sequence (endpoint TEXT PRIMARY KEY, next_id INTEGER NOT NULL)"
             )
+            self._conn.execute(
+                "CREATE TABLE IF NOT EXISTS extra_field ("
+                " endpoint TEXT NOT NULL, name TEXT NOT NULL, many INTEGER NOT NULL, PRIMARY KEY (endpoint, name))"
+            )
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
@@ -88,6 +92,21 @@ class Store:
         with self._lock:
             cur = self._conn.execute("DELETE FROM entity WHERE endpoint = ? AND id = ?", (endpoint, int(id_)))
             return cur.rowcount > 0
+
+    def extra_fields(self, endpoint: str) -> dict[str, bool]:
+        """Undeclared fields introduced by seeding ``endpoint``: name -> whether it holds a list."""
+        with self._lock:
+            cur = self._conn.execute("SELECT name, many FROM extra_field WHERE endpoint = ?", (endpoint,))
+            return {name: bool(many) for name, many in cur.fetchall()}
+
+    def add_extra_field(self, endpoint: str, name: str, many: bool) -> None:
+        """Declare ``name`` for ``endpoint`` from now on (a list field stays a list field)."""
+        with self._lock:
+            self._conn.execute(
+                "INSERT INTO extra_field (endpoint, name, many) VALUES (?, ?, ?) "
+                "ON CONFLICT(endpoint, name) DO UPDATE SET many = MAX(many, excluded.many)",
+                (endpoint, name, int(many)),
+            )
 
     def close(self) -> None:
         """Close the database connection."""

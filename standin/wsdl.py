@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from xml.sax.saxutils import quoteattr
 
-from standin.schema import Field, entity_type
+from standin.schema import EntityType, Field
 
 NAMESPACE = "http://endpoint.server.webservice.bfabric.org/"
 OPERATIONS = ("read", "save", "delete")
@@ -37,9 +37,10 @@ def _complex_type(name: str, fields: tuple[Field, ...], out: list[str]) -> None:
     out.append(f'<xs:complexType name="{name}"><xs:sequence>{"".join(body)}</xs:sequence></xs:complexType>')
 
 
-def _schema(endpoint: str) -> str:
+def _schema(etype: EntityType) -> str:
+    endpoint = etype.endpoint
     types: list[str] = []
-    _complex_type(endpoint, entity_type(endpoint).fields, types)
+    _complex_type(endpoint, etype.fields, types)
     credentials = (
         '<xs:element name="login" type="xs:string" minOccurs="0"/>'
         '<xs:element name="password" type="xs:string" minOccurs="0"/>'
@@ -93,9 +94,9 @@ def service_name(endpoint: str) -> str:
     return endpoint.capitalize() + "Service"
 
 
-def render_wsdl(endpoint: str, address: str) -> str:
-    """The WSDL document of ``endpoint``, whose ``soap:address`` is ``address`` (the POST URL)."""
-    svc = service_name(endpoint)
+def render_wsdl(etype: EntityType, address: str) -> str:
+    """The WSDL document of the endpoint of ``etype``, whose ``soap:address`` is ``address`` (the POST URL)."""
+    svc = service_name(etype.endpoint)
     messages = "".join(
         f'<message name="{op}"><part name="parameters" element="tns:{op}"/></message>'
         f'<message name="{op}Response"><part name="parameters" element="tns:{op}Response"/></message>'
@@ -116,7 +117,7 @@ def render_wsdl(endpoint: str, address: str) -> str:
         'xmlns:soap="http://schemas.xmlsoap.org/wsdl/soap/" '
         f'xmlns:tns="{NAMESPACE}" xmlns:xs="http://www.w3.org/2001/XMLSchema" '
         f'targetNamespace="{NAMESPACE}" name="{svc}">'
-        f"<types>{_schema(endpoint)}</types>"
+        f"<types>{_schema(etype)}</types>"
         f"{messages}"
         f'<portType name="{svc}PortType">{port_ops}</portType>'
         f'<binding name="{svc}PortBinding" type="tns:{svc}PortType">'
