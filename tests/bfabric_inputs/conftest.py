@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import io
-import json
 import os
 import sys
 import zipfile
@@ -19,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from standin.server import StandinServer
+from standin.testing import FakeSsh
 
 _TOOL = '''\
 import json, os, shutil, sys
@@ -38,18 +38,8 @@ shutil.copyfile(source, dest)
 '''
 
 
-@dataclass
-class Tools:
-    """The recording transfer executables of one test."""
-
-    bin_dir: Path
-    log: Path
-
-    def calls(self) -> list[list[str]]:
-        """Every recorded argv (``[name, arg, ...]``), oldest first."""
-        if not self.log.exists():
-            return []
-        return [json.loads(line) for line in self.log.read_text().splitlines() if line]
+class Tools(FakeSsh):
+    """The recording transfer executables of one test (same log format as the fake ssh)."""
 
     def names(self) -> list[str]:
         """The executables called, in order."""
