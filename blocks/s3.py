@@ -10,6 +10,8 @@ from urllib.parse import urlencode
 from boto3.s3.transfer import TransferConfig
 from botocore.exceptions import ClientError
 from prefect.blocks.abstract import CredentialsBlock
+from prefect.exceptions import MissingContextError
+from prefect.logging import get_logger, get_run_logger
 from prefect.utilities.dispatch import lookup_type
 from prefect_aws import AwsCredentials, MinIOCredentials
 from pydantic import Field, PrivateAttr, field_validator
@@ -22,6 +24,15 @@ from blocks.s3_transfer import download_object
 from blocks.s3_errors import Failure, RetryPolicy, ignore_errors
 
 S3_SCHEME = "s3://"
+
+
+def _warn(message: str) -> None:
+    """Log a warning to the current Prefect run's log, or to the ``labflows.s3`` logger outside runs."""
+    try:
+        logger = get_run_logger()
+    except MissingContextError:
+        logger = get_logger("labflows.s3")
+    logger.warning(message)
 
 
 class S3Repository(Repository):
@@ -155,7 +166,7 @@ class S3Repository(Repository):
             if value is not None:
                 secrets.append(value.get_secret_value() if hasattr(value, "get_secret_value") else str(value))
         return RetryPolicy(attempts=self.transfer_attempts, backoff_seconds=self.retry_backoff_seconds,
-                           scrub=tuple(s for s in secrets if s))
+                           scrub=tuple(s for s in secrets if s), warn=_warn)
 
     def _split(self, uri: str) -> tuple[str, str]:
         """``(bucket, key)`` of an ``s3://`` URI, checking the bucket is one this repository serves."""
@@ -289,8 +300,14 @@ class S3Repository(Repository):
             managed=lambda known: self._manager().download(bucket, key, str(part), subscribers=[known]).result())
 
     def _store(self, src: Path, bucket: str, key: str, extra: dict[str, Any]) -> None:
-        """One PutObject below ``multipart_threshold_mb``, else a managed multipart upload."""
-        if src.stat().st_size < self.multipart_threshold_mb * MiB:
+        """One PutObject below ``multipart_threshold_mb``, else a managed multipart upload.
+
+        Bodies up to 1 MiB are sent from memory: botocore then skips ``Expect: 100-continue``, a round
+        trip that costs more than such a body takes to send."""
+        size = src.stat().st_size
+        if size <= MiB:
+            self._client().put_object(Bucket=bucket, Key=key, Body=src.read_bytes(), **extra)
+        elif size < self.multipart_threshold_mb * MiB:
             with open(src, "rb") as body:
                 self._client().put_object(Bucket=bucket, Key=key, Body=body, **extra)
         else:

@@ -121,6 +121,7 @@ class RetryPolicy:
     backoff_seconds: float = 1.0
     max_backoff_seconds: float = 20.0
     scrub: tuple[str, ...] = ()  # secret strings that must never appear in a message
+    warn: Callable[[str], None] | None = None  # told about each retry
 
     def delay(self, attempt: int) -> float:
         """Seconds to wait after failed attempt number ``attempt`` (1-based): exponential, jittered."""
@@ -169,6 +170,9 @@ class RetryPolicy:
                     failure = explain(failure)
                 if not failure.transient or attempt >= self.attempts:
                     raise self.error(failure, action, uri, attempt, detail) from exc
+                if self.warn is not None:
+                    self.warn(self.clean(f"retrying: could not {action} {uri}{detail} "
+                                         f"(attempt {attempt} of {self.attempts}): {failure.reason}"))
                 time.sleep(self.delay(attempt))
 
 

@@ -5,6 +5,7 @@ Results are always checked through the direct (non-proxied) moto endpoint.
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 
@@ -84,14 +85,16 @@ def test_failed_multipart_upload_is_aborted_and_absent(make_repo, fault_proxy, b
     assert_no_leftovers(s3_direct, bucket)
 
 
-def test_refusing_everything_fails_within_the_retry_budget(make_repo, fault_proxy, bucket, s3_direct, tmp_path):
+def test_refusing_everything_fails_within_the_retry_budget(make_repo, fault_proxy, bucket, s3_direct, tmp_path,
+                                                          caplog):
     s3_direct.put_object(Bucket=bucket, Key="in/ref.txt", Body=b"ref")
     repo = make_repo(endpoint=fault_proxy.url, max_attempts=2, transfer_attempts=2, retry_backoff_seconds=0.01)
     fault_proxy.refuse_all = True
     files = make_files(tmp_path / "out", 3)
 
-    with pytest.raises(RepositoryError) as info:
+    with pytest.raises(RepositoryError) as info, caplog.at_level(logging.WARNING):
         repo.upload_many((f, f"s3://{bucket}/out/{f.name}", None, None) for f in files)
+    assert f"retrying: could not upload s3://{bucket}/out/f00.dat from {files[0]} (attempt 1 of 2)" in caplog.text
     message = str(info.value)
     assert "\n" not in message
     assert message.startswith(f"could not upload s3://{bucket}/out/f0") and "after 2 attempts" in message
