@@ -19,6 +19,7 @@ COMMAND_MODULES = [
     "flows.cli_workflow",
     "flows.cli_specs",
     "flows.cli_server",
+    "flows.cli_launcher",
     "flows.cli_standin",
     "flows.cli_inputs",
 ]

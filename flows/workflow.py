@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
-from prefect import flow
+from prefect import flow, tags
 from prefect.runtime import flow_run
 
 from blocks.repository import Repository
@@ -15,6 +15,7 @@ from specs.workflow import Workflow, load_workflow
 from tasks.command_step import command_step_task
 from tasks.context import RunContext, StepRecord
 from tasks.initialize import initialize_repository, load_job_file, render_repository
+from tasks.labels import add_flow_run_tags, workflow_label, workflow_tag
 from tasks.native import run_native_step
 from tasks.walk import StepOutcome, walk_steps
 
@@ -38,8 +39,11 @@ def flow_handlers() -> dict:
 
 
 def _flow_run_name() -> str:
+    """``run_name`` when given (the launcher's BayerCLAW execution name), else ``<workflow>:<job>``."""
     params = flow_run.parameters
-    wf = Path(params.get("workflow", "workflow")).stem
+    if params.get("run_name"):
+        return params["run_name"]
+    wf = workflow_label(params.get("workflow", "workflow"))
     job = params.get("job_file")
     return f"{wf}:{Path(job).stem}" if job else wf
 
@@ -71,7 +75,8 @@ def run_workflow(
     params: dict[str, str] | None = None,
     repository_block: str | None = None,
     storage: str | None = None,
-    executor: str | None = None,
+    executor: Literal["local", "docker"] | None = None,
+    run_name: str | None = None,
 ) -> dict:
     """Run a BayerCLAW workflow file.
 
@@ -83,6 +88,7 @@ def run_workflow(
         repository_block: a saved repository block (``S3Repository``, ``LocalRepository``).
         storage: a local folder standing in for S3 when no block is given.
         executor: ``local`` (host shell) or ``docker``; default: the workflow's ``Options``.
+        run_name: the flow run's name; default ``<workflow>:<job file name>``.
 
     Returns:
         The summary: workflow name, repository URI and one record per step.
@@ -91,5 +97,8 @@ def run_workflow(
     if job is None:
         job = load_job_file(job_file) if job_file else {}
     repo = load_repository(repository_block, storage)
-    return run_loaded_workflow(wf, job, job_file=job_file, repo=repo, executor=executor,
-                               execution_id=str(flow_run.id or ""))
+    tag = workflow_tag(workflow_label(workflow))
+    add_flow_run_tags(flow_run.id, tag)
+    with tags(tag):
+        return run_loaded_workflow(wf, job, job_file=job_file, repo=repo, executor=executor,
+                                   execution_id=str(flow_run.id or ""))

@@ -17,8 +17,10 @@ from prefect import task
 from prefect.cache_policies import NO_CACHE
 
 from blocks.repository import basename, has_glob
+from tasks.artifacts import publish_step_report, start_report
 from tasks.commands import CommandRun, run_commands
 from tasks.context import RunContext, StepRecord
+from tasks.labels import step_tag
 from tasks.qc import QCFailure, run_qc_checks
 from tasks.staging import download_inputs, fetch_references, merge_tags, upload_outputs
 from tasks.streaming import run_logger
@@ -98,11 +100,13 @@ def run_command_step(step, ctx: RunContext, prev_outputs: dict[str, str] | None 
     workspace = Path(tempfile.mkdtemp(prefix=f"{step.name}-", dir=ctx.scratch))
     log_file = workspace / "_commands.log"
     ok = False
+    report = start_report(ctx, name, image, inputs, references, started)
     try:
         symbols = fetch_references(ctx.repo, references, ctx.scratch / "references", workspace)
         symbols.update(download_inputs(ctx.repo, inputs, ctx.repo_uri, workspace))
         symbols.update({s.rstrip("!"): o.name for s, o in outputs.items()})
         script = substitute_shell(script, symbol_resolver(symbols), env_prefix="BC_SYMBOL_")
+        report.command = script.text
 
         job_file = workspace / f"job_data_{workspace.name}.json"
         job_file.write_text(json.dumps(job_data, indent=2))
@@ -121,16 +125,21 @@ def run_command_step(step, ctx: RunContext, prev_outputs: dict[str, str] | None 
                          step.compute.memory, step.compute.gpu, log_file, step.timeout)
         code = 1
         try:
-            code = run_commands(run, ctx.executor)
+            code = report.exit_code = run_commands(run, ctx.executor)
         finally:
             uploaded = upload_outputs(ctx.repo, outputs, ctx.repo_uri, workspace, base_tags=base_tags,
                                       metadata={"execution_id": ctx.execution_id})
+            report.set_outputs(uploaded)
         if code != 0:
             raise CommandFailed(name, code)
         run_qc_checks(step.qc_check, workspace)
         ctx.repo.write_bytes(ctx.marker_uri(step.name), b"", tags={"bclaw.system": "true"})
         ok = True
+    except BaseException as exc:
+        report.error = str(exc) or type(exc).__name__
+        raise
     finally:
+        publish_step_report(report, ctx.repo)
         if ok:
             shutil.rmtree(workspace, ignore_errors=True)
         else:
@@ -164,6 +173,7 @@ def command_step_task(step, display_name: str | None = None):
     return command_step.with_options(
         name=step.name,
         task_run_name=display_name or step.name,
+        tags={step_tag(step.name)},
         retries=step.retry.attempts,
         retry_delay_seconds=delays or 0,
         timeout_seconds=step.timeout,

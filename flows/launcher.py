@@ -1,0 +1,100 @@
+"""``launcher``: start one ``run-workflow`` flow run per job file dropped into a launcher folder.
+
+Deployed with a schedule (every minute by default, see ``prefect.yaml``), it replaces BayerCLAW's
+launcher bucket and job router; the listing and claiming logic is in :mod:`tasks.launcher`.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import asdict
+from typing import Literal
+
+from prefect import flow, task
+from prefect.artifacts import create_table_artifact
+from prefect.cache_policies import NO_CACHE
+from prefect.runtime import flow_run
+
+from blocks.resolve import load_repository
+from tasks.launcher import (
+    JobFile, LaunchOutcome, LauncherSetup, launch_job_file, normalize_prefix, run_launcher,
+)
+
+DEFAULT_PREFIX = "./.labflows/launcher"
+
+
+class LauncherErrors(RuntimeError):
+    """Some job files could not be launched this time (they are tried again next run)."""
+
+
+@task(name="launch", cache_policy=NO_CACHE)
+def launch_task(setup: LauncherSetup, job: JobFile) -> LaunchOutcome:
+    """One job file version: start its run, or move the file aside (see :func:`launch_job_file`)."""
+    return launch_job_file(setup, job)
+
+
+def _launch_as_task_run(setup: LauncherSetup, job: JobFile) -> LaunchOutcome:
+    return launch_task.with_options(task_run_name=f"launch:{job.rel}")(setup, job)
+
+
+def _run_name() -> str:
+    return f"launcher:{flow_run.parameters.get('prefix', DEFAULT_PREFIX)}"[:120]
+
+
+@flow(name="launcher", flow_run_name=_run_name, log_prints=True)
+def launcher(
+    prefix: str = DEFAULT_PREFIX,
+    workflows_dir: str = "workflows",
+    workflows: dict[str, str] | None = None,
+    deployment: str = "run-workflow/run-workflow",
+    launcher_block: str | None = None,
+    repository_block: str | None = None,
+    storage: str | None = None,
+    executor: Literal["local", "docker"] | None = None,
+    params: dict[str, str] | None = None,
+    limit: int = 100,
+) -> dict:
+    """Start a workflow run for each new job file in a launcher folder (BayerCLAW's job router).
+
+    Job files go to ``<prefix>/<workflow>/<path>.json`` (JSON or YAML); each version of a file
+    starts exactly one run, named as BayerCLAW names executions. Unusable files are moved to
+    ``<prefix>/_launcher_/rejected/`` with an ``.error.txt`` note.
+
+    Args:
+        prefix: the launcher folder: ``s3://bucket/launch`` or a local folder.
+        workflows_dir: folder of workflow files: ``<dir>/<name>.yaml`` or ``<dir>/<name>/workflow.yaml``.
+        workflows: workflow name to workflow file, checked before ``workflows_dir``.
+        deployment: the deployment that runs workflows (``FLOW/DEPLOYMENT``).
+        launcher_block: a saved repository block for the launcher folder (default: as for runs).
+        repository_block: a saved repository block passed to each run (``S3Repository``).
+        storage: a local folder standing in for S3, passed to each run when no block is given.
+        executor: ``local`` or ``docker``, passed to each run; default: each workflow's ``Options``.
+        params: values for the workflows' ``Parameters``, passed to each run.
+        limit: at most this many new job files per launcher run (the rest wait for the next one).
+
+    Returns:
+        Counts per outcome (launched, rejected, error, ...) and one entry per job file handled.
+    """
+    setup = LauncherSetup(
+        launcher_repo=load_repository(launcher_block or repository_block, storage),
+        prefix=normalize_prefix(prefix),
+        run_repo=load_repository(repository_block, storage),
+        deployment=deployment,
+        workflows=dict(workflows or {}),
+        workflows_dir=workflows_dir,
+        params=params,
+        run_parameters={"repository_block": repository_block, "storage": storage, "executor": executor},
+        limit=limit,
+        launcher_run_id=str(flow_run.id or ""),
+    )
+    outcomes = run_launcher(setup, launch=_launch_as_task_run)
+    counts = Counter(o.status for o in outcomes)
+    if outcomes:
+        create_table_artifact(
+            table=[asdict(o) for o in outcomes], key="launcher",
+            description=f"job files handled in {setup.prefix}: " + ", ".join(f"{n} {s}" for s, n in counts.items()))
+    summary = {**counts, "outcomes": [asdict(o) for o in outcomes]}
+    if counts.get("error"):
+        raise LauncherErrors(f"{counts['error']} job file(s) could not be launched; they are tried again "
+                             "next run: " + "; ".join(o.message for o in outcomes if o.status == "error"))
+    return summary
