@@ -1,0 +1,243 @@
+"""B-Fabric apps (bfabric-app-runner's app.yml) as Prefect flows.
+
+* :func:`run_app` runs a whole workunit: status ``processing``; dispatch (when the work dir needs
+  it); inputs, process, collect and register for every chunk, chunks in parallel (at most
+  ``max_parallel_chunks`` at a time); status ``available``. Any failure sets ``failed``, leaves a
+  markdown artifact and fails the flow run.
+* :func:`app_action` runs one phase, like ``bfabric-app-runner action``: ``dispatch`` (sets
+  ``processing``), ``inputs``, ``process``, ``outputs`` (collect + register, then ``available``)
+  or ``run-all`` (dispatch if needed, every step of every chunk, then ``available``). Status
+  writes are skipped with ``read_only`` or ``chunk``; an action never sets ``failed``.
+
+Chunks are mapped over a thread pool bounded to ``max_parallel_chunks`` (bfabric-app-runner runs
+them one after the other, which is ``max_parallel_chunks=1``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal, Sequence
+
+from prefect import flow, tags, unmapped
+from prefect.futures import wait
+from prefect.runtime import flow_run
+from prefect.task_runners import ThreadPoolTaskRunner
+
+from specs.workunit import WorkunitDefinition
+from tasks.bfabric.app_artifacts import publish_failure, publish_registered, registered_rows
+from tasks.bfabric.app_connection import BfabricConnection
+from tasks.bfabric.app_phases import ACTIONS, PHASE_STATUS, PHASE_STEPS
+from tasks.bfabric.app_run import AppRun, AppRunOptions, ChunksFailedError, build_app_run
+from tasks.bfabric.app_tasks import chunk_task, dispatch_task, status_task, workunit_definition_task
+from tasks.bfabric.app_workunit import parse_workunit_ref, workunit_id_of
+from tasks.bfabric.chunks import ChunksFile
+from tasks.streaming import run_logger
+
+__all__ = ["app_action", "run_app", "run_chunks"]
+
+Action = Literal["dispatch", "inputs", "process", "outputs", "run-all"]
+
+
+def _ref_label(ref: Any) -> str:
+    parsed = parse_workunit_ref(ref) if ref is not None else "app"
+    return f"workunit-{parsed}" if isinstance(parsed, int) else Path(str(parsed)).stem
+
+
+def _run_app_name() -> str:
+    return _ref_label(flow_run.parameters.get("workunit_ref"))
+
+
+def _app_action_name() -> str:
+    params = flow_run.parameters
+    return f"{params.get('action', 'action')}:{_ref_label(params.get('workunit_ref'))}"
+
+
+def _workunit_tags(workunit_id: int | None) -> list[str]:
+    return [f"workunit:{workunit_id}"] if workunit_id is not None else []
+
+
+def _definition(workunit_ref: int | str, work_dir: str, connection: BfabricConnection) -> WorkunitDefinition:
+    """The workunit definition (task run tagged with the workunit when the reference is an id)."""
+    ref = parse_workunit_ref(workunit_ref)
+    with tags(*_workunit_tags(ref if isinstance(ref, int) else None)):
+        return workunit_definition_task(ref, Path(work_dir).absolute(), connection)
+
+
+def run_chunks(run: AppRun, chunks: Sequence[Path], steps: Sequence[str], max_parallel_chunks: int,
+               filter: str | None = None) -> list[dict[str, Any]]:
+    """Run ``steps`` for every chunk, at most ``max_parallel_chunks`` chunks at a time.
+
+    Every chunk runs to its end even when another one fails; then :class:`ChunksFailedError`
+    lists the failed chunks. Returns the chunk results in chunk order.
+    """
+    if max_parallel_chunks < 1:
+        raise ValueError(f"max_parallel_chunks must be at least 1, not {max_parallel_chunks}")
+    with ThreadPoolTaskRunner(max_workers=max_parallel_chunks) as runner:
+        futures = runner.map(chunk_task, {"run": unmapped(run), "chunk_dir": list(chunks),
+                                          "steps": unmapped(tuple(steps)), "filter": unmapped(filter)})
+        wait(futures)
+    results: list[dict[str, Any]] = []
+    failures: list[tuple[str, str]] = []
+    for chunk, future in zip(chunks, futures):
+        outcome = future.result(raise_on_failure=False)
+        if isinstance(outcome, BaseException):
+            failures.append((chunk.name, str(outcome)))
+        else:
+            results.append(outcome)
+    if failures:
+        raise ChunksFailedError(failures, len(chunks))
+    return results
+
+
+def _chunk_dirs(run: AppRun, chunk: str | None) -> list[Path]:
+    """The chunk given with ``--chunk`` (relative to the work dir unless it exists as given), or all."""
+    if chunk is None:
+        return ChunksFile.read(run.work_dir)
+    path = Path(chunk)
+    if not path.is_absolute() and not path.is_dir():
+        path = run.work_dir / path
+    return [path.absolute()]
+
+
+def _execute(run: AppRun, action: str, chunk: str | None, max_parallel_chunks: int,
+             filter: str | None = None) -> dict[str, Any]:
+    """Dispatch and/or run the chunk steps of ``action``; the run's summary."""
+    chunk_results: list[dict[str, Any]] = []
+    if action == "dispatch" or (action == "run-all" and ChunksFile.needs_dispatch(run.work_dir)):
+        dispatch_task(run)
+    if action != "dispatch":
+        chunk_results = run_chunks(run, _chunk_dirs(run, chunk), PHASE_STEPS[action], max_parallel_chunks, filter)
+    return {
+        "workunit_id": run.workunit_id,
+        "app_version": run.version.version,
+        "work_dir": str(run.work_dir),
+        "chunks": [r["chunk"] for r in chunk_results],
+        "registered": registered_rows(chunk_results),
+    }
+
+
+def _options(ssh_user: str | None, force_storage: str | None, force_app_version: str | None,
+             read_only: bool) -> AppRunOptions:
+    return AppRunOptions(ssh_user=ssh_user, force_storage=str(force_storage) if force_storage else None,
+                         force_app_version=force_app_version, read_only=read_only)
+
+
+def _mark_failed(connection: BfabricConnection, workunit_id: int | None, error: BaseException,
+                 read_only: bool) -> None:
+    """Set ``failed`` (best effort: a second error is only logged) and publish the failure report."""
+    logger = run_logger()
+    logger.error("app run failed: %s", error)
+    if not read_only:
+        try:
+            status_task(connection, workunit_id, "failed")
+        except Exception as exc:  # the original error is what matters
+            logger.error("could not set workunit %s to failed: %s", workunit_id, exc)
+    publish_failure(workunit_id, error)
+
+
+@flow(name="run-app", flow_run_name=_run_app_name, log_prints=True)
+def run_app(
+    app_yml: str,
+    work_dir: str,
+    workunit_ref: int | str,
+    credentials_block: str | None = None,
+    max_parallel_chunks: int = 2,
+    ssh_user: str | None = None,
+    force_app_version: str | None = None,
+    force_storage: str | None = None,
+    read_only: bool = False,
+) -> dict[str, Any]:
+    """Run a B-Fabric app on one workunit, from dispatch to registered outputs.
+
+    Args:
+        app_yml: path of the app's app.yml.
+        work_dir: the workunit's work directory (created if missing; reused by later runs).
+        workunit_ref: a B-Fabric workunit id, or the path of a workunit definition YAML (then the
+            definition is not read from B-Fabric).
+        credentials_block: name of a saved B-Fabric credentials block; empty: the usual bfabricpy
+            configuration (``~/.bfabricpy.yml``, ``BFABRICPY_CONFIG_ENV``).
+        max_parallel_chunks: how many chunks run at the same time (1: one after the other).
+        ssh_user: user for ssh/scp/rsync to storage hosts.
+        force_app_version: run this app version instead of the workunit's ``application_version``.
+        force_storage: YAML file with storage fields to copy outputs to instead of the workunit's storage.
+        read_only: read from B-Fabric only: no status changes, outputs not registered.
+
+    Returns:
+        workunit id, app version, work dir, chunk names and the registered entities.
+    """
+    options = _options(ssh_user, force_storage, force_app_version, read_only)
+    connection = BfabricConnection(credentials_block)
+    ref = parse_workunit_ref(workunit_ref)
+    workunit_id = ref if isinstance(ref, int) else None
+    try:
+        definition = _definition(ref, work_dir, connection)
+        workunit_id = workunit_id_of(definition)
+        with tags(*_workunit_tags(workunit_id)):
+            if not read_only:
+                status_task(connection, workunit_id, "processing")
+            run = build_app_run(app_yml, work_dir, definition, options, connection)
+            summary = _execute(run, "run-all", None, max_parallel_chunks)
+            if not read_only:
+                status_task(connection, workunit_id, "available")
+    except Exception as exc:
+        _mark_failed(connection, workunit_id, exc, read_only)
+        raise
+    publish_registered(workunit_id, summary["registered"])
+    summary["status"] = None if read_only else "available"
+    return summary
+
+
+@flow(name="app-action", flow_run_name=_app_action_name, log_prints=True)
+def app_action(
+    action: Action,
+    app_yml: str,
+    work_dir: str,
+    workunit_ref: int | str,
+    chunk: str | None = None,
+    credentials_block: str | None = None,
+    max_parallel_chunks: int = 2,
+    ssh_user: str | None = None,
+    force_app_version: str | None = None,
+    force_storage: str | None = None,
+    read_only: bool = False,
+    filter: str | None = None,
+) -> dict[str, Any]:
+    """Run one phase of a B-Fabric app on a workunit (bfabric-app-runner's ``action`` commands).
+
+    Args:
+        action: ``dispatch``, ``inputs``, ``process``, ``outputs`` or ``run-all``.
+        app_yml: path of the app's app.yml.
+        work_dir: the workunit's work directory.
+        workunit_ref: a B-Fabric workunit id, or the path of a workunit definition YAML.
+        chunk: only this chunk directory (no status is written then).
+        credentials_block: name of a saved B-Fabric credentials block (empty: the usual configuration).
+        max_parallel_chunks: how many chunks run at the same time.
+        ssh_user: user for ssh/scp/rsync to storage hosts.
+        force_app_version: run this app version instead of the workunit's ``application_version``.
+        force_storage: YAML file with storage fields to copy outputs to.
+        read_only: no status changes, outputs not registered (a warning only).
+        filter: ``inputs``: prepare only the input with exactly this file name.
+
+    Returns:
+        workunit id, app version, work dir, chunk names, registered entities and the status written.
+    """
+    if action not in ACTIONS:
+        raise ValueError(f"unknown action {action!r} (expected one of {', '.join(ACTIONS)})")
+    connection = BfabricConnection(credentials_block)
+    definition = _definition(workunit_ref, work_dir, connection)
+    workunit_id = workunit_id_of(definition)
+    run = build_app_run(app_yml, work_dir, definition, _options(ssh_user, force_storage, force_app_version, read_only),
+                        connection)
+    status = PHASE_STATUS[action]
+    write = status is not None and not read_only and chunk is None
+    if status is not None and not write:
+        run_logger().info("workunit status %r not written (%s)", status, "--read-only" if read_only else "--chunk")
+    with tags(*_workunit_tags(workunit_id)):
+        if write and action == "dispatch":
+            status_task(connection, workunit_id, status)
+        summary = _execute(run, action, chunk, max_parallel_chunks, filter)
+        if write and action != "dispatch":
+            status_task(connection, workunit_id, status)
+    publish_registered(workunit_id, summary["registered"])
+    summary["status"] = status if write else None
+    return summary

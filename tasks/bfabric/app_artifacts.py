@@ -1,0 +1,49 @@
+"""Prefect artifacts of an app run: a table of the registered B-Fabric entities, a report of a failure."""
+
+from __future__ import annotations
+
+from typing import Any, Iterable
+
+from prefect.artifacts import create_markdown_artifact, create_table_artifact
+
+__all__ = ["artifact_key", "failure_markdown", "publish_failure", "publish_registered", "registered_rows"]
+
+
+def artifact_key(workunit_id: int | None, what: str) -> str:
+    """``workunit-12-registered`` (keys are lowercase letters, digits and dashes)."""
+    return f"workunit-{workunit_id}-{what}" if workunit_id is not None else f"app-run-{what}"
+
+
+def registered_rows(chunk_results: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One row per registered entity: chunk, entity type, id, name, action."""
+    return [{"chunk": result["chunk"], **record}
+            for result in chunk_results for record in result.get("registered", [])]
+
+
+def publish_registered(workunit_id: int | None, rows: list[dict[str, Any]]) -> None:
+    """A table artifact of the entities registered in B-Fabric (nothing when there are none)."""
+    if not rows:
+        return
+    create_table_artifact(table=rows, key=artifact_key(workunit_id, "registered"),
+                          description=f"B-Fabric entities registered for workunit {workunit_id}")
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def failure_markdown(workunit_id: int | None, error: BaseException) -> str:
+    """The failure report: the error, and one line per failed chunk when chunks failed."""
+    lines = [f"# Workunit {workunit_id} failed" if workunit_id is not None else "# App run failed", "",
+             f"**Error:** {_cell(str(error))}", ""]
+    failures = getattr(error, "failures", None)
+    if failures:
+        lines += ["| chunk | error |", "| --- | --- |"]
+        lines += [f"| {_cell(chunk)} | {_cell(message)} |" for chunk, message in failures]
+    return "\n".join(lines) + "\n"
+
+
+def publish_failure(workunit_id: int | None, error: BaseException) -> None:
+    """A markdown artifact describing why the run failed."""
+    create_markdown_artifact(markdown=failure_markdown(workunit_id, error), key=artifact_key(workunit_id, "failure"),
+                             description=f"Why the app run of workunit {workunit_id} failed")
