@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextvars
 import json
+import re
 import threading
 from pathlib import Path
 
@@ -214,3 +215,20 @@ def test_s3_launcher_folder_uses_version_ids_for_names_and_records(
     s3_repo.write_text(job_uri, '{"id": "S3"}')  # re-uploaded: a new version ID, a new run
     assert [o.status for o in run_launcher(setup)] == ["launched"]
     assert len(runs_of(workflow_deployment)) == 2
+
+
+def test_launch_command_runs_one_pass_and_reports(drop_job, runs_of, workflow_deployment, launch_dir, tmp_path,
+                                                   capsys):
+    from flows.run import main
+
+    drop_job("echo/cli.json", '{"id": "CLI"}')
+    drop_job("echo/bad.json", "{")
+    args = ["launch", str(launch_dir), "--workflows-dir", str(tmp_path / "workflows"),
+            "--deployment", workflow_deployment, "--storage", str(tmp_path / "storage")]
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    assert re.search(r"^launched +cli_[0-9a-f]{8} +\S+/echo/cli\.json$", out, re.M)
+    assert re.search(r"^rejected +- +\S+/echo/bad\.json$", out, re.M)
+    assert '"launched": 1' in out and '"rejected": 1' in out
+    assert [r.parameters["job"] for r in runs_of(workflow_deployment)] == [{"id": "CLI"}]
+    assert main(args + ["--workflow", "broken"]) == 2  # NAME=FILE expected
