@@ -71,7 +71,7 @@ def test_each_step_has_a_markdown_artifact_and_runs_are_named_and_tagged(pipelin
         "split": {"workflow:pipeline", "step:split"}, "count": {"workflow:pipeline", "step:count"}}
 
     by_key = {a.key: a for a in artifacts}
-    assert set(by_key) == {"pipeline-split", "pipeline-count"}
+    assert set(by_key) == {"pipeline-split", "pipeline-count"}  # no link artifacts: a local folder has no console
     split = by_key["pipeline-split"]
     assert split.type == "markdown"
     assert split.task_run_id == next(t.id for t in task_runs if t.name == "split")
@@ -86,8 +86,6 @@ def test_each_step_has_a_markdown_artifact_and_runs_are_named_and_tagged(pipelin
     count = by_key["pipeline-count"].data
     assert "| parts | s3://bucket/art/S9/part_*.txt |" in count  # inputs, as URIs
     assert "| n | s3://bucket/art/S9/n.txt |" in count
-    # a local folder has no console to link to
-    assert all(a.type == "markdown" for a in artifacts)
 
 
 @pytest.mark.usefixtures("prefect_harness")
@@ -135,3 +133,31 @@ def test_markdown_escapes_table_cells_and_fences():
 
 def test_outside_a_prefect_run_nothing_is_published():
     assert publish_step_report(StepReport("wf", "s")) is False
+
+
+@pytest.mark.usefixtures("prefect_harness")
+def test_outputs_on_s3_get_link_artifacts_in_the_run(s3_repo, versioned_bucket, tmp_path):
+    from prefect import flow
+
+    from flows.workflow import run_loaded_workflow
+    from specs.workflow import load_workflow
+
+    wf_file = tmp_path / "links.yaml"
+    wf_file.write_text(f"Repository: s3://{versioned_bucket}/runs/${{job.id}}\nSteps:\n"
+                       "  - make:\n      commands: ['echo 1 > one.txt', 'echo 2 > two_a.txt', 'echo 3 > two_b.txt']\n"
+                       "      outputs: {one: one.txt, two: 'two_*.txt'}\n")
+
+    @flow(name="links-on-s3")
+    def on_s3():
+        return run_loaded_workflow(load_workflow(wf_file), {"id": "L1"}, job_file=None, repo=s3_repo)
+
+    state = on_s3(return_state=True)
+    assert state.is_completed()
+    _, artifacts, _ = _read(state.state_details.flow_run_id)
+    links = {a.key: a.data for a in artifacts if a.key != "links-make"}  # Prefect stores links as markdown
+    endpoint = s3_repo.credentials.aws_client_parameters.endpoint_url
+    assert links == {
+        "links-make-one": f"[s3://{versioned_bucket}/runs/L1/one.txt]({endpoint}/{versioned_bucket}/runs/L1/one.txt)",
+        "links-make-two": f"[2 files in s3://{versioned_bucket}/runs/L1/]({endpoint}/{versioned_bucket}/runs/L1/)",
+    }
+    assert s3_repo.read_text(f"s3://{versioned_bucket}/runs/L1/one.txt") == "1\n"
