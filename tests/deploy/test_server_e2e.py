@@ -148,7 +148,8 @@ def stack(tmp_path_factory) -> Iterator[Stack]:
             time.sleep(0.3)
         stack = Stack(url, env, logs)
         stack.cli("work-pool", "create", POOL, "--type", "process")
-        stack.cli("--no-prompt", "deploy", "--name", "run-workflow", "--name", "launcher", timeout=120)
+        stack.cli("--no-prompt", "deploy", "--name", "run-workflow", "--name", "launcher", "--name", "run-app",
+                  timeout=120)
         worker = _start(env, logs, "worker", "worker", "start", "--pool", POOL, "--limit", "4")
         cleanup.callback(_stop, worker)
         yield stack
@@ -177,12 +178,16 @@ def _launched_runs(client) -> list[Any]:
         sort=FlowRunSort.EXPECTED_START_TIME_ASC, limit=50, offset=0)
 
 
-def test_deployed_run_workflow_completes_with_outputs_and_artifacts(stack, tmp_path):
-    deployment = stack.api(lambda c: c.read_deployment_by_name("run-workflow/run-workflow"))
+@pytest.mark.parametrize("name", ["run-workflow/run-workflow", "run-app/run-app", "launcher/launcher"])
+def test_deployments_work_in_the_checkout_with_a_described_form(stack, name):
+    deployment = stack.api(lambda c: c.read_deployment_by_name(name))
     assert deployment.work_pool_name == POOL
     assert deployment.pull_steps == [{"prefect.deployments.steps.set_working_directory": {"directory": str(ROOT)}}]
     props = deployment.parameter_openapi_schema["properties"]
-    assert all(p.get("description") for p in props.values()), props
+    assert props and all(p.get("description") for p in props.values()), props
+
+
+def test_deployed_run_workflow_completes_with_outputs_and_artifacts(stack, tmp_path):
 
     storage = _storage(tmp_path)
     out = stack.cli("deployment", "run", "run-workflow/run-workflow",
