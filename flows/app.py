@@ -11,10 +11,15 @@
 
 Chunks are mapped over a thread pool bounded to ``max_parallel_chunks`` (bfabric-app-runner runs
 them one after the other, which is ``max_parallel_chunks=1``).
+
+Both flows are ``async`` (from synchronous code: ``asyncio.run(run_app(...))``); their work runs in
+a worker thread with plain synchronous tasks. An async flow ends as soon as its work does, where a
+synchronous one waits up to a second for its heartbeat thread.
 """
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from typing import Any, Literal, Sequence
 
@@ -135,8 +140,32 @@ def _mark_failed(connection: BfabricConnection, workunit_id: int | None, error: 
     publish_failure(workunit_id, error)
 
 
-@flow(name="run-app", flow_run_name=_run_app_name, log_prints=True)
-def run_app(
+def _run_whole_app(app_yml: str, work_dir: str, workunit_ref: int | str, connection: BfabricConnection,
+                   max_parallel_chunks: int, options: AppRunOptions) -> dict[str, Any]:
+    """run_app's work: processing, everything, available; failed (and a report) on any failure."""
+    read_only = options.read_only
+    ref = parse_workunit_ref(workunit_ref)
+    workunit_id = ref if isinstance(ref, int) else None
+    try:
+        definition = _definition(ref, work_dir, connection)
+        workunit_id = workunit_id_of(definition)
+        with tags(*_workunit_tags(workunit_id)):
+            if not read_only:
+                status_task(connection, workunit_id, "processing")
+            run = build_app_run(app_yml, work_dir, definition, options, connection)
+            summary = _execute(run, "run-all", None, max_parallel_chunks)
+            if not read_only:
+                status_task(connection, workunit_id, "available")
+    except Exception as exc:
+        _mark_failed(connection, workunit_id, exc, read_only)
+        raise
+    publish_registered(workunit_id, summary["registered"])
+    summary["status"] = None if read_only else "available"
+    return summary
+
+
+@flow(name="run-app", flow_run_name=_run_app_name)
+async def run_app(
     app_yml: str,
     work_dir: str,
     workunit_ref: int | str,
@@ -166,29 +195,34 @@ def run_app(
         workunit id, app version, work dir, chunk names and the registered entities.
     """
     options = _options(ssh_user, force_storage, force_app_version, read_only)
-    connection = BfabricConnection(credentials_block)
-    ref = parse_workunit_ref(workunit_ref)
-    workunit_id = ref if isinstance(ref, int) else None
-    try:
-        definition = _definition(ref, work_dir, connection)
-        workunit_id = workunit_id_of(definition)
-        with tags(*_workunit_tags(workunit_id)):
-            if not read_only:
-                status_task(connection, workunit_id, "processing")
-            run = build_app_run(app_yml, work_dir, definition, options, connection)
-            summary = _execute(run, "run-all", None, max_parallel_chunks)
-            if not read_only:
-                status_task(connection, workunit_id, "available")
-    except Exception as exc:
-        _mark_failed(connection, workunit_id, exc, read_only)
-        raise
+    return await asyncio.to_thread(_run_whole_app, app_yml, work_dir, workunit_ref,
+                                   BfabricConnection(credentials_block), max_parallel_chunks, options)
+
+
+def _run_action(action: str, app_yml: str, work_dir: str, workunit_ref: int | str, chunk: str | None,
+                connection: BfabricConnection, max_parallel_chunks: int, options: AppRunOptions,
+                filter: str | None) -> dict[str, Any]:
+    """app_action's work: one phase, and the status it writes (never ``failed``)."""
+    definition = _definition(workunit_ref, work_dir, connection)
+    workunit_id = workunit_id_of(definition)
+    run = build_app_run(app_yml, work_dir, definition, options, connection)
+    status = PHASE_STATUS[action]
+    write = status is not None and not options.read_only and chunk is None
+    if status is not None and not write:
+        run_logger().info("workunit status %r not written (%s)", status, "--read-only" if options.read_only else "--chunk")
+    with tags(*_workunit_tags(workunit_id)):
+        if write and action == "dispatch":
+            status_task(connection, workunit_id, status)
+        summary = _execute(run, action, chunk, max_parallel_chunks, filter)
+        if write and action != "dispatch":
+            status_task(connection, workunit_id, status)
     publish_registered(workunit_id, summary["registered"])
-    summary["status"] = None if read_only else "available"
+    summary["status"] = status if write else None
     return summary
 
 
-@flow(name="app-action", flow_run_name=_app_action_name, log_prints=True)
-def app_action(
+@flow(name="app-action", flow_run_name=_app_action_name)
+async def app_action(
     action: Action,
     app_yml: str,
     work_dir: str,
@@ -223,21 +257,6 @@ def app_action(
     """
     if action not in ACTIONS:
         raise ValueError(f"unknown action {action!r} (expected one of {', '.join(ACTIONS)})")
-    connection = BfabricConnection(credentials_block)
-    definition = _definition(workunit_ref, work_dir, connection)
-    workunit_id = workunit_id_of(definition)
-    run = build_app_run(app_yml, work_dir, definition, _options(ssh_user, force_storage, force_app_version, read_only),
-                        connection)
-    status = PHASE_STATUS[action]
-    write = status is not None and not read_only and chunk is None
-    if status is not None and not write:
-        run_logger().info("workunit status %r not written (%s)", status, "--read-only" if read_only else "--chunk")
-    with tags(*_workunit_tags(workunit_id)):
-        if write and action == "dispatch":
-            status_task(connection, workunit_id, status)
-        summary = _execute(run, action, chunk, max_parallel_chunks, filter)
-        if write and action != "dispatch":
-            status_task(connection, workunit_id, status)
-    publish_registered(workunit_id, summary["registered"])
-    summary["status"] = status if write else None
-    return summary
+    options = _options(ssh_user, force_storage, force_app_version, read_only)
+    return await asyncio.to_thread(_run_action, action, app_yml, work_dir, workunit_ref, chunk,
+                                   BfabricConnection(credentials_block), max_parallel_chunks, options, filter)

@@ -22,6 +22,7 @@ COMMAND_MODULES = [
     "flows.cli_launcher",
     "flows.cli_standin",
     "flows.cli_inputs",
+    "flows.cli_app",
 ]
 
 

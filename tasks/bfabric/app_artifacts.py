@@ -1,4 +1,8 @@
-"""Prefect artifacts of an app run: a table of the registered B-Fabric entities, a report of a failure."""
+"""Prefect artifacts of an app run: a table of the registered B-Fabric entities, a report of a failure.
+
+The app flows are async and do their work in a worker thread, where Prefect's artifact functions
+would hand back coroutines: they are called with ``_sync=True`` (Prefect's own switch for this).
+"""
 
 from __future__ import annotations
 
@@ -25,7 +29,7 @@ def publish_registered(workunit_id: int | None, rows: list[dict[str, Any]]) -> N
     if not rows:
         return
     create_table_artifact(table=rows, key=artifact_key(workunit_id, "registered"),
-                          description=f"B-Fabric entities registered for workunit {workunit_id}")
+                          description=f"B-Fabric entities registered for workunit {workunit_id}", _sync=True)
 
 
 def _cell(text: str) -> str:
@@ -46,4 +50,4 @@ def failure_markdown(workunit_id: int | None, error: BaseException) -> str:
 def publish_failure(workunit_id: int | None, error: BaseException) -> None:
     """A markdown artifact describing why the run failed."""
     create_markdown_artifact(markdown=failure_markdown(workunit_id, error), key=artifact_key(workunit_id, "failure"),
-                             description=f"Why the app run of workunit {workunit_id} failed")
+                             description=f"Why the app run of workunit {workunit_id} failed", _sync=True)

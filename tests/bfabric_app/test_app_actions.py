@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import shutil
 import sys
 
@@ -19,21 +20,21 @@ SAMPLES = ["sample_1", "sample_2", "sample_3", "sample_4"]
 def test_phase_by_phase_dispatch_sets_processing_outputs_sets_available(app_env):
     work = app_env.work_dir
 
-    app_action(action="dispatch", **app_env.run_params())
+    asyncio.run(app_action(action="dispatch", **app_env.run_params()))
     assert yaml.safe_load((work / "chunks.yml").read_text()) == {"chunks": SAMPLES}
     assert all((work / s / "inputs.yml").is_file() and not (work / s / "input.tsv").exists() for s in SAMPLES)
     assert app_env.statuses() == ["processing"]
 
-    app_action(action="inputs", **app_env.run_params())
+    asyncio.run(app_action(action="inputs", **app_env.run_params()))
     assert (work / "sample_3" / "input.tsv").read_text().startswith("gene\tcount\n")
     assert not (work / "sample_3" / "sample_3.counts.txt").exists()
 
-    app_action(action="process", **app_env.run_params())
+    asyncio.run(app_action(action="process", **app_env.run_params()))
     assert all((work / s / f"{s}.counts.txt").is_file() for s in SAMPLES)
     assert not (work / "sample_1" / "outputs.yml").exists()  # collect belongs to the outputs phase
     assert app_env.statuses() == ["processing"] and app_env.rows_of("resource") == []
 
-    summary = app_action(action="outputs", **app_env.run_params())
+    summary = asyncio.run(app_action(action="outputs", **app_env.run_params()))
     assert sorted(r["name"] for r in app_env.rows_of("resource")) == [f"{s}.counts.txt" for s in SAMPLES]
     assert summary["status"] == "available"
     assert app_env.statuses() == ["processing", "available"]
@@ -43,26 +44,26 @@ def test_run_all_statuses_chunk_read_only_and_redispatch(app_env):
     work = app_env.work_dir
 
     # --chunk: only that chunk (dispatch first, the work dir has no chunks yet), no status
-    one = app_action(action="run-all", chunk=str(work / "sample_2"), **app_env.run_params())
+    one = asyncio.run(app_action(action="run-all", chunk=str(work / "sample_2"), **app_env.run_params()))
     assert one["chunks"] == ["sample_2"] and one["status"] is None
     assert [r["name"] for r in app_env.rows_of("resource")] == ["sample_2.counts.txt"]
     assert not (work / "sample_1" / "sample_1.counts.txt").exists()
     assert app_env.statuses() == []
 
     # read-only: every chunk computed, nothing registered, no status
-    app_action(action="run-all", read_only=True, **app_env.run_params())
+    asyncio.run(app_action(action="run-all", read_only=True, **app_env.run_params()))
     assert all((work / s / f"{s}.counts.txt").is_file() for s in SAMPLES)
     assert len(app_env.rows_of("resource")) == 1 and app_env.statuses() == []
 
     # run-all: one status save, available (no processing: that is dispatch's)
-    app_action(action="run-all", **app_env.run_params())
+    asyncio.run(app_action(action="run-all", **app_env.run_params()))
     assert app_env.statuses() == ["available"]
     counts = row_counts(app_env.server, "resource", "dataset", "link")
     assert counts["resource"] == 8  # 4 inputs + 4 outputs
 
     # a chunk directory removed: run-all dispatches again, then runs every chunk
     shutil.rmtree(work / "sample_3")
-    again = app_action(action="run-all", **app_env.run_params())
+    again = asyncio.run(app_action(action="run-all", **app_env.run_params()))
     assert again["chunks"] == SAMPLES
     assert (work / "sample_3" / "sample_3.counts.txt").is_file()
     assert app_env.statuses() == ["available", "available"]
@@ -72,7 +73,7 @@ def test_run_all_statuses_chunk_read_only_and_redispatch(app_env):
 def test_no_action_sets_failed(app_env):
     app_env.set_parameters(fail_sample="sample_1")
 
-    state = app_action(action="run-all", **app_env.run_params(), return_state=True)
+    state = asyncio.run(app_action(action="run-all", **app_env.run_params(), return_state=True))
 
     assert state.is_failed() and "sample_1" in state.message
     assert app_env.statuses() == []  # neither available nor failed
@@ -102,7 +103,7 @@ def test_dispatch_that_edits_the_definition_is_undone_and_static_inputs_need_no_
         f"      process: {{type: exec, command: '{sys.executable} ${{app.dir}}/process.py'}}\n")
     params = app_env.run_params(app_yml=str(app_dir / "app.yml"), read_only=True)
 
-    app_action(action="run-all", **params)
+    asyncio.run(app_action(action="run-all", **params))
 
     definition = app_env.work_dir / "workunit_definition.yml"
     assert "edited by dispatch" not in definition.read_text()

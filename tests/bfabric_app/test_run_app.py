@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import hashlib
 import json
@@ -45,7 +46,7 @@ def test_full_run_registers_every_chunk_and_a_second_run_duplicates_nothing(app_
                        password=app_env.server.config_override()["auth"]["password"]).save(
         "standin-app-test", overwrite=True)
 
-    state = run_app(**app_env.run_params(credentials_block="standin-app-test"), return_state=True)
+    state = asyncio.run(run_app(**app_env.run_params(credentials_block="standin-app-test"), return_state=True))
 
     assert state.is_completed(), state.message
     summary = state.result()
@@ -81,7 +82,7 @@ def test_full_run_registers_every_chunk_and_a_second_run_duplicates_nothing(app_
 
     counts = row_counts(app_env.server, "resource", "dataset", "link")
     ids = sorted(r["id"] for r in resources)
-    second = run_app(**app_env.run_params(credentials_block="standin-app-test"), return_state=True)
+    second = asyncio.run(run_app(**app_env.run_params(credentials_block="standin-app-test"), return_state=True))
 
     assert second.is_completed(), second.message
     assert row_counts(app_env.server, "resource", "dataset", "link") == counts
@@ -93,7 +94,7 @@ def test_full_run_registers_every_chunk_and_a_second_run_duplicates_nothing(app_
 def test_failing_process_sets_failed_and_fails_the_flow_run(app_env):
     app_env.set_parameters(fail_sample="sample_3")
 
-    state = run_app(**app_env.run_params(), return_state=True)
+    state = asyncio.run(run_app(**app_env.run_params(), return_state=True))
 
     assert state.is_failed()
     assert "sample_3" in state.message and "exit code 2" in state.message
@@ -120,7 +121,7 @@ def _max_overlap(intervals: list[tuple[float, float]]) -> int:
 def test_max_parallel_chunks_bounds_overlap_read_only_writes_nothing(app_env):
     app_env.set_parameters(sleep_seconds="1")
 
-    summary = run_app(**app_env.run_params(max_parallel_chunks=2, read_only=True))
+    summary = asyncio.run(run_app(**app_env.run_params(max_parallel_chunks=2, read_only=True)))
 
     timings = [json.loads((app_env.work_dir / s / "timing.json").read_text()) for s in SAMPLES]
     overlap = _max_overlap([(t["start"], t["end"]) for t in timings])
@@ -134,7 +135,7 @@ def test_max_parallel_chunks_bounds_overlap_read_only_writes_nothing(app_env):
 def test_yaml_reference_and_forced_version(app_env, tmp_path):
     from specs.workunit import load_workunit_definition, save_workunit_definition
 
-    run_app(**app_env.run_params(read_only=True, work_dir=str(tmp_path / "first")))
+    asyncio.run(run_app(**app_env.run_params(read_only=True, work_dir=str(tmp_path / "first"))))
     definition = load_workunit_definition(tmp_path / "first" / "workunit_definition.yml")
     definition_file = tmp_path / "wu1.yml"
     save_workunit_definition(definition, definition_file)
@@ -142,7 +143,7 @@ def test_yaml_reference_and_forced_version(app_env, tmp_path):
                                        "container": 1, "status": "pending", "inputresource": [1, 2],
                                        "createdby": "standin"}]})  # B-Fabric changes: the YAML does not
 
-    summary = run_app(**app_env.run_params(workunit_ref=str(definition_file), force_app_version="1.1.0"))
+    summary = asyncio.run(run_app(**app_env.run_params(workunit_ref=str(definition_file), force_app_version="1.1.0")))
 
     assert summary["app_version"] == "1.1.0" and summary["chunks"] == SAMPLES
     counts = (app_env.work_dir / "sample_2" / "sample_2.counts.txt").read_text()
@@ -153,7 +154,7 @@ def test_yaml_reference_and_forced_version(app_env, tmp_path):
 
 
 def test_unknown_version_fails_and_sets_failed(app_env):
-    state = run_app(**app_env.run_params(force_app_version="9.9"), return_state=True)
+    state = asyncio.run(run_app(**app_env.run_params(force_app_version="9.9"), return_state=True))
 
     assert state.is_failed() and "9.9" in state.message and "1.0.0, 1.1.0" in state.message
     assert app_env.statuses() == ["processing", "failed"]

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from bfabric import Bfabric
+from loguru import logger
 
 from specs.app_template import path_safe_name
 from specs.workunit import load_workunit_definition
@@ -60,6 +61,8 @@ class CountLinesDispatch(DispatchIndividualResources):
 
 
 def main(argv: list[str]) -> int:
+    logger.remove()  # the bfabric client logs every request at DEBUG level: keep warnings only
+    logger.add(sys.stderr, level="WARNING")
     definition_file, work_dir = Path(argv[0]), Path(argv[1])
     definition = load_workunit_definition(definition_file)
     chunks = CountLinesDispatch(Bfabric.connect(), work_dir).dispatch_workunit(definition)
