@@ -46,7 +46,12 @@ def running_server() -> dict | None:
 
 
 def use_running_server() -> str | None:
-    """Point this process at the background server when there is one and no API is configured."""
+    """Point this process at the background server when there is one and no API is configured.
+
+    Otherwise Prefect starts its temporary server; on a busy machine that can take longer than
+    Prefect's default wait, so the wait is raised (unless the user set it).
+    """
+    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
     if os.environ.get("PREFECT_API_URL") or os.environ.get("LABFLOWS_EPHEMERAL"):
         return None
     state = running_server()
