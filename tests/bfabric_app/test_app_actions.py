@@ -25,6 +25,8 @@ def test_phase_by_phase_dispatch_sets_processing_outputs_sets_available(app_env)
     assert all((work / s / "inputs.yml").is_file() and not (work / s / "input.tsv").exists() for s in SAMPLES)
     assert app_env.statuses() == ["processing"]
 
+    asyncio.run(app_action(action="inputs", filter="chunk.yml", **app_env.run_params()))
+    assert (work / "sample_3" / "chunk.yml").is_file() and not (work / "sample_3" / "input.tsv").exists()
     asyncio.run(app_action(action="inputs", **app_env.run_params()))
     assert (work / "sample_3" / "input.tsv").read_text().startswith("gene\tcount\n")
     assert not (work / "sample_3" / "sample_3.counts.txt").exists()

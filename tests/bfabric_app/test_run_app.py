@@ -41,10 +41,13 @@ def _md5(path: Path) -> str:
     return hashlib.md5(path.read_bytes()).hexdigest()
 
 
-def test_full_run_registers_every_chunk_and_a_second_run_duplicates_nothing(app_env):
+def test_full_run_registers_every_chunk_and_a_second_run_duplicates_nothing(app_env, tmp_path, monkeypatch):
     BfabricCredentials(base_url=app_env.server.base_url, login=app_env.server.login,
                        password=app_env.server.config_override()["auth"]["password"]).save(
         "standin-app-test", overwrite=True)
+    # only the block knows the way: the flow's client and the app's dispatch command get it from there
+    monkeypatch.delenv("BFABRICPY_CONFIG_OVERRIDE")
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))  # no ~/.bfabricpy.yml either
 
     state = asyncio.run(run_app(**app_env.run_params(credentials_block="standin-app-test"), return_state=True))
 
