@@ -40,7 +40,8 @@ from tasks.streaming import run_logger
 
 __all__ = ["app_action", "run_app", "run_chunks"]
 
-Action = Literal["dispatch", "inputs", "process", "outputs", "run-all"]
+# the deployment form offers exactly the actions of tasks.bfabric.app_phases
+Action = Literal[ACTIONS]  # type: ignore[valid-type]
 
 
 def _ref_label(ref: Any) -> str:
@@ -122,7 +123,10 @@ def _execute(run: AppRun, action: str, chunk: str | None, max_parallel_chunks: i
 
 
 def _options(ssh_user: str | None, force_storage: str | None, force_app_version: str | None,
-             read_only: bool) -> AppRunOptions:
+             read_only: bool, max_parallel_chunks: int) -> AppRunOptions:
+    """The run's options; a bad ``max_parallel_chunks`` fails the run before anything is written."""
+    if max_parallel_chunks < 1:
+        raise ValueError(f"max_parallel_chunks must be at least 1, not {max_parallel_chunks}")
     return AppRunOptions(ssh_user=ssh_user, force_storage=str(force_storage) if force_storage else None,
                          force_app_version=force_app_version, read_only=read_only)
 
@@ -194,7 +198,7 @@ async def run_app(
     Returns:
         workunit id, app version, work dir, chunk names and the registered entities.
     """
-    options = _options(ssh_user, force_storage, force_app_version, read_only)
+    options = _options(ssh_user, force_storage, force_app_version, read_only, max_parallel_chunks)
     return await asyncio.to_thread(_run_whole_app, app_yml, work_dir, workunit_ref,
                                    BfabricConnection(credentials_block), max_parallel_chunks, options)
 
@@ -209,7 +213,8 @@ def _run_action(action: str, app_yml: str, work_dir: str, workunit_ref: int | st
     status = PHASE_STATUS[action]
     write = status is not None and not options.read_only and chunk is None
     if status is not None and not write:
-        run_logger().info("workunit status %r not written (%s)", status, "--read-only" if options.read_only else "--chunk")
+        reason = "--read-only" if options.read_only else "--chunk"
+        run_logger().info("workunit status %r not written (%s)", status, reason)
     with tags(*_workunit_tags(workunit_id)):
         if write and action == "dispatch":
             status_task(connection, workunit_id, status)
@@ -257,6 +262,6 @@ async def app_action(
     """
     if action not in ACTIONS:
         raise ValueError(f"unknown action {action!r} (expected one of {', '.join(ACTIONS)})")
-    options = _options(ssh_user, force_storage, force_app_version, read_only)
+    options = _options(ssh_user, force_storage, force_app_version, read_only, max_parallel_chunks)
     return await asyncio.to_thread(_run_action, action, app_yml, work_dir, workunit_ref, chunk,
                                    BfabricConnection(credentials_block), max_parallel_chunks, options, filter)

@@ -93,7 +93,8 @@ def _check_force_storage(path: str | None) -> None:
         return
     doc = load_yaml_file(path)
     if not isinstance(doc.data, dict):
-        raise SpecError([Problem(str(path), 1, 1, "", "must be a mapping of storage fields (host, basepath, protocol)")])
+        message = "must be a mapping of storage fields (host, basepath, protocol)"
+        raise SpecError([Problem(str(path), 1, 1, "", message)])
     if not doc.data.get("basepath"):
         raise UsageError(f"{path}: the forced storage needs a basepath")
 

@@ -87,7 +87,8 @@ def test_bad_input_exits_2_before_anything_runs(app_env, tmp_path, capsys):
     work = str(tmp_path / "work")
     app = str(app_env.app_yml)
     bad_app = tmp_path / "app.yml"
-    bad_app.write_text("bfabric: {app_runner: 0.9.1}\nversions:\n  - version: '1'\n    commands: {process: {type: exec}}\n")
+    bad_app.write_text("bfabric: {app_runner: 0.9.1}\n"
+                       "versions:\n  - version: '1'\n    commands: {process: {type: exec}}\n")
     cases = [
         (["app", str(tmp_path / "nope.yml"), work, "1"], "cannot read file"),
         (["app", str(bad_app), work, "1"], f"{bad_app}:"),
