@@ -255,7 +255,8 @@ class S3Repository(Repository):
         return sorted(self._run("list", prefix, listing))
 
     def download(self, uri: str, dest: Path) -> None:
-        """Download to ``<dest>.part`` with the managed transfer, then rename to ``dest``."""
+        """Download to ``<dest>.part``, then rename to ``dest``: one ranged GET for an object below
+        ``multipart_threshold_mb``, a managed parallel ranged download for a larger one."""
         if not self._is_s3(uri):
             return self._local().download(uri, dest)
         bucket, key = self._split(uri)
