@@ -14,29 +14,40 @@ import sys
 
 from specs.source import SpecError
 
-# One module per group of commands; each exposes ``register(subparsers)``.
-COMMAND_MODULES = [
-    "flows.cli_workflow",
-    "flows.cli_specs",
-    "flows.cli_server",
-    "flows.cli_launcher",
-    "flows.cli_standin",
-    "flows.cli_inputs",
-    "flows.cli_app",
-]
+# Command -> the module that registers it; each module exposes ``register(subparsers)``.
+# Only the module of the command being run is imported, so ``workflow`` never pays for
+# importing the B-Fabric code (and the other way round).
+COMMANDS: dict[str, str] = {
+    "workflow": "flows.cli_workflow",
+    "validate": "flows.cli_specs",
+    "schema": "flows.cli_specs",
+    "server": "flows.cli_server",
+    "launch": "flows.cli_launcher",
+    "bfabric-standin": "flows.cli_standin",
+    "inputs": "flows.cli_inputs",
+    "app": "flows.cli_app",
+    "app-action": "flows.cli_app",
+    "outputs": "flows.cli_app",
+}
 
 
 class UsageError(Exception):
     """Bad input that is not a spec file problem (a missing file, a bad --param): exit 2."""
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The argument parser with every command module's sub-commands."""
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The argument parser: with only ``command``'s module, or every module when None."""
     parser = argparse.ArgumentParser(prog="labflows", description=__doc__.splitlines()[0])
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for name in COMMAND_MODULES:
+    modules = [COMMANDS[command]] if command in COMMANDS else list(dict.fromkeys(COMMANDS.values()))
+    for name in modules:
         importlib.import_module(name).register(subparsers)
     return parser
+
+
+def _command_of(argv: list[str]) -> str | None:
+    first = next((a for a in argv if not a.startswith("-")), None)
+    return first if first in COMMANDS else None
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -46,7 +57,8 @@ def main(argv: list[str] | None = None) -> int:
     # Before Prefect is imported: its settings are read once, at import.
     use_running_server()
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
-    args = build_parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else argv
+    args = build_parser(_command_of(argv)).parse_args(argv)
     try:
         return int(args.func(args) or 0)
     except SpecError as exc:
