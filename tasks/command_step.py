@@ -98,7 +98,9 @@ def run_command_step(step, ctx: RunContext, prev_outputs: dict[str, str] | None 
 
     ctx.scratch.mkdir(parents=True, exist_ok=True)
     workspace = Path(tempfile.mkdtemp(prefix=f"{step.name}-", dir=ctx.scratch))
-    log_file = workspace / "_commands.log"
+    # kept after the workspace is removed: <scratch>/logs/<execution>/<step>[branch].log
+    log_file = ctx.scratch / "logs" / (ctx.execution_id or "local") / f"{name}.log"
+    log_file.parent.mkdir(parents=True, exist_ok=True)
     ok = False
     report = start_report(ctx, name, image, inputs, references, started)
     try:

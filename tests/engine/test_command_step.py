@@ -190,6 +190,8 @@ outputs:
 """)
     run_command_step(step, ctx)
     assert repo.read_text(f"{REPO}/env.txt") == "step1 wf main\n"
+    log = (ctx.scratch / "logs" / "exec-1" / "step1.log").read_text()  # kept after the workspace is gone
+    assert "cp \"$BC_JOB_DATA_FILE\" jobdata.json" in log
     assert json.loads(repo.read_text(f"{REPO}/jobdata.json"))["job"]["sample"] == "S1"
 
 
