@@ -17,6 +17,9 @@ def register(subparsers) -> None:
     where.add_argument("--storage", metavar="DIR", help="local folder standing in for S3 (default ./.labflows/storage)")
     where.add_argument("--repository-block", metavar="NAME", help="saved repository block (e.g. an S3Repository)")
     p.add_argument("--executor", choices=["local", "docker"], help="where commands run (default: Options.executor or local)")
+    p.add_argument("--task-runner", metavar="RUNNER",
+                   help="where task runs execute: threads[=N] (default), dask (a local cluster of worker "
+                        "processes) or dask=SCHEDULER_ADDRESS")
     p.set_defaults(func=run_command)
 
 
@@ -57,11 +60,19 @@ def run_command(args: argparse.Namespace) -> int:
     except JobDataError as exc:
         raise UsageError(f"{args.job}: {exc}") from None
 
+    from tasks.task_runners import TaskRunnerSpecError, make_task_runner
+
+    try:
+        runner = make_task_runner(args.task_runner) if args.task_runner else None
+    except TaskRunnerSpecError as exc:
+        raise UsageError(str(exc)) from None
+
     from flows.workflow import WorkflowFailed, run_workflow
 
-    state = run_workflow(workflow=args.workflow, job_file=args.job, params=params,
-                         repository_block=args.repository_block, storage=args.storage,
-                         executor=args.executor, return_state=True)
+    flow_fn = run_workflow.with_options(task_runner=runner) if runner else run_workflow
+    state = flow_fn(workflow=args.workflow, job_file=args.job, params=params,
+                    repository_block=args.repository_block, storage=args.storage,
+                    executor=args.executor, return_state=True)
     if state.is_completed():
         print(format_summary(state.result()))
         return 0

@@ -11,12 +11,15 @@ from prefect.runtime import flow_run
 
 from blocks.repository import Repository
 from blocks.resolve import load_repository
+from flows.subpipes import run_child
 from specs.workflow import Workflow, load_workflow
 from tasks.command_step import command_step_task
 from tasks.context import RunContext, StepRecord
 from tasks.initialize import initialize_repository, load_job_file, render_repository
 from tasks.labels import add_flow_run_tags, workflow_label, workflow_tag
 from tasks.native import run_native_step
+from tasks.scatter import structured_handlers
+from tasks.task_runners import make_task_runner
 from tasks.walk import StepOutcome, walk_steps
 
 
@@ -34,8 +37,9 @@ def _run_command(step, ctx: RunContext, prev: dict) -> StepOutcome:
 
 
 def flow_handlers() -> dict:
-    """Step kind -> handler for steps at flow level (command steps become Prefect tasks)."""
-    return {"command": _run_command, "native": run_native_step}
+    """Step kind -> handler for steps at flow level (command steps become Prefect tasks; scatter
+    branches run as mapped tasks, subpipes as subflows or deployments)."""
+    return structured_handlers({"command": _run_command, "native": run_native_step}, run_child)
 
 
 def _flow_run_name() -> str:
@@ -49,9 +53,13 @@ def _flow_run_name() -> str:
 
 
 def run_loaded_workflow(wf: Workflow, job: Any, *, job_file: str | None, repo: Repository,
-                        executor: str | None = None, execution_id: str = "") -> dict:
-    """Run an already validated workflow with the given job data; returns the summary."""
-    repo_uri = render_repository(wf.repository, job)
+                        executor: str | None = None, execution_id: str = "",
+                        repository_uri: str | None = None) -> dict:
+    """Run an already validated workflow with the given job data; returns the summary.
+
+    ``repository_uri`` overrides the workflow's ``Repository`` (a subpipe runs in its parent's ``<repo>/<Step>``).
+    """
+    repo_uri = repository_uri.rstrip("/") if repository_uri else render_repository(wf.repository, job)
     ctx = RunContext(repo=repo, repo_uri=repo_uri, workflow_name=wf.name, options=wf.options,
                      executor=executor or wf.options.executor or "local",
                      execution_id=execution_id, workflow_dir=wf.source.parent)
@@ -67,7 +75,7 @@ def run_loaded_workflow(wf: Workflow, job: Any, *, job_file: str | None, repo: R
     return summary
 
 
-@flow(name="run-workflow", flow_run_name=_flow_run_name, log_prints=True)
+@flow(name="run-workflow", flow_run_name=_flow_run_name, log_prints=True, task_runner=make_task_runner())
 def run_workflow(
     workflow: str,
     job_file: str | None = None,
@@ -77,6 +85,7 @@ def run_workflow(
     storage: str | None = None,
     executor: Literal["local", "docker"] | None = None,
     run_name: str | None = None,
+    repository_uri: str | None = None,
 ) -> dict:
     """Run a BayerCLAW workflow file.
 
@@ -89,6 +98,7 @@ def run_workflow(
         storage: a local folder standing in for S3 when no block is given.
         executor: ``local`` (host shell) or ``docker``; default: the workflow's ``Options``.
         run_name: the flow run's name; default ``<workflow>:<job file name>``.
+        repository_uri: run in this repository instead of the workflow's ``Repository`` (subpipes).
 
     Returns:
         The summary: workflow name, repository URI and one record per step.
@@ -101,4 +111,4 @@ def run_workflow(
     add_flow_run_tags(flow_run.id, tag)
     with tags(tag):
         return run_loaded_workflow(wf, job, job_file=job_file, repo=repo, executor=executor,
-                                   execution_id=str(flow_run.id or ""))
+                                   execution_id=str(flow_run.id or ""), repository_uri=repository_uri)

@@ -10,9 +10,11 @@ fails a step: outside a Prefect run it does nothing, and API errors only log a w
 from __future__ import annotations
 
 import time
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Iterable, Iterator
 from urllib.parse import quote
 
 from prefect.artifacts import create_link_artifact, create_markdown_artifact
@@ -180,11 +182,24 @@ def _in_a_run() -> bool:
     return True
 
 
+_reports_off: ContextVar[bool] = ContextVar("labflows_step_reports_off", default=False)
+
+
+@contextmanager
+def step_reports_off() -> Iterator[None]:
+    """No step artifacts inside (a batch of scatter branches would publish one per branch)."""
+    token = _reports_off.set(True)
+    try:
+        yield
+    finally:
+        _reports_off.reset(token)
+
+
 def publish_step_report(report: StepReport, repo: Any = None) -> bool:
     """Create the step's artifacts in the current Prefect run; False when none were created."""
     if report.finished is None:
         report.finished = time.monotonic()
-    if not _in_a_run():
+    if _reports_off.get() or not _in_a_run():
         return False
     try:
         create_markdown_artifact(
