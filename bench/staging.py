@@ -112,11 +112,26 @@ def digest(path: Path) -> str:
     return h.hexdigest()
 
 
-def timed(fn) -> float:
-    """Seconds ``fn()`` took."""
-    start = time.perf_counter()
+@dataclass
+class Timing:
+    """Wall seconds of one phase and the CPU seconds the client (this process) and moto spent."""
+
+    wall: float
+    client_cpu: float
+    server_cpu: float
+
+
+def process_cpu(pid: int) -> float:
+    """CPU seconds (user + system) process ``pid`` has used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def timed(fn, server_pid: int) -> Timing:
+    """Run ``fn()`` and measure it."""
+    server0, client0, start = process_cpu(server_pid), time.process_time(), time.perf_counter()
     fn()
-    return time.perf_counter() - start
+    return Timing(time.perf_counter() - start, time.process_time() - client0, process_cpu(server_pid) - server0)
 
 
 def empty_bucket(client, bucket: str) -> None:
@@ -127,9 +142,9 @@ def empty_bucket(client, bucket: str) -> None:
             client.delete_objects(Bucket=bucket, Delete={"Objects": keys})
 
 
-def run_set(fs: FileSet, src: list[Path], work: Path, client, repo: S3Repository, bucket: str) -> dict:
-    """Time both methods on one file set; returns seconds per method and direction."""
-    out: dict[str, float] = {}
+def run_set(src: list[Path], work: Path, client, repo: S3Repository, bucket: str, server_pid: int) -> dict:
+    """Time both methods on one file set; returns a :class:`Timing` per method and direction."""
+    out: dict[str, Timing] = {}
     keys = [f"plain/{p.name}" for p in src]
     dest = work / "plain-down"
     dest.mkdir(parents=True)
@@ -142,16 +157,17 @@ def run_set(fs: FileSet, src: list[Path], work: Path, client, repo: S3Repository
         for p, k in zip(src, keys):
             client.download_file(bucket, k, str(dest / p.name))
 
-    out["plain_up"] = timed(plain_up)
-    out["plain_down"] = timed(plain_down)
+    out["plain_up"] = timed(plain_up, server_pid)
+    out["plain_down"] = timed(plain_down, server_pid)
     check(src, dest)
     shutil.rmtree(dest)
     empty_bucket(client, bucket)
 
     uris = [f"s3://{bucket}/labflows/{p.name}" for p in src]
     dest = work / "labflows-down"
-    out["labflows_up"] = timed(lambda: repo.upload_many((p, u, None, None) for p, u in zip(src, uris)))
-    out["labflows_down"] = timed(lambda: repo.download_many((u, dest / p.name) for p, u in zip(src, uris)))
+    out["labflows_up"] = timed(lambda: repo.upload_many((p, u, None, None) for p, u in zip(src, uris)), server_pid)
+    out["labflows_down"] = timed(lambda: repo.download_many((u, dest / p.name) for p, u in zip(src, uris)),
+                                 server_pid)
     check(src, dest)
     shutil.rmtree(dest)
     empty_bucket(client, bucket)
@@ -192,25 +208,33 @@ def main(argv: list[str] | None = None) -> int:
               f"server_side_encryption={repo.server_side_encryption}; plain: boto3 defaults")
         header = f"{'set':<15} {'MB':>7} {'plain up':>9} {'lf up':>9} {'ratio':>6} {'plain dn':>9} {'lf dn':>9} {'ratio':>6}"
         print(header)
-        totals = {"plain_up": 0.0, "plain_down": 0.0, "labflows_up": 0.0, "labflows_down": 0.0}
+        phases = ("plain_up", "labflows_up", "plain_down", "labflows_down")
+        totals = {k: 0.0 for k in phases}
+        cpu_lines = []
         total_bytes = 0
         for fs in file_sets(args.scale):
             src = write_files(work / "src", fs)
-            secs = run_set(fs, src, work, client, repo, bucket)
+            timings = run_set(src, work, client, repo, bucket, proc.pid)
             shutil.rmtree(work / "src")
             mb = fs.total / 1e6
-            rate = {k: mb / v for k, v in secs.items()}
+            rate = {k: mb / t.wall for k, t in timings.items()}
             print(f"{fs.name:<15} {mb:7.0f} {rate['plain_up']:9.1f} {rate['labflows_up']:9.1f} "
                   f"{rate['labflows_up'] / rate['plain_up']:5.2f}x {rate['plain_down']:9.1f} "
                   f"{rate['labflows_down']:9.1f} {rate['labflows_down'] / rate['plain_down']:5.2f}x", flush=True)
-            for k, v in secs.items():
-                totals[k] += v
+            cpu_lines.append(f"{fs.name:<15} " + "  ".join(
+                f"{timings[k].wall:6.1f} {timings[k].client_cpu:6.1f} {timings[k].server_cpu:6.1f}" for k in phases))
+            for k, t in timings.items():
+                totals[k] += t.wall
             total_bytes += fs.total
         mb = total_bytes / 1e6
         print(f"{'all':<15} {mb:7.0f} {mb / totals['plain_up']:9.1f} {mb / totals['labflows_up']:9.1f} "
               f"{totals['plain_up'] / totals['labflows_up']:5.2f}x {mb / totals['plain_down']:9.1f} "
               f"{mb / totals['labflows_down']:9.1f} {totals['plain_down'] / totals['labflows_down']:5.2f}x")
         print("# MB/s, 1 MB = 10**6 bytes; ratio = labflows / plain")
+        print("# seconds: wall, client CPU, moto CPU for " + ", ".join(phases))
+        for line in cpu_lines:
+            print("# " + line)
+        print(f"# load average after the run: {os.getloadavg()[0]:.2f}")
     finally:
         proc.terminate()
         proc.wait(timeout=30)
