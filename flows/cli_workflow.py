@@ -69,10 +69,15 @@ def run_command(args: argparse.Namespace) -> int:
 
     from flows.workflow import WorkflowFailed, run_workflow
 
+    from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
+
     flow_fn = run_workflow.with_options(task_runner=runner) if runner else run_workflow
-    state = flow_fn(workflow=args.workflow, job_file=args.job, params=params,
-                    repository_block=args.repository_block, storage=args.storage,
-                    executor=args.executor, return_state=True)
+    # Heartbeats let a server notice crashed runs of deployments; a CLI run is watched by its
+    # user, and a sync flow waits up to a second at its end for the heartbeat thread.
+    with temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
+        state = flow_fn(workflow=args.workflow, job_file=args.job, params=params,
+                        repository_block=args.repository_block, storage=args.storage,
+                        executor=args.executor, return_state=True)
     if state.is_completed():
         print(format_summary(state.result()))
         return 0
