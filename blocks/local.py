@@ -48,12 +48,6 @@ class LocalRepository(Repository):
             uri = uri[len("file://"):]
         return Path(uri).absolute()
 
-    def _uri_of(self, path: Path, like: str) -> str:
-        if like.startswith("s3://"):
-            rel = path.relative_to(Path(self.root).absolute())
-            return "s3://" + rel.as_posix()
-        return path.as_posix()
-
     def _meta_path(self, uri: str) -> Path:
         p = self.path_of(uri)
         try:
@@ -86,13 +80,16 @@ class LocalRepository(Repository):
         if not top.is_dir():
             return []
         want = base.as_posix() + ("/" if prefix.endswith("/") else "")
+        root = Path(self.root).absolute().as_posix() + "/"
+        as_s3 = prefix.startswith("s3://")
         out = []
+        # plain strings, not Path objects: gathering a 10,000-branch scatter lists 30,000 files
         for dirpath, dirnames, filenames in os.walk(top):
             dirnames[:] = [d for d in dirnames if d != _META_DIR]
             for name in filenames:
-                full = Path(dirpath) / name
-                if full.as_posix().startswith(want) and not name.startswith("."):
-                    out.append(self._uri_of(full, prefix))
+                full = f"{dirpath}/{name}"
+                if not name.startswith(".") and full.startswith(want):
+                    out.append("s3://" + full[len(root):] if as_s3 else full)
         return sorted(out)
 
     def download(self, uri: str, dest: Path) -> None:
