@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import functools
 import json
-import re
 import time
 from typing import Any
 
@@ -28,7 +27,7 @@ from prefect.futures import as_completed
 from blocks.repository import join_uri
 from tasks.chooser import run_chooser_step, run_parallel_step
 from tasks.context import JOB_DATA, RunContext, StepRecord
-from tasks.labels import step_tag
+from tasks.labels import artifact_key, step_tag
 from tasks.scatter_branches import (
     BatchFailed, BranchResult, Handlers, ScatterPlan, batch_size, branch_handlers, branch_label, plan_batches,
     scatter_batch,
@@ -41,18 +40,12 @@ from tasks.substitution import job_data_resolver, substitute_all
 from tasks.task_runners import batch_threads, make_limiter
 from tasks.walk import StepOutcome
 
-PROGRESS_EVERY_S = 1.0  # the progress artifact is updated at most this often (and at the end)
+PROGRESS_EVERY_S = 2.0  # the progress artifact is updated at most this often (and at the end)
 MAX_NAMED_FAILURES = 50  # failed branch indexes named in the error message
 
 
 class ScatterFailed(RuntimeError):
     """More branches failed than ``error_tolerance`` allows."""
-
-
-def artifact_key(step_name: str, suffix: str) -> str:
-    """An artifact key from a step name: lowercase letters, digits and dashes."""
-    slug = re.sub(r"[^a-z0-9]+", "-", step_name.lower()).strip("-") or "step"
-    return f"{slug}-{suffix}"
 
 
 def branch_template(step, ctx: RunContext, job_data: dict, prev: dict, outputs: dict[str, str]) -> dict:
@@ -65,12 +58,13 @@ def branch_template(step, ctx: RunContext, job_data: dict, prev: dict, outputs: 
 
 
 class Progress:
-    """A progress artifact for one scatter step: branches finished of the total."""
+    """A progress artifact for one scatter step (key ``<workflow>-<step>-progress``): branches finished."""
 
-    def __init__(self, step_name: str, total: int):
+    def __init__(self, workflow: str, step_name: str, total: int):
         self.total, self.done, self._last = total, 0, 0.0
         self._step = step_name
-        self._id = create_progress_artifact(progress=0.0 if total else 100.0, key=artifact_key(step_name, "progress"),
+        self._id = create_progress_artifact(progress=0.0 if total else 100.0,
+                                            key=artifact_key(workflow, step_name, "progress"),
                                             description=self._text())
 
     def _text(self) -> str:
@@ -106,7 +100,7 @@ def run_branches(step, ctx: RunContext, items: list[dict[str, str]], template: d
     labels = [branch_label(step.name, b[0], b[-1]) for b in batches]
     payloads = [[(i, items[i]) for i in b] for b in batches]
     run_logger().info("%s: %d branches in %d task runs", step.name, len(items), len(batches))
-    progress = Progress(step.name, len(items))
+    progress = Progress(ctx.workflow_name, step.name, len(items))
     results: dict[int, BranchResult] = {}
     if batches:
         futures = scatter_batch.with_options(name=step.name, tags={step_tag(step.name)}).map(
@@ -142,7 +136,8 @@ def run_scatter_step(step, ctx: RunContext, prev: dict, *, handlers: Handlers) -
     results = run_branches(step, ctx, items, template, handlers)
     failed = sorted((r for r in results.values() if r.status == "failed"), key=lambda r: r.index)
     gathered = gather(step.name, outputs, ctx)
-    create_table_artifact(branch_table(items, results, gathered), key=artifact_key(step.name, "branches"),
+    create_table_artifact(branch_table(items, results, gathered),
+                          key=artifact_key(ctx.workflow_name, step.name, "branches"),
                           description=f"{step.name}: {len(items)} branches, {len(failed)} failed")
     tolerated = step.tolerated_failures(len(items))
     if len(failed) > tolerated:

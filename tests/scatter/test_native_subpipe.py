@@ -144,3 +144,54 @@ def test_a_failing_subpipe_or_missing_retrieve_fails_the_step(run_flow, write_fi
     assert state.is_failed()
     assert "step sub: retrieve: the subpipe wrote no s3://bkt/parent/p3/sub/other.txt" in \
         str(state.result(raise_on_failure=False))
+
+
+SCATTERED = """
+Repository: s3://bkt/scattered/${job.id}
+Steps:
+  - each:
+      scatter:
+        name: [one, two]
+      steps:
+        - name-job:
+            commands: |
+              echo '{"name": "${scatter.name}"}' > j.json
+            outputs: {j: j.json}
+        - nested:
+            subpipe: sub/child.yaml
+            job_data: j.json
+            retrieve: [result.txt]
+      outputs:
+        result: result.txt
+"""
+
+
+def test_a_subpipe_inside_scatter_branches(run_flow, storage, write_file):
+    write_file("sub/child.yaml", CHILD)
+    state = run_flow(SCATTERED, {"id": "s1"}, name="scattered")
+    assert state.is_completed(), state.message
+    repo = storage / "bkt/scattered/s1"
+    assert (repo / "each/00001/nested/result.txt").read_text() == "child two\n"
+    assert json.loads((repo / "each_manifest.json").read_text())["result"] == [
+        "s3://bkt/scattered/s1/each/00000/nested/result.txt", "s3://bkt/scattered/s1/each/00000/result.txt",
+        "s3://bkt/scattered/s1/each/00001/nested/result.txt", "s3://bkt/scattered/s1/each/00001/result.txt"]
+
+
+def test_child_workflow_and_repository_params(tmp_path, repo):
+    from blocks.resolve import load_repository
+    from tasks.context import RunContext
+    from tasks.subpipe import child_workflow, repository_params
+
+    class Step:
+        subpipe = "deployment: run-workflow/nightly"
+
+    ctx = RunContext(repo=repo, repo_uri="s3://b/r", workflow_name="wf", options=None, workflow_dir=tmp_path)
+    assert child_workflow(Step, ctx) == ("run-workflow/nightly", True)
+    Step.subpipe = "sub/child.yaml"
+    assert child_workflow(Step, ctx) == (str(tmp_path / "sub/child.yaml"), False)
+    assert repository_params(repo) == {"storage": str(tmp_path / "storage")}
+    repo.save("scatter-test-storage", overwrite=True)
+    loaded = load_repository("scatter-test-storage")
+    params = repository_params(loaded)
+    assert params == {"repository_block": "labflows-local-repository/scatter-test-storage"}
+    assert load_repository(params["repository_block"]).root == repo.root
