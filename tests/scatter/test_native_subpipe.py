@@ -195,3 +195,12 @@ def test_child_workflow_and_repository_params(tmp_path, repo):
     params = repository_params(loaded)
     assert params == {"repository_block": "labflows-local-repository/scatter-test-storage"}
     assert load_repository(params["repository_block"]).root == repo.root
+
+
+def test_an_unknown_task_runner_is_a_usage_error(tmp_path, capsys):
+    wf = tmp_path / "wf.yaml"
+    wf.write_text("Repository: s3://bkt/n\nSteps:\n  - s:\n      commands: ['true']\n")
+    job = tmp_path / "job.json"
+    job.write_text("{}")
+    assert main(["workflow", str(wf), "--job", str(job), "--task-runner", "ray"]) == 2
+    assert "unknown task runner 'ray'" in capsys.readouterr().err
