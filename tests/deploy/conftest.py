@@ -4,8 +4,6 @@ launcher folders with job files, and a moto S3 server over HTTP."""
 from __future__ import annotations
 
 import asyncio
-import logging
-import socket
 import textwrap
 import uuid
 from pathlib import Path
@@ -13,7 +11,6 @@ from typing import Any, Callable, Iterator
 
 import boto3
 import pytest
-from moto.server import ThreadedMotoServer
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.filters import DeploymentFilter, DeploymentFilterId
 from prefect.client.schemas.sorting import FlowRunSort
@@ -116,27 +113,10 @@ def runs_of() -> Callable[[str], list[Any]]:
 
 
 # ---- S3 over HTTP (moto) ---------------------------------------------------------------------------
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@pytest.fixture(scope="session")
-def s3_endpoint() -> Iterator[str]:
-    """``http://127.0.0.1:PORT`` of a moto S3 server for this session."""
-    logging.getLogger("werkzeug").setLevel(logging.WARNING)
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=_free_port(), verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    yield f"http://{host}:{port}"
-    server.stop()
-
-
 @pytest.fixture
-def versioned_bucket(s3_endpoint: str) -> str:
+def versioned_bucket(moto_endpoint: str) -> str:
     """A fresh bucket with versioning switched on."""
-    client = boto3.client("s3", endpoint_url=s3_endpoint, region_name="us-east-1",
+    client = boto3.client("s3", endpoint_url=moto_endpoint, region_name="us-east-1",
                           aws_access_key_id="testing", aws_secret_access_key="testing")
     name = f"launch-{uuid.uuid4().hex[:12]}"
     client.create_bucket(Bucket=name)
@@ -145,7 +125,7 @@ def versioned_bucket(s3_endpoint: str) -> str:
 
 
 @pytest.fixture
-def s3_repo(s3_endpoint: str) -> Any:
+def s3_repo(moto_endpoint: str) -> Any:
     """An :class:`~blocks.s3.S3Repository` talking to the moto server."""
     from prefect_aws import AwsCredentials
     from prefect_aws.client_parameters import AwsClientParameters
@@ -154,4 +134,4 @@ def s3_repo(s3_endpoint: str) -> Any:
 
     return S3Repository(credentials=AwsCredentials(
         aws_access_key_id="testing", aws_secret_access_key="testing", region_name="us-east-1",
-        aws_client_parameters=AwsClientParameters(endpoint_url=s3_endpoint)))
+        aws_client_parameters=AwsClientParameters(endpoint_url=moto_endpoint)))

@@ -7,8 +7,6 @@ own bucket. ``fault_proxy`` puts a fault-injecting HTTP proxy in front of it.
 from __future__ import annotations
 
 import importlib.util
-import logging
-import socket
 import sys
 import uuid
 from pathlib import Path
@@ -18,7 +16,6 @@ from typing import Any, Callable, Iterator
 import boto3
 import pytest
 from botocore.config import Config
-from moto.server import ThreadedMotoServer
 from prefect_aws import AwsCredentials
 from prefect_aws.client_parameters import AwsClientParameters
 from pydantic import SecretStr
@@ -40,24 +37,6 @@ def _load_sibling(name: str) -> ModuleType:
 FaultProxy = _load_sibling("fault_proxy").FaultProxy
 
 SECRET = "labflows-TEST-secret-0f9e8d7c6b5a"  # must never show up in messages, logs or repr
-
-
-def free_port() -> int:
-    """A TCP port nobody listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@pytest.fixture(scope="session")
-def moto_endpoint() -> Iterator[str]:
-    """``http://127.0.0.1:PORT`` of a moto S3 server running for the whole session."""
-    logging.getLogger("werkzeug").setLevel(logging.WARNING)
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=free_port(), verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    yield f"http://{host}:{port}"
-    server.stop()
 
 
 @pytest.fixture(scope="session")
