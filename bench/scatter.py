@@ -199,8 +199,9 @@ def run_labflows(work: Path, n: int, env: dict[str, str], extra: list[str]) -> M
     """The scatter workflow through the labflows CLI; checks the manifest lists N hashes."""
     (work / "wf.yaml").write_text(WORKFLOW)
     (work / "job.json").write_text(f'{{"id": "n{n}", "n": {n}}}')
-    m = measure([sys.executable, "-m", "flows.run", "workflow", str(work / "wf.yaml"), "--job", str(work / "job.json"),
-                 "--storage", str(work / "storage"), *extra], ROOT, env)
+    argv = [sys.executable, "-m", "flows.run", "workflow", str(work / "wf.yaml"), "--job", str(work / "job.json"),
+            "--storage", str(work / "storage"), *extra]
+    m = measure(argv, ROOT, env)
     manifest = json.loads((work / f"storage/bench/scatter/n{n}/hash_all_manifest.json").read_text())
     if len(manifest["hash"]) != n:
         sys.exit(f"labflows: manifest lists {len(manifest['hash'])} hashes, expected {n}")

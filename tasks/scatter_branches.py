@@ -98,20 +98,17 @@ def retry_delays(step) -> list[float]:
 
 def run_command_with_retries(step, ctx: RunContext, prev: dict) -> StepOutcome:
     """A command step run directly, retried as its ``retry`` says (QC failures are not retried)."""
-    delays = retry_delays(step)
-    for attempt in range(len(delays) + 1):
+    for attempt, delay in enumerate(retry_delays(step), start=1):
         try:
             result = run_command_step(step, ctx, prev)
             return StepOutcome([result.record], result.prev_outputs)
         except QCFailure:
             raise
         except Exception as exc:
-            if attempt == len(delays):
-                raise
-            run_logger().warning("%s: attempt %d failed (%s); retrying in %.1f s",
-                                 step.name, attempt + 1, exc, delays[attempt])
-            time.sleep(delays[attempt])
-    raise AssertionError("unreachable")
+            run_logger().warning("%s: attempt %d failed (%s); retrying in %.1f s", step.name, attempt, exc, delay)
+            time.sleep(delay)
+    result = run_command_step(step, ctx, prev)  # the last attempt: its failure is the step's
+    return StepOutcome([result.record], result.prev_outputs)
 
 
 def branch_handlers(subpipe: Callable | None = None) -> Handlers:

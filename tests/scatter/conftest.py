@@ -51,3 +51,33 @@ def run_flow(tmp_path, storage, write_file):
 
     return run
 
+
+
+@pytest.fixture
+def intervals():
+    """``(start, end)`` from each branch's ``times.txt`` under a scatter step's folder."""
+
+    def read(folder: Path) -> list[tuple[float, float]]:
+        out = []
+        for path in sorted(folder.glob("*/times.txt")):
+            start, end = path.read_text().split()
+            out.append((float(start), float(end)))
+        return out
+
+    return read
+
+
+@pytest.fixture
+def max_overlap():
+    """The largest number of ``(start, end)`` intervals open at one instant."""
+
+    def peak(spans: list[tuple[float, float]]) -> int:
+        events = sorted([(start, 1) for start, _ in spans] + [(end, -1) for _, end in spans],
+                        key=lambda e: (e[0], e[1]))
+        open_now = most = 0
+        for _, delta in events:
+            open_now += delta
+            most = max(most, open_now)
+        return most
+
+    return peak

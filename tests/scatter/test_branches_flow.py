@@ -1,31 +1,10 @@
-"""Branch execution through run_workflow: max_concurrency, error_tolerance, re-runs with skip_on_rerun."""
+"""Branch execution: max_concurrency, error_tolerance, re-runs with skip_on_rerun, retries inside branches."""
 
 import json
 
 import pytest
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")
-
-
-def max_overlap(intervals: list[tuple[float, float]]) -> int:
-    """The largest number of intervals open at one instant."""
-    events = sorted([(start, 1) for start, _ in intervals] + [(end, -1) for _, end in intervals],
-                    key=lambda e: (e[0], e[1]))
-    open_now = peak = 0
-    for _, delta in events:
-        open_now += delta
-        peak = max(peak, open_now)
-    return peak
-
-
-def intervals(folder) -> list[tuple[float, float]]:
-    """(start, end) from each branch's times.txt."""
-    out = []
-    for path in sorted(folder.glob("*/times.txt")):
-        start, end = path.read_text().split()
-        out.append((float(start), float(end)))
-    return out
-
 
 # Each branch waits (up to 10 s) until LIMIT branches have started, so the limit is surely reached
 # when the engine allows it; the recorded intervals show whether it was ever passed.
@@ -57,7 +36,8 @@ Steps:
 """
 
 
-def test_max_concurrency_bounds_overlapping_branches(run_flow, storage, monkeypatch, tmp_path):
+def test_max_concurrency_bounds_overlapping_branches(run_flow, storage, monkeypatch, tmp_path, intervals,
+                                                     max_overlap):
     monkeypatch.setenv("LABFLOWS_BATCH_THREADS", "4")  # batches could run 4 branches each without the limit
     state = run_flow(CONCURRENCY, {"id": "c1", "dir": str(tmp_path / "started")})
     assert state.is_completed(), state.message
@@ -167,3 +147,32 @@ def test_a_rerun_runs_only_branches_without_a_completion_marker(run_flow, storag
     assert log.read_text().split() == ["3"]
     manifest = json.loads((storage / "bkt/rerun/fixed/each_manifest.json").read_text())
     assert len(manifest["n"]) == 5
+
+
+def test_branch_command_steps_retry_as_their_retry_says(repo, write_file, tmp_path):
+    from specs.workflow import load_workflow
+    from tasks.command_step import CommandFailed
+    from tasks.context import RunContext
+    from tasks.scatter_branches import run_command_with_retries
+
+    tries = tmp_path / "tries"
+    wf = load_workflow(write_file("retry.yaml", f"""
+        Repository: s3://bkt/retry
+        Steps:
+          - flaky:
+              retry: {{attempts: 2, interval: 0s, backoff_rate: 1.0}}
+              commands:
+                - echo x >> {tries}
+                - test $(wc -l < {tries}) -ge LIMIT
+        """.replace("LIMIT", "${job.limit}")))
+    ctx = RunContext(repo=repo, repo_uri="s3://bkt/retry", workflow_name="retry", options=wf.options,
+                     scratch=tmp_path / "scratch")
+    ctx.write_job_data({"limit": 3})
+    outcome = run_command_with_retries(wf.steps[0], ctx, {})
+    assert outcome.records[0].status == "done" and tries.read_text().count("x") == 3
+
+    tries.write_text("")
+    ctx.write_job_data({"limit": 4})  # needs a 4th attempt: 1 + 2 retries are not enough
+    with pytest.raises(CommandFailed):
+        run_command_with_retries(wf.steps[0], ctx, {})
+    assert tries.read_text().count("x") == 3

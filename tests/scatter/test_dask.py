@@ -1,6 +1,7 @@
 """Scatter branches on a Dask LocalCluster of two worker processes (``--task-runner dask``)."""
 
 import json
+import os
 
 import pytest
 
@@ -34,9 +35,7 @@ Steps:
 """
 
 
-def test_branches_run_in_several_dask_worker_processes(run_flow, storage, monkeypatch):
-    from tests.scatter.test_branches_flow import intervals, max_overlap
-
+def test_branches_run_in_several_dask_worker_processes(run_flow, storage, monkeypatch, intervals, max_overlap):
     monkeypatch.setenv("LABFLOWS_DASK_WORKERS", "2")
     monkeypatch.setenv("LABFLOWS_BATCH_THREADS", "2")
     state = run_flow(DASK, {"id": "d1"}, task_runner=make_task_runner("dask"))
@@ -46,5 +45,5 @@ def test_branches_run_in_several_dask_worker_processes(run_flow, storage, monkey
     assert len(manifest["p"]) == 8
     pids = {(repo / f"spread/{i:05d}/pid.txt").read_text().strip() for i in range(8)}
     assert len(pids) >= 2  # the branches' commands were started by more than one worker process
-    assert str(__import__("os").getpid()) not in pids
+    assert str(os.getpid()) not in pids
     assert max_overlap(intervals(repo / "limited")) <= 2  # a distributed semaphore spans the workers
