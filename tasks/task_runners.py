@@ -4,7 +4,13 @@
 ``make_task_runner("dask")`` starts a Dask ``LocalCluster`` of worker processes, and
 ``"dask=tcp://host:8786"`` connects to a running scheduler. Dask workers report to the same Prefect
 API as the flow: the API URL the flow uses (also the temporary server of ephemeral mode or a test
-harness) is put into the local workers' environment when the cluster starts.
+harness) is put into the local workers' environment when the cluster starts; workers of a remote
+scheduler need ``PREFECT_API_URL`` set where they run.
+
+Sizes, from the environment: ``LABFLOWS_THREADS`` (task runs of one flow at once, default 2 per
+CPU, 4 to 32), ``LABFLOWS_BATCH_THREADS`` (branches one scatter batch runs at once, default one per
+CPU, at least 2; also the threads of each Dask worker), ``LABFLOWS_DASK_WORKERS`` (worker processes
+of the local cluster, default one per CPU, at least 2).
 """
 
 from __future__ import annotations
