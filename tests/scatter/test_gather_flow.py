@@ -82,7 +82,7 @@ async def _task_run_names(flow_run_id, expected: dict[str, int]):
     """The flow run's task run names, once ``expected`` ({name prefix: count}) are all recorded: the
     server records task runs, and their custom names, from events a moment after they ran."""
     async with get_client() as client:
-        for _ in range(100):
+        for _ in range(400):  # up to 2 minutes: on a loaded machine the recorder lags behind
             names = await _task_run_names_now(client, flow_run_id)
             if all(sum(n.startswith(p) for n in names) >= c for p, c in expected.items()):
                 return names
