@@ -17,7 +17,6 @@ Prints MB/s (1 MB = 10**6 bytes) for each and the labflows/plain ratios. Not a t
 from __future__ import annotations
 
 import argparse
-import hashlib
 import os
 import platform
 import shutil
@@ -39,6 +38,7 @@ from prefect_aws.client_parameters import AwsClientParameters  # noqa: E402
 from pydantic import SecretStr  # noqa: E402
 
 from blocks.s3 import S3Repository  # noqa: E402
+from tasks.bfabric.checksums import md5_file  # noqa: E402
 
 MiB = 1024 * 1024
 KEY_ID, SECRET = "bench", "bench-secret"
@@ -101,15 +101,6 @@ def write_files(folder: Path, fs: FileSet) -> list[Path]:
                 left -= min(left, MiB)
         paths.append(path)
     return paths
-
-
-def digest(path: Path) -> str:
-    """MD5 of a file (for the correctness check)."""
-    h = hashlib.md5()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(MiB), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 @dataclass
@@ -177,7 +168,7 @@ def run_set(src: list[Path], work: Path, client, repo: S3Repository, bucket: str
 def check(src: list[Path], dest: Path) -> None:
     """The first and last downloaded files equal their sources."""
     for p in {src[0], src[-1]}:
-        if digest(p) != digest(dest / p.name):
+        if md5_file(p) != md5_file(dest / p.name):
             raise SystemExit(f"downloaded {p.name} differs from its source")
 
 

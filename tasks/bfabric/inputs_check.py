@@ -11,7 +11,7 @@ from __future__ import annotations
 from enum import Enum
 from pathlib import Path
 
-from tasks.bfabric.inputs_fetch import md5_file
+from tasks.bfabric.checksums import md5_file
 from tasks.bfabric.inputs_resolved import ResolvedDirectory, ResolvedFile, ResolvedInput, ResolvedStaticFile
 
 __all__ = ["FileStatus", "file_status"]

@@ -17,7 +17,6 @@ date"); without a checksum it is always fetched again. ``link: true`` makes a re
 from __future__ import annotations
 
 import functools
-import hashlib
 import os
 import shutil
 import socket
@@ -33,21 +32,13 @@ from tasks.bfabric.inputs_resolved import (
     SshSource,
     TransferError,
 )
+from tasks.bfabric.checksums import md5_file
 from tasks.streaming import run_logger, run_streaming
 
 __all__ = ["HTTP_TIMEOUT", "fetch_file", "is_this_machine", "link_file", "md5_file", "part_path"]
 
 HTTP_TIMEOUT = httpx.Timeout(60.0, connect=30.0)
 _CHUNK = 1 << 20
-
-
-def md5_file(path: Path) -> str:
-    """The hex MD5 of a file's content."""
-    digest = hashlib.md5()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(_CHUNK), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def part_path(dest: Path) -> Path:

@@ -7,10 +7,10 @@ the resource is saved, so a resource is never ``available`` without its file.
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any, Mapping
 
+from tasks.bfabric.checksums import md5_file
 from tasks.bfabric.register_common import RegistrationError, check_policy, logger, record, saved_id
 from tasks.bfabric.register_storage import copy_to_storage
 
@@ -19,15 +19,6 @@ if TYPE_CHECKING:
 
 #: Placeholder resources the app runner never recycles.
 _LOG_RESOURCES = ("slurm_stdout", "slurm_stderr")
-
-
-def md5sum(path: Path) -> str:
-    """The hex MD5 of a file (B-Fabric's ``filechecksum``)."""
-    digest = hashlib.md5()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def resource_location(spec: Any, registration: Any) -> tuple[str, str]:
@@ -84,7 +75,7 @@ def register_resource(
         "workunitid": workunit_id,
         "storageid": int(registration.storage_id),
         "relativepath": relative_path,
-        "filechecksum": md5sum(local_path),
+        "filechecksum": md5_file(local_path),
         "status": "available",
         "size": local_path.stat().st_size,
     }
