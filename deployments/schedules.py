@@ -14,7 +14,7 @@ from prefect.deployments.runner import RunnerDeployment
 from prefect.schedules import Cron, Interval, Schedule
 
 from flows.workflow import run_workflow
-from tasks.labels import workflow_label
+from tasks.bclaw.labels import workflow_label
 
 NIGHTLY_CRON = "0 2 * * *"
 DEFAULT_TIMEZONE = "Europe/Zurich"

@@ -60,7 +60,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if not os.environ.get("PREFECT_API_URL"):
         # before Prefect reads its settings: use (or start) the background server
-        from flows import local_server
+        from flows.cli import local_server
 
         state = local_server.running_server() or local_server.start_server()
         os.environ["PREFECT_API_URL"] = state["url"]

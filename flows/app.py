@@ -28,19 +28,19 @@ from prefect.futures import wait
 from prefect.runtime import flow_run
 from prefect.task_runners import ThreadPoolTaskRunner
 
-from specs.workunit import WorkunitDefinition
-from tasks.bfabric.app_artifacts import publish_failure, publish_registered, registered_rows
-from tasks.bfabric.app_connection import BfabricConnection
-from tasks.bfabric.app_phases import ACTIONS, PHASE_STATUS, PHASE_STEPS
-from tasks.bfabric.app_run import AppRun, AppRunOptions, ChunksFailedError, build_app_run
-from tasks.bfabric.app_tasks import chunk_task, dispatch_task, status_task, workunit_definition_task
-from tasks.bfabric.app_workunit import parse_workunit_ref, workunit_id_of
+from specs.bfabric.workunit import WorkunitDefinition
+from tasks.bfabric.app.artifacts import publish_failure, publish_registered, registered_rows
+from tasks.bfabric.app.connection import BfabricConnection
+from tasks.bfabric.app.phases import ACTIONS, PHASE_STATUS, PHASE_STEPS
+from tasks.bfabric.app.run import AppRun, AppRunOptions, ChunksFailedError, build_app_run
+from tasks.bfabric.app.tasks import chunk_task, dispatch_task, status_task, workunit_definition_task
+from tasks.bfabric.app.workunit import parse_workunit_ref, workunit_id_of
 from tasks.bfabric.chunks import ChunksFile
-from tasks.streaming import run_logger
+from tasks.runtime.streaming import run_logger
 
 __all__ = ["app_action", "run_app", "run_chunks"]
 
-# the deployment form offers exactly the actions of tasks.bfabric.app_phases
+# the deployment form offers exactly the actions of tasks.bfabric.app.phases
 Action = Literal[ACTIONS]  # type: ignore[valid-type]
 
 

@@ -1,7 +1,7 @@
 """``launcher``: start one ``run-workflow`` flow run per job file dropped into a launcher folder.
 
 Deployed with a schedule (every minute by default, see ``prefect.yaml``), it replaces BayerCLAW's
-launcher bucket and job router; the listing and claiming logic is in :mod:`tasks.launcher`.
+launcher bucket and job router; the listing and claiming logic is in :mod:`tasks.launcher.router`.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
 
 from blocks.resolve import load_repository
-from tasks.launcher import (
+from tasks.launcher.router import (
     JobFile, LaunchOutcome, LauncherSetup, launch_job_file, normalize_prefix, run_launcher,
 )
 

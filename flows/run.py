@@ -1,81 +1,13 @@
 """The labflows command line: ``python -m flows.run COMMAND …`` (also installed as ``labflows``).
 
-Each command lives in a small ``flows.cli_*`` module that adds its sub-parser; this module only
-wires them together and turns the project's error types into exit codes:
-0 success, 1 a failed run, 2 bad input (one line per problem, no traceback).
+The commands live in :mod:`flows.cli`; this module is the stable entry point.
 """
 
-from __future__ import annotations
-
-import argparse
-import importlib
-import os
 import sys
 
-from specs.source import SpecError
+from flows.cli.main import main
 
-# Command -> the module that registers it; each module exposes ``register(subparsers)``.
-# Only the module of the command being run is imported, so ``workflow`` never pays for
-# importing the B-Fabric code (and the other way round).
-COMMANDS: dict[str, str] = {
-    "workflow": "flows.cli_workflow",
-    "validate": "flows.cli_specs",
-    "schema": "flows.cli_specs",
-    "server": "flows.cli_server",
-    "launch": "flows.cli_launcher",
-    "bfabric-standin": "flows.cli_standin",
-    "inputs": "flows.cli_inputs",
-    "app": "flows.cli_app",
-    "app-action": "flows.cli_app",
-    "outputs": "flows.cli_app",
-}
-
-
-class UsageError(Exception):
-    """Bad input that is not a spec file problem (a missing file, a bad --param): exit 2."""
-
-
-def build_parser(command: str | None = None) -> argparse.ArgumentParser:
-    """The argument parser: with only ``command``'s module, or every module when None."""
-    parser = argparse.ArgumentParser(prog="labflows", description=__doc__.splitlines()[0])
-    subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    modules = [COMMANDS[command]] if command in COMMANDS else list(dict.fromkeys(COMMANDS.values()))
-    for name in modules:
-        importlib.import_module(name).register(subparsers)
-    return parser
-
-
-def _command_of(argv: list[str]) -> str | None:
-    first = next((a for a in argv if not a.startswith("-")), None)
-    return first if first in COMMANDS else None
-
-
-def main(argv: list[str] | None = None) -> int:
-    """Run one command and return its exit code."""
-    from flows.local_server import use_running_server
-
-    # Before Prefect is imported: its settings are read once, at import.
-    use_running_server()
-    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
-    argv = sys.argv[1:] if argv is None else argv
-    args = build_parser(_command_of(argv)).parse_args(argv)
-    try:
-        return int(args.func(args) or 0)
-    except SpecError as exc:
-        for problem in exc.problems:
-            print(problem, file=sys.stderr)
-        return 2
-    except UsageError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        return 130
-
+__all__ = ["main"]
 
 if __name__ == "__main__":
-    # Run the imported module, not this __main__ copy, so command modules and this one
-    # share the same UsageError class.
-    from flows.run import main as _main
-
-    sys.exit(_main())
+    sys.exit(main())

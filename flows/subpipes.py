@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tasks.subpipe import ChildRun
+from tasks.bclaw.subpipe import ChildRun
 
 DEPLOYMENT_POLL_S = 2.0
 
@@ -12,7 +12,7 @@ class ChildFailed(RuntimeError):
 
 
 def run_child(run: ChildRun, *, deployment: bool) -> None:
-    """Run ``run`` to the end (see :func:`tasks.subpipe.run_subpipe_step`); raises when it fails.
+    """Run ``run`` to the end (see :func:`tasks.bclaw.subpipe.run_subpipe_step`); raises when it fails.
 
     A workflow file runs as a subflow of the current flow. ``FLOW/DEPLOYMENT`` starts that
     deployment of ``run-workflow`` with the child's job data, repository and ``repository_uri``

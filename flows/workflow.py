@@ -12,15 +12,15 @@ from prefect.runtime import flow_run
 from blocks.repository import Repository
 from blocks.resolve import load_repository
 from flows.subpipes import run_child
-from specs.workflow import Workflow, load_workflow
-from tasks.command_step import command_step_task
-from tasks.context import RunContext, StepRecord
-from tasks.initialize import initialize_repository, load_job_file, render_repository
-from tasks.labels import add_flow_run_tags, workflow_label, workflow_tag
-from tasks.native import run_native_step
-from tasks.scatter import structured_handlers
-from tasks.task_runners import make_task_runner
-from tasks.walk import StepOutcome, walk_steps
+from specs.workflow.model import Workflow, load_workflow
+from tasks.bclaw.command_step import command_step_task
+from tasks.bclaw.context import RunContext, StepRecord
+from tasks.bclaw.initialize import initialize_repository, load_job_file, render_repository
+from tasks.bclaw.labels import add_flow_run_tags, workflow_label, workflow_tag
+from tasks.bclaw.native import run_native_step
+from tasks.bclaw.scatter.step import structured_handlers
+from tasks.runtime.task_runners import make_task_runner
+from tasks.bclaw.walk import StepOutcome, walk_steps
 
 
 class WorkflowFailed(RuntimeError):

@@ -11,12 +11,12 @@ from specs.source import SourceDoc, SpecError, load_yaml_file
 # kind -> "module:function"; the function takes a SourceDoc and returns the validated model
 # (raising SpecError). Imported lazily so that validating a workflow never imports B-Fabric code.
 VALIDATORS: dict[str, str] = {
-    "workflow": "specs.workflow:workflow_from_doc",
-    "app": "specs.app:app_from_doc",
-    "inputs": "specs.inputs:inputs_from_doc",
-    "outputs": "specs.outputs:outputs_from_doc",
-    "chunks": "specs.chunks:chunks_from_doc",
-    "workunit": "specs.workunit:workunit_from_doc",
+    "workflow": "specs.workflow.model:workflow_from_doc",
+    "app": "specs.bfabric.app:app_from_doc",
+    "inputs": "specs.bfabric.inputs:inputs_from_doc",
+    "outputs": "specs.bfabric.outputs:outputs_from_doc",
+    "chunks": "specs.bfabric.chunks:chunks_from_doc",
+    "workunit": "specs.bfabric.workunit:workunit_from_doc",
 }
 
 

@@ -12,7 +12,7 @@ os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("PREFECT_SERVER_UI_ENABLED", "false")
 os.environ.setdefault("PREFECT_LOGGING_TO_API_BATCH_INTERVAL", "0.3")
 os.environ.pop("PREFECT_API_URL", None)
-# never pick up a developer's background server (flows.local_server) during tests
+# never pick up a developer's background server (flows.cli.local_server) during tests
 os.environ["LABFLOWS_HOME"] = tempfile.mkdtemp(prefix="labflows-test-home-")
 
 import pytest  # noqa: E402

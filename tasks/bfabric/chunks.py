@@ -16,8 +16,8 @@ import contextlib
 from pathlib import Path
 from typing import Iterator
 
-from specs.chunks import load_chunks, write_chunks
-from tasks.streaming import run_logger
+from specs.bfabric.chunks import load_chunks, write_chunks
+from tasks.runtime.streaming import run_logger
 
 __all__ = ["CHUNKS_FILE", "WORKUNIT_DEFINITION_FILE", "ChunksFile", "NoChunksFoundError",
            "workunit_definition_guard"]

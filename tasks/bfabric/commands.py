@@ -13,8 +13,8 @@ import shlex
 from pathlib import Path
 from typing import Mapping, Sequence
 
-from specs.app_commands import Command, CommandDocker, CommandExec, CommandPythonEnv, CommandShell
-from tasks.streaming import run_streaming
+from specs.bfabric.app_commands import Command, CommandDocker, CommandExec, CommandPythonEnv, CommandShell
+from tasks.runtime.streaming import run_streaming
 
 __all__ = [
     "CommandFailedError",

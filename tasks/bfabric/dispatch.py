@@ -24,10 +24,10 @@ from typing import Any, Iterable, Mapping, Sequence, TypeVar
 
 from pydantic import BaseModel, Field
 
-from specs.inputs import InputSpec, write_inputs
-from specs.workunit import WorkunitDefinition
+from specs.bfabric.inputs import InputSpec, write_inputs
+from specs.bfabric.workunit import WorkunitDefinition
 from tasks.bfabric.chunks import ChunksFile
-from tasks.streaming import run_logger
+from tasks.runtime.streaming import run_logger
 
 __all__ = [
     "DispatchError",

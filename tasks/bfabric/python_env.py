@@ -35,9 +35,9 @@ import tomllib
 from pathlib import Path
 from typing import Iterator, Sequence
 
-from specs.app_commands import CommandPythonEnv
+from specs.bfabric.app_commands import CommandPythonEnv
 from tasks.bfabric.commands import command_env, run_argv
-from tasks.streaming import run_logger
+from tasks.runtime.streaming import run_logger
 
 __all__ = [
     "MARKER",

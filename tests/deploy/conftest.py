@@ -16,7 +16,7 @@ from prefect.client.schemas.filters import DeploymentFilter, DeploymentFilterId
 from prefect.client.schemas.sorting import FlowRunSort
 
 from blocks.local import LocalRepository
-from tasks.launcher import LauncherSetup, normalize_prefix
+from tasks.launcher.router import LauncherSetup, normalize_prefix
 
 ROOT = Path(__file__).resolve().parents[2]
 DEPLOYMENT = "run-workflow/launcher-tests"

@@ -15,7 +15,7 @@ from prefect.client.schemas.filters import (
 from prefect.client.schemas.sorting import ArtifactSort, TaskRunSort
 
 from flows.workflow import run_workflow
-from tasks.artifacts import StepReport, output_links, publish_step_report, render_markdown
+from tasks.bclaw.artifacts import StepReport, output_links, publish_step_report, render_markdown
 
 
 def _read(flow_run_id: UUID) -> tuple[Any, list[Any], list[Any]]:
@@ -140,7 +140,7 @@ def test_outputs_on_s3_get_link_artifacts_in_the_run(s3_repo, versioned_bucket, 
     from prefect import flow
 
     from flows.workflow import run_loaded_workflow
-    from specs.workflow import load_workflow
+    from specs.workflow.model import load_workflow
 
     wf_file = tmp_path / "links.yaml"
     wf_file.write_text(f"Repository: s3://{versioned_bucket}/runs/${{job.id}}\nSteps:\n"

@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from tasks.launcher import (
+from tasks.launcher.router import (
     RECORDS_DIR, find_new_job_files, launch_job_file, record_uri, run_launcher, start_run,
 )
-from tasks.launcher_store import create_exclusive, file_version
+from tasks.launcher.store import create_exclusive, file_version
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")
 

@@ -4,7 +4,7 @@ import re
 
 import pytest
 
-from tasks.launcher_names import JobKey, execution_name, normalize, parse_job_key, strip_extension
+from tasks.launcher.names import JobKey, execution_name, normalize, parse_job_key, strip_extension
 
 
 @pytest.mark.parametrize("key, expected", [

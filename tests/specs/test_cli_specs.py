@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 import specs.kinds
-from flows import cli_specs
-from flows.cli_specs import ParamError, parse_param_pairs, schema_for, validate_one, validate_paths
-from specs import workflow, workflow_schema
+from flows.cli import specs as cli_specs
+from flows.cli.specs import ParamError, parse_param_pairs, schema_for, validate_one, validate_paths
+from specs.workflow import model as workflow, schema as workflow_schema
 from specs.source import load_yaml_file
 
 HERE = Path(__file__).parent
@@ -100,10 +100,10 @@ def test_schema_command_prints_the_workflow_schema():
 
 
 def test_schema_for_a_module_without_schema(monkeypatch):
-    monkeypatch.setitem(specs.kinds.VALIDATORS, "chunks", "specs.units:parse_memory_mib")
+    monkeypatch.setitem(specs.kinds.VALIDATORS, "chunks", "specs.workflow.units:parse_memory_mib")
     code, out, err = run(["schema", "chunks"])
     assert (code, out) == (2, "")
-    assert err == "error: no schema for chunks: specs.units has no SCHEMA_MODEL\n"
+    assert err == "error: no schema for chunks: specs.workflow.units has no SCHEMA_MODEL\n"
 
 
 def test_workflow_module_exposes_its_schema_model():

@@ -4,7 +4,7 @@ import math
 
 import pytest
 
-from specs.expressions import ExpressionError, compile_expression
+from specs.workflow.expressions import ExpressionError, compile_expression
 
 # the example files of BayerCLAW's branching documentation
 INPUT1 = {"a": 1, "b": {"d": -5, "e": 0.06}, "c": True}

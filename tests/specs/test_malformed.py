@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from flows.cli_specs import validate_paths
+from flows.cli.specs import validate_paths
 
 HERE = Path(__file__).parent
 ROOT = HERE.parent.parent

@@ -2,7 +2,7 @@
 
 import pytest
 
-from specs.units import parse_duration_s, parse_memory_mib, parse_timeout_s
+from specs.workflow.units import parse_duration_s, parse_memory_mib, parse_timeout_s
 
 
 @pytest.mark.parametrize("value, mib", [

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from specs.workflow import (
+from specs.workflow.model import (
     Branch,
     ChooserStep,
     CommandStep,

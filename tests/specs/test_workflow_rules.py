@@ -6,7 +6,7 @@ import pytest
 from pydantic import ValidationError
 
 from specs.source import SpecError, load_yaml_text
-from specs.workflow import (
+from specs.workflow.model import (
     DEFAULT_IMAGE,
     ChooserStep,
     CommandStep,

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import yaml
 
-from specs.outputs import write_outputs
-from specs.workunit import load_workunit_definition
+from specs.bfabric.outputs import write_outputs
+from specs.bfabric.workunit import load_workunit_definition
 
 
 def main(argv: list[str]) -> int:

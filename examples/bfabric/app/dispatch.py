@@ -16,8 +16,8 @@ from typing import Any
 from bfabric import Bfabric
 from loguru import logger
 
-from specs.app_template import path_safe_name
-from specs.workunit import load_workunit_definition
+from specs.bfabric.app_template import path_safe_name
+from specs.bfabric.workunit import load_workunit_definition
 from tasks.bfabric.dispatch import DispatchIndividualResources, DispatchIndividualResourcesConfig, write_chunk_inputs
 
 #: Workunit parameters the process step understands (everything else is ignored).

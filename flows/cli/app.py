@@ -1,0 +1,273 @@
+"""``labflows app``, ``labflows app-action`` and ``labflows outputs register``: B-Fabric apps from the command line.
+
+* ``app APP.yml WORK_DIR WORKUNIT_REF`` runs the :func:`flows.app.run_app` flow (everything).
+* ``app-action ACTION APP.yml WORK_DIR WORKUNIT_REF`` runs one phase (:func:`flows.app.app_action`).
+* ``outputs register OUTPUTS.yml WORKUNIT_REF`` registers one outputs.yml, without a flow.
+
+Arguments are checked before anything runs (exit 2, one line per problem); a failed run prints
+one ``Error: …`` line and exits 1. Failures whose message says it all (a command's exit code, a
+registration problem) are logged without a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from tasks.bfabric.app.phases import ACTIONS
+
+
+def _add_run_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("app_yml", metavar="APP.yml", help="the app's app.yml")
+    p.add_argument("work_dir", metavar="WORK_DIR", help="work directory of the workunit (created if missing)")
+    p.add_argument("workunit_ref", metavar="WORKUNIT_REF", help="workunit id, or a workunit definition YAML file")
+    _add_bfabric_arguments(p)
+    p.add_argument("--max-parallel-chunks", type=int, default=2, metavar="N",
+                   help="chunks running at the same time (default 2; 1 = one after the other)")
+    p.add_argument("--force-app-version", metavar="V", help="run this app version instead of the workunit's")
+    p.add_argument("--read-only", action="store_true",
+                   help="only read from B-Fabric: no status changes, outputs not registered")
+
+
+def _add_bfabric_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--credentials-block", metavar="NAME",
+                   help="saved B-Fabric credentials block (default: ~/.bfabricpy.yml / BFABRICPY_CONFIG_ENV)")
+    p.add_argument("--ssh-user", metavar="U", help="user for ssh/scp/rsync to storage hosts")
+    p.add_argument("--force-storage", metavar="YAML", help="storage fields (YAML) to copy outputs to instead")
+
+
+def register(subparsers) -> None:
+    """Add the ``app``, ``app-action`` and ``outputs`` commands."""
+    app = subparsers.add_parser("app", help="run a B-Fabric app on a workunit (dispatch, chunks, registration)",
+                                description="Run a B-Fabric app (app.yml) on one workunit as a Prefect flow.")
+    _add_run_arguments(app)
+    app.set_defaults(func=run_app_command)
+
+    action = subparsers.add_parser("app-action", help="run one phase of a B-Fabric app on a workunit",
+                                   description="Run one phase of a B-Fabric app, like bfabric-app-runner's "
+                                               "`action` commands.")
+    action.add_argument("action", choices=ACTIONS, help="the phase to run")
+    _add_run_arguments(action)
+    action.add_argument("--chunk", metavar="DIR", help="only this chunk directory (no status is written)")
+    action.add_argument("--filter", metavar="NAME", help="inputs: only the input with exactly this file name")
+    action.set_defaults(func=run_action_command)
+
+    outputs = subparsers.add_parser("outputs", help="B-Fabric outputs (outputs.yml)")
+    outputs_commands = outputs.add_subparsers(dest="outputs_command", required=True, metavar="COMMAND")
+    reg = outputs_commands.add_parser("register", help="register an outputs.yml for a workunit",
+                                      description="Register the outputs listed in an outputs.yml in B-Fabric.")
+    reg.add_argument("outputs_yml", metavar="OUTPUTS.yml")
+    reg.add_argument("workunit_ref", metavar="WORKUNIT_REF", help="workunit id, or a workunit definition YAML file")
+    _add_bfabric_arguments(reg)
+    reg.set_defaults(func=run_register_command)
+
+
+# --- checks before running (exit 2) ------------------------------------------------------------
+
+def _check_workunit_ref(ref: str) -> int | None:
+    """The workunit id the reference names (read from a definition file); raises on bad input."""
+    from flows.cli.errors import UsageError
+    from specs.bfabric.workunit import load_workunit_definition
+    from tasks.bfabric.app.workunit import WorkunitRefError, parse_workunit_ref, workunit_id_of
+
+    try:
+        parsed = parse_workunit_ref(ref)
+    except WorkunitRefError as exc:
+        raise UsageError(str(exc)) from None
+    if isinstance(parsed, int):
+        return parsed
+    if not parsed.is_file():
+        raise UsageError(f"workunit definition file not found: {parsed}")
+    return workunit_id_of(load_workunit_definition(parsed))  # SpecError -> exit 2
+
+
+def _check_force_storage(path: str | None) -> None:
+    from flows.cli.errors import UsageError
+    from specs.source import Problem, SpecError, load_yaml_file
+
+    if path is None:
+        return
+    doc = load_yaml_file(path)
+    if not isinstance(doc.data, dict):
+        message = "must be a mapping of storage fields (host, basepath, protocol)"
+        raise SpecError([Problem(str(path), 1, 1, "", message)])
+    if not doc.data.get("basepath"):
+        raise UsageError(f"{path}: the forced storage needs a basepath")
+
+
+def _check_run_arguments(args: argparse.Namespace) -> int | None:
+    """Check everything that can be checked without running; the workunit id when known."""
+    from flows.cli.errors import UsageError
+    from specs.bfabric.app import app_from_doc
+    from specs.source import load_yaml_file
+
+    if args.max_parallel_chunks < 1:
+        raise UsageError(f"--max-parallel-chunks must be at least 1, not {args.max_parallel_chunks}")
+    app_from_doc(load_yaml_file(args.app_yml))
+    work_dir = Path(args.work_dir)
+    if work_dir.exists() and not work_dir.is_dir():
+        raise UsageError(f"work dir is not a directory: {work_dir}")
+    _check_force_storage(args.force_storage)
+    chunk = getattr(args, "chunk", None)
+    if chunk is not None and not Path(chunk).is_dir() and not (work_dir / chunk).is_dir():
+        raise UsageError(f"chunk directory not found: {chunk} (nor in {work_dir})")
+    return _check_workunit_ref(args.workunit_ref)
+
+
+# --- output --------------------------------------------------------------------------------------
+
+class _NoTracebackFor(logging.Formatter):
+    """Formats like ``inner``, but without the traceback of the ``expected`` exception types."""
+
+    def __init__(self, inner: logging.Formatter, expected: tuple[type[BaseException], ...]) -> None:
+        super().__init__()
+        self._inner, self._expected = inner, expected
+
+    def format(self, record: logging.LogRecord) -> str:
+        exc = record.exc_info[1] if record.exc_info else None
+        if not isinstance(exc, self._expected):
+            return self._inner.format(record)
+        saved = record.exc_info, record.exc_text
+        record.exc_info, record.exc_text = None, None
+        try:
+            return self._inner.format(record)
+        finally:
+            record.exc_info, record.exc_text = saved
+
+
+_console_quieted = False
+
+
+def _quiet_console() -> None:
+    """Console logs without tracebacks of expected failures, and the bfabric client's INFO chatter off."""
+    from loguru import logger as loguru_logger
+    from prefect.logging.handlers import PrefectConsoleHandler
+
+    from tasks.bfabric.app.run import EXPECTED_ERRORS
+
+    global _console_quieted
+    if not _console_quieted:
+        loguru_logger.remove()
+        # the sink looks sys.stderr up at each message (it may be replaced, e.g. by test capture)
+        loguru_logger.add(lambda message: sys.stderr.write(message), level="WARNING")
+        _console_quieted = True
+    loggers = [logging.getLogger(name) for name in ("", "prefect", "prefect.flow_runs", "prefect.task_runs")]
+    for handler in {h for lg in loggers for h in lg.handlers if isinstance(h, PrefectConsoleHandler)}:
+        if not isinstance(handler.formatter, _NoTracebackFor):
+            handler.setFormatter(_NoTracebackFor(handler.formatter or logging.Formatter(), EXPECTED_ERRORS))
+
+
+def format_summary(summary: dict[str, Any]) -> str:
+    """Two lines: the workunit, version, chunks and status; what was registered."""
+    status = summary.get("status") or "unchanged"
+    lines = [f"workunit {summary['workunit_id']}: app version {summary['app_version']}, "
+             f"{len(summary['chunks'])} chunk(s) in {summary['work_dir']}; status {status}"]
+    lines.append(format_registered(summary["registered"]))
+    return "\n".join(lines)
+
+
+def format_registered(records: list[dict[str, Any]]) -> str:
+    """``registered: 4 resource, 1 dataset (5 created, 0 updated, 0 unchanged)``."""
+    if not records:
+        return "registered: nothing"
+    kinds = Counter(r["entity_type"] for r in records)
+    actions = Counter(r["action"] for r in records)
+    what = ", ".join(f"{n} {kind}" for kind, n in kinds.items())
+    return (f"registered: {what} ({actions['created']} created, {actions['updated']} updated, "
+            f"{actions['unchanged']} unchanged)")
+
+
+def _run_flow(flow: Any, workunit_id: int | None, **parameters: Any) -> int:
+    """Run the (async) ``flow`` tagged with the workunit; print its summary (exit 0) or one error line (exit 1)."""
+    import asyncio
+
+    from prefect import tags
+
+    _quiet_console()
+    with tags(*([f"workunit:{workunit_id}"] if workunit_id is not None else [])):
+        state = asyncio.run(flow(**parameters, return_state=True))
+    if state.is_completed():
+        print(format_summary(state.result()))
+        return 0
+    print(f"Error: {state.result(raise_on_failure=False)}", file=sys.stderr)
+    return 1
+
+
+def _run_parameters(args: argparse.Namespace) -> dict[str, Any]:
+    return {"app_yml": str(Path(args.app_yml).absolute()), "work_dir": str(Path(args.work_dir).absolute()),
+            "workunit_ref": args.workunit_ref, "credentials_block": args.credentials_block,
+            "max_parallel_chunks": args.max_parallel_chunks, "ssh_user": args.ssh_user,
+            "force_app_version": args.force_app_version,
+            "force_storage": str(Path(args.force_storage).absolute()) if args.force_storage else None,
+            "read_only": args.read_only}
+
+
+def _absolute_ref(ref: str) -> str:
+    return ref if ref.strip().isdigit() else str(Path(ref).absolute())
+
+
+def run_app_command(args: argparse.Namespace) -> int:
+    """``labflows app``: check the arguments, then run the whole app as one flow."""
+    workunit_id = _check_run_arguments(args)
+    from flows.app import run_app
+
+    params = _run_parameters(args)
+    params["workunit_ref"] = _absolute_ref(args.workunit_ref)
+    return _run_flow(run_app, workunit_id, **params)
+
+
+def run_action_command(args: argparse.Namespace) -> int:
+    """``labflows app-action``: check the arguments, then run one phase as a flow."""
+    workunit_id = _check_run_arguments(args)
+    from flows.app import app_action
+
+    params = _run_parameters(args)
+    params["workunit_ref"] = _absolute_ref(args.workunit_ref)
+    chunk = args.chunk
+    if chunk is not None:
+        chunk = str(Path(chunk).absolute() if Path(chunk).is_dir() else Path(args.work_dir).absolute() / chunk)
+    return _run_flow(app_action, workunit_id, action=args.action, chunk=chunk, filter=args.filter, **params)
+
+
+def run_register_command(args: argparse.Namespace) -> int:
+    """``labflows outputs register``: register one outputs.yml (relative paths: the current directory)."""
+    from flows.cli.errors import UsageError
+    from specs.bfabric.outputs import load_outputs
+
+    outputs = load_outputs(args.outputs_yml)  # SpecError -> exit 2
+    workunit_ref = args.workunit_ref
+    _check_workunit_ref(workunit_ref)
+    _check_force_storage(args.force_storage)
+
+    from tasks.bfabric.app.connection import BfabricConnection
+    from tasks.bfabric.app.run import EXPECTED_ERRORS
+    from tasks.bfabric.app.steps import anchor_local_paths
+    from tasks.bfabric.app.workunit import definition_from_bfabric, parse_workunit_ref
+    from tasks.bfabric.register.outputs import register_outputs
+    from specs.bfabric.workunit import load_workunit_definition
+
+    _quiet_console()
+    connection = BfabricConnection(args.credentials_block)
+    ref = parse_workunit_ref(workunit_ref)
+    try:
+        client = connection.client()
+        definition = (definition_from_bfabric(client, ref) if isinstance(ref, int)
+                      else load_workunit_definition(ref))
+        if definition.registration is None:
+            raise UsageError(f"{workunit_ref}: the workunit definition has no registration section")
+        records = register_outputs(client, anchor_local_paths(outputs, Path.cwd()), definition,
+                                   ssh_user=args.ssh_user, force_storage=args.force_storage)
+    except UsageError:
+        raise
+    except Exception as exc:  # a failed registration: one line, no traceback
+        message = str(exc) if isinstance(exc, EXPECTED_ERRORS) else f"{type(exc).__name__}: {exc}"
+        print(f"Error: {message}", file=sys.stderr)
+        return 1
+    for record in records:
+        print(f"{record['action']:9} {record['entity_type']} {record['id']}: {record['name']}")
+    print(format_registered(records))
+    return 0

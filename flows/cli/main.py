@@ -1,0 +1,71 @@
+"""The labflows command line: ``python -m flows.run COMMAND …`` (also installed as ``labflows``).
+
+Each command lives in a small ``flows.cli.*`` module that adds its sub-parser; this module only
+wires them together and turns the project's error types into exit codes:
+0 success, 1 a failed run, 2 bad input (one line per problem, no traceback).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import sys
+
+from flows.cli.errors import UsageError
+from specs.source import SpecError
+
+# Command -> the module that registers it; each module exposes ``register(subparsers)``.
+# Only the module of the command being run is imported, so ``workflow`` never pays for
+# importing the B-Fabric code (and the other way round).
+COMMANDS: dict[str, str] = {
+    "workflow": "flows.cli.workflow",
+    "validate": "flows.cli.specs",
+    "schema": "flows.cli.specs",
+    "server": "flows.cli.server",
+    "launch": "flows.cli.launcher",
+    "bfabric-standin": "flows.cli.standin",
+    "inputs": "flows.cli.inputs",
+    "app": "flows.cli.app",
+    "app-action": "flows.cli.app",
+    "outputs": "flows.cli.app",
+}
+
+
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The argument parser: with only ``command``'s module, or every module when None."""
+    parser = argparse.ArgumentParser(prog="labflows", description=__doc__.splitlines()[0])
+    subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    modules = [COMMANDS[command]] if command in COMMANDS else list(dict.fromkeys(COMMANDS.values()))
+    for name in modules:
+        importlib.import_module(name).register(subparsers)
+    return parser
+
+
+def _command_of(argv: list[str]) -> str | None:
+    first = next((a for a in argv if not a.startswith("-")), None)
+    return first if first in COMMANDS else None
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run one command and return its exit code."""
+    from flows.cli.local_server import use_running_server
+
+    # Before Prefect is imported: its settings are read once, at import.
+    use_running_server()
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    argv = sys.argv[1:] if argv is None else argv
+    args = build_parser(_command_of(argv)).parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except SpecError as exc:
+        for problem in exc.problems:
+            print(problem, file=sys.stderr)
+        return 2
+    except UsageError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+

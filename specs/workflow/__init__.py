@@ -1,0 +1,1 @@
+"""labflows: specs.workflow.model."""

@@ -1,0 +1,66 @@
+"""What every step of one workflow run needs to know: repository, options, executor, scratch space."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from blocks.repository import Repository, join_uri
+
+JOB_DATA = "_JOB_DATA_"
+CONTROL_DIR = "_control_"
+
+
+def default_scratch() -> Path:
+    """Where workspaces and the reference cache live (``LABFLOWS_SCRATCH`` or ``./.labflows/scratch``)."""
+    return Path(os.environ.get("LABFLOWS_SCRATCH", "./.labflows/scratch")).absolute()
+
+
+@dataclass
+class StepRecord:
+    """One line of the run summary: a step (or branch) and how it ended."""
+
+    name: str
+    status: str  # done | skipped | failed
+    duration_s: float = 0.0
+    outputs: list[str] = field(default_factory=list)
+    message: str = ""
+
+
+@dataclass
+class RunContext:
+    """The state a step runs in; scatter branches and subpipes get derived copies."""
+
+    repo: Repository
+    repo_uri: str
+    workflow_name: str
+    options: Any  # specs.workflow.model.Options
+    executor: str = "local"
+    scratch: Path = field(default_factory=default_scratch)
+    branch_idx: str = "main"
+    execution_id: str = ""
+    workflow_dir: Path = field(default_factory=Path.cwd)
+
+    def uri(self, *parts: str) -> str:
+        """A URI inside this run's repository."""
+        return join_uri(self.repo_uri, *parts)
+
+    def marker_uri(self, step_name: str) -> str:
+        """The completion marker of a step: ``<repo>/_control_/<step>.complete``."""
+        return self.uri(CONTROL_DIR, f"{step_name}.complete")
+
+    def read_job_data(self) -> dict:
+        """The extended job data ``{job, parent, scatter}`` of this repository."""
+        return json.loads(self.repo.read_text(self.uri(JOB_DATA)))
+
+    def write_job_data(self, job: Any, parent: dict | None = None, scatter: dict | None = None) -> None:
+        """Write ``<repo>/_JOB_DATA_``."""
+        data = {"job": job, "parent": parent or {}, "scatter": scatter or {}}
+        self.repo.write_text(self.uri(JOB_DATA), json.dumps(data, indent=2))
+
+    def derive(self, **changes) -> "RunContext":
+        """A copy with some fields changed (a branch's repository, a subpipe's)."""
+        return replace(self, **changes)

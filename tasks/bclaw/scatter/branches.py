@@ -1,0 +1,172 @@
+"""Scatter branches: each one a repository of its own, run in batches by one Prefect task.
+
+A branch ``i`` of step ``S`` lives in ``<repo>/S/<i:05d>/``: its ``_JOB_DATA_`` is the step's template
+with ``scatter`` filled in, and its ``steps`` run there with the plain step functions
+(:func:`branch_handlers`) through :func:`tasks.bclaw.walk.walk_steps`. Command steps keep their own
+completion markers in the branch repository, so ``skip_on_rerun`` skips finished branches on a re-run.
+
+:func:`scatter_batch` is the Prefect task that the scatter step maps over: it runs a batch of
+branches (one branch when unbatched) in a small thread pool and reports every branch's result;
+when any failed it raises :class:`BatchFailed`, which carries all of them, so the task run shows
+as failed while the step still knows which branches succeeded.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import time
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from prefect import task
+from prefect.cache_policies import NO_CACHE
+
+from blocks.repository import join_uri
+from tasks.bclaw.artifacts import step_reports_off
+from tasks.bclaw.chooser import run_chooser_step, run_parallel_step
+from tasks.bclaw.command_step import run_command_step
+from tasks.bclaw.context import RunContext
+from tasks.bclaw.native import run_native_step
+from tasks.bclaw.qc import QCFailure
+from tasks.runtime.streaming import run_logger
+from tasks.runtime.task_runners import Limiter, hold, map_in_threads
+from tasks.bclaw.walk import StepOutcome, walk_steps
+
+UNBATCHED_UP_TO = 32  # default: up to this many branches, one task run per branch
+
+Handlers = dict[str, Callable[[Any, RunContext, dict], StepOutcome]]
+
+
+@dataclass
+class BranchResult:
+    """How one branch ended."""
+
+    index: int
+    status: str  # done | skipped | failed
+    duration_s: float = 0.0
+    message: str = ""
+
+
+class BatchFailed(RuntimeError):
+    """Some branches of a batch failed; ``results`` holds every branch of the batch."""
+
+    def __init__(self, label: str, results: list[BranchResult]):
+        self.label, self.results = label, results
+        failed = [r for r in results if r.status == "failed"]
+        super().__init__(f"{label}: {len(failed)} of {len(results)} branches failed: "
+                         + "; ".join(f"{r.index:05d}: {r.message}" for r in failed[:5]))
+
+    def __reduce__(self):
+        return BatchFailed, (self.label, self.results)
+
+
+# ---- labels and batches --------------------------------------------------------------------------
+def branch_label(step_name: str, first: int, last: int | None = None) -> str:
+    """``align[00042]`` for one branch, ``align[00000-00099]`` for a batch."""
+    return f"{step_name}[{first:05d}]" if last is None or last == first else f"{step_name}[{first:05d}-{last:05d}]"
+
+
+def batch_size(total: int, step_size: int | None, option_size: int | None) -> int:
+    """Branches per task run: the step's ``batch_size``, else ``Options.scatter_batch_size``, else
+    the default: one branch per task run up to :data:`UNBATCHED_UP_TO` branches, then about √N
+    branches in each of about √N task runs (1,000 branches: 32 task runs; 10,000: 100).
+
+    Every task run costs Prefect bookkeeping on the server (~10-100 ms here), a branch a few ms
+    of its own, so large scatters are batched while small ones keep a task run per branch.
+    """
+    if step_size or option_size:
+        return step_size or option_size
+    return 1 if total <= UNBATCHED_UP_TO else math.ceil(math.sqrt(total))
+
+
+def plan_batches(total: int, size: int) -> list[range]:
+    """Consecutive index ranges of at most ``size`` branches."""
+    return [range(start, min(start + size, total)) for start in range(0, total, max(1, size))]
+
+
+def branch_uri(repo_uri: str, step_name: str, index: int) -> str:
+    """``<repo>/<Step>/<index:05d>``."""
+    return join_uri(repo_uri, step_name, f"{index:05d}")
+
+
+# ---- plain handlers (no Prefect task per step) ---------------------------------------------------
+def retry_delays(step) -> list[float]:
+    """Seconds to wait before each retry of a command step (``retry`` settings)."""
+    return [step.retry.interval * step.retry.backoff_rate ** i for i in range(step.retry.attempts)]
+
+
+def run_command_with_retries(step, ctx: RunContext, prev: dict) -> StepOutcome:
+    """A command step run directly, retried as its ``retry`` says (QC failures are not retried)."""
+    for attempt, delay in enumerate(retry_delays(step), start=1):
+        try:
+            result = run_command_step(step, ctx, prev)
+            return StepOutcome([result.record], result.prev_outputs)
+        except QCFailure:
+            raise
+        except Exception as exc:
+            run_logger().warning("%s: attempt %d failed (%s); retrying in %.1f s", step.name, attempt, exc, delay)
+            time.sleep(delay)
+    result = run_command_step(step, ctx, prev)  # the last attempt: its failure is the step's
+    return StepOutcome([result.record], result.prev_outputs)
+
+
+def branch_handlers(subpipe: Callable | None = None) -> Handlers:
+    """Handlers for steps inside a scatter branch: plain functions, parallel branches in threads."""
+    handlers: Handlers = {"command": run_command_with_retries, "native": run_native_step,
+                          "chooser": run_chooser_step}
+    handlers["parallel"] = functools.partial(run_parallel_step, handlers=handlers)
+    if subpipe is not None:
+        handlers["subpipe"] = subpipe
+    return handlers
+
+
+# ---- one branch, one batch -----------------------------------------------------------------------
+class ScatterPlan:
+    """What every branch of one scatter step shares (sent once to each batch task).
+
+    A plain class on purpose: Prefect walks dataclasses, models and containers in task parameters
+    (looking for futures), and Dask rebuilds tuples; this object passes through both untouched.
+    """
+
+    def __init__(self, step: Any, ctx: RunContext, template: dict, handlers: Handlers,
+                 limiter: Limiter | None = None, threads: int = 2):
+        self.step = step  # specs.workflow.model.ScatterStep
+        self.ctx = ctx
+        self.template = template  # {job, parent, scatter: {}}
+        self.handlers = handlers
+        self.limiter = limiter
+        self.threads = threads
+
+
+def run_branch(plan: ScatterPlan, index: int, row: dict[str, str]) -> BranchResult:
+    """Write the branch's job data and run its steps in ``<repo>/<Step>/<index>``; never raises."""
+    started = time.monotonic()
+    bctx = plan.ctx.derive(repo_uri=branch_uri(plan.ctx.repo_uri, plan.step.name, index), branch_idx=str(index))
+    records: list = []
+    with hold(plan.limiter):
+        try:
+            bctx.write_job_data(plan.template["job"], plan.template["parent"], row)
+            walk_steps(plan.step.steps, bctx, plan.handlers, records, {})
+        except Exception as exc:
+            label = branch_label(plan.step.name, index)
+            run_logger().warning("%s failed: %s", label, exc)
+            return BranchResult(index, "failed", time.monotonic() - started, str(exc))
+    skipped = bool(records) and all(r.status == "skipped" for r in records)
+    return BranchResult(index, "skipped" if skipped else "done", time.monotonic() - started)
+
+
+@task(cache_policy=NO_CACHE, task_run_name="{label}")
+def scatter_batch(label: str, branches: list[tuple[int, dict[str, str]]], plan: ScatterPlan) -> list[BranchResult]:
+    """Run a batch of branches (``(index, scatter row)`` pairs), a few at a time; raises
+    :class:`BatchFailed` (with every result) when any branch failed.
+
+    Branches publish no per-step report artifacts: the gather's branch table covers them (status,
+    scatter values, outputs, error), and a scatter of thousands of branches makes no thousands of
+    artifacts (each an API call: a 500-branch scatter took about 5x longer with them).
+    """
+    with step_reports_off():
+        results = map_in_threads(lambda b: run_branch(plan, *b), branches, plan.threads)
+    if any(r.status == "failed" for r in results):
+        raise BatchFailed(label, results)
+    return results

@@ -1,0 +1,168 @@
+"""Scatter-gather steps on Prefect ``.map()``.
+
+The step, in order (BayerCLAW's scatter, map and gather states):
+
+1. write ``<repo>/<Step>/_JOB_DATA_`` (the branches' template: ``parent`` = the parent's values,
+   the step's inputs as full URIs and its output file names) and ``items.csv`` (one row per branch,
+   the Cartesian product of the expanded ``scatter`` values, :mod:`tasks.bclaw.scatter.expand`);
+2. map :func:`tasks.bclaw.scatter.branches.scatter_batch` over batches of branches (one branch per task
+   run up to 32 branches, then about √N task runs of about √N branches; ``batch_size`` /
+   ``Options.scatter_batch_size`` override), at most ``max_concurrency`` branches at once;
+3. wait for every batch, updating a progress artifact as they finish, and count failed branches:
+   more than ``error_tolerance`` fails the step, naming the failed branch indexes;
+4. gather (:mod:`tasks.bclaw.scatter.gather`): the manifest and a table artifact of the branches.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import time
+from typing import Any
+
+from prefect import unmapped
+from prefect.artifacts import create_progress_artifact, create_table_artifact, update_progress_artifact
+from prefect.futures import as_completed
+
+from blocks.repository import join_uri
+from tasks.bclaw.chooser import run_chooser_step, run_parallel_step
+from tasks.bclaw.context import JOB_DATA, RunContext, StepRecord
+from tasks.bclaw.labels import artifact_key, step_tag
+from tasks.bclaw.scatter.branches import (
+    BatchFailed, BranchResult, Handlers, ScatterPlan, batch_size, branch_handlers, branch_label, plan_batches,
+    scatter_batch,
+)
+from tasks.bclaw.scatter.expand import expand_scatter, items_csv, qualify, scatter_items
+from tasks.bclaw.scatter.gather import branch_table, gather, write_manifest
+from tasks.runtime.streaming import run_logger
+from tasks.bclaw.subpipe import ChildRunner, subpipe_handler
+from tasks.bclaw.substitution import job_data_resolver, substitute_all
+from tasks.runtime.task_runners import batch_threads, make_limiter
+from tasks.bclaw.walk import StepOutcome
+
+PROGRESS_EVERY_S = 2.0  # the progress artifact is updated at most this often (and at the end)
+MAX_NAMED_FAILURES = 50  # failed branch indexes named in the error message
+
+
+class ScatterFailed(RuntimeError):
+    """More branches failed than ``error_tolerance`` allows."""
+
+
+def branch_template(step, ctx: RunContext, job_data: dict, prev: dict, outputs: dict[str, str]) -> dict:
+    """The branches' job data without ``scatter``: ``parent`` = old parent ∪ inputs (full URIs) ∪ outputs."""
+    inputs = substitute_all(dict(prev) if step.inputs is None else dict(step.inputs), job_data_resolver(job_data))
+    parent = {**job_data.get("parent", {}),
+              **{sym.rstrip("?"): qualify(v, ctx.repo_uri) for sym, v in inputs.items()},
+              **outputs}
+    return {"job": job_data.get("job"), "parent": parent, "scatter": {}}
+
+
+class Progress:
+    """A progress artifact for one scatter step (key ``<workflow>-<step>-progress``): branches finished."""
+
+    def __init__(self, workflow: str, step_name: str, total: int):
+        self.total, self.done, self._last = total, 0, 0.0
+        self._step = step_name
+        self._id = create_progress_artifact(progress=0.0 if total else 100.0,
+                                            key=artifact_key(workflow, step_name, "progress"),
+                                            description=self._text())
+
+    def _text(self) -> str:
+        return f"{self._step}: {self.done}/{self.total} branches finished"
+
+    def advance(self, count: int, *, final: bool = False) -> None:
+        """Count ``count`` more finished branches; update the artifact now and then."""
+        self.done += count
+        now = time.monotonic()
+        if final or now - self._last >= PROGRESS_EVERY_S:
+            self._last = now
+            pct = 100.0 * self.done / self.total if self.total else 100.0
+            update_progress_artifact(self._id, progress=pct, description=self._text())
+
+
+def _collect(future, batch: range) -> list[BranchResult]:
+    """Every branch result of a finished batch; a crashed batch counts all its branches as failed."""
+    outcome = future.result(raise_on_failure=False)
+    if isinstance(outcome, BatchFailed):
+        return outcome.results
+    if isinstance(outcome, BaseException):
+        return [BranchResult(i, "failed", 0.0, f"{type(outcome).__name__}: {outcome}") for i in batch]
+    return outcome
+
+
+def run_branches(step, ctx: RunContext, items: list[dict[str, str]], template: dict,
+                 handlers: Handlers) -> dict[int, BranchResult]:
+    """Map the batch task over the branches and wait for all; results by branch index."""
+    size = batch_size(len(items), step.batch_size, ctx.options.scatter_batch_size)
+    batches = plan_batches(len(items), size)
+    plan = ScatterPlan(step, ctx, template, handlers, make_limiter(step.max_concurrency),
+                       threads=min(size, batch_threads()))
+    labels = [branch_label(step.name, b[0], b[-1]) for b in batches]
+    payloads = [[(i, items[i]) for i in b] for b in batches]
+    run_logger().info("%s: %d branches in %d task runs", step.name, len(items), len(batches))
+    progress = Progress(ctx.workflow_name, step.name, len(items))
+    results: dict[int, BranchResult] = {}
+    if batches:
+        futures = scatter_batch.with_options(name=step.name, tags={step_tag(step.name)}).map(
+            labels, payloads, unmapped(plan))
+        batch_of = {f.task_run_id: b for f, b in zip(futures, batches)}
+        for future in as_completed(list(futures)):
+            finished = _collect(future, batch_of[future.task_run_id])
+            results.update((r.index, r) for r in finished)
+            progress.advance(len(finished))
+    progress.advance(0, final=True)
+    return results
+
+
+def _failure_message(step, failed: list[BranchResult], total: int, tolerated: int) -> str:
+    named = ", ".join(f"{r.index:05d}" for r in failed[:MAX_NAMED_FAILURES])
+    more = f" and {len(failed) - MAX_NAMED_FAILURES} more" if len(failed) > MAX_NAMED_FAILURES else ""
+    return (f"step {step.name}: {len(failed)} of {total} branches failed (error_tolerance allows {tolerated}): "
+            f"branches {named}{more}; first error: {failed[0].message}")
+
+
+def run_scatter_step(step, ctx: RunContext, prev: dict, *, handlers: Handlers) -> StepOutcome:
+    """Run a scatter-gather step (see the module docstring); ``handlers`` run the branches' steps."""
+    started = time.monotonic()
+    job_data = ctx.read_job_data()
+    scatter_uri = ctx.uri(step.name)
+    outputs = substitute_all(dict(step.outputs), job_data_resolver(job_data))
+    template = branch_template(step, ctx, job_data, prev, outputs)
+    ctx.repo.write_text(join_uri(scatter_uri, JOB_DATA), json.dumps(template, indent=2))
+    expanded = expand_scatter(step.scatter, ctx.repo, ctx.repo_uri, job_data)
+    items = scatter_items(expanded)
+    ctx.repo.write_text(join_uri(scatter_uri, "items.csv"), items_csv(list(expanded), items))
+
+    results = run_branches(step, ctx, items, template, handlers)
+    failed = sorted((r for r in results.values() if r.status == "failed"), key=lambda r: r.index)
+    gathered = gather(step.name, outputs, ctx)
+    create_table_artifact(branch_table(items, results, gathered),
+                          key=artifact_key(ctx.workflow_name, step.name, "branches"),
+                          description=f"{step.name}: {len(items)} branches, {len(failed)} failed")
+    tolerated = step.tolerated_failures(len(items))
+    if len(failed) > tolerated:
+        raise ScatterFailed(_failure_message(step, failed, len(items), tolerated))
+    if failed:
+        run_logger().warning("%s: %d branches failed, tolerated (error_tolerance %s)",
+                             step.name, len(failed), step.error_tolerance)
+    manifest_uri = write_manifest(gathered, ctx)
+    skipped = bool(results) and all(r.status == "skipped" for r in results.values())
+    record = StepRecord(step.name, "skipped" if skipped else "done", time.monotonic() - started,
+                        [manifest_uri] if manifest_uri else [],
+                        f"{len(items)} branches, {len(failed)} failed")
+    prev_outputs: dict[str, Any] = {"manifest": gathered.manifest_name} if gathered.manifest_name else {}
+    return StepOutcome([record], prev_outputs)
+
+
+def structured_handlers(base: Handlers, run_child: ChildRunner | None = None) -> Handlers:
+    """``base`` (command and native handlers of one level) plus choosers, parallel branches,
+    subpipes (run with ``run_child``) and scatter steps, whose branches use the plain
+    :func:`tasks.bclaw.scatter.branches.branch_handlers`."""
+    handlers: Handlers = dict(base)
+    subpipe = subpipe_handler(run_child) if run_child is not None else None
+    handlers["chooser"] = run_chooser_step
+    handlers["parallel"] = functools.partial(run_parallel_step, handlers=handlers)
+    handlers["scatter"] = functools.partial(run_scatter_step, handlers=branch_handlers(subpipe))
+    if subpipe is not None:
+        handlers["subpipe"] = subpipe
+    return handlers

@@ -1,0 +1,1 @@
+"""labflows: tasks.bfabric.app."""

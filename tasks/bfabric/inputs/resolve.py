@@ -1,0 +1,203 @@
+"""Turning inputs.yml entries into resolved inputs (:mod:`tasks.bfabric.inputs.resolved`).
+
+Static entries (``file``, ``static_file``, ``static_yaml``) need no B-Fabric client; every
+``bfabric_*`` entry is looked up through the real client. Resources named by
+``bfabric_resource`` and ``bfabric_resource_archive`` entries are read in one request, and
+entities are cached for the duration of one resolution.
+"""
+
+from __future__ import annotations
+
+import io
+import posixpath
+from typing import TYPE_CHECKING, Any, Callable, Iterator, Sequence
+
+import polars as pl
+import yaml
+
+from specs.bfabric.inputs import (
+    BfabricAnnotationSpec,
+    BfabricDatasetSpec,
+    BfabricOrderFastaSpec,
+    BfabricResourceArchiveSpec,
+    BfabricResourceDatasetSpec,
+    BfabricResourceSpec,
+    FileSourceHttp,
+    FileSourceLocal,
+    FileSourceSsh,
+    FileSpec,
+    InputSpec,
+    StaticFileSpec,
+    StaticYamlSpec,
+)
+from tasks.bfabric.inputs import lookups as bf
+from tasks.bfabric.inputs.patterns import filter_items
+from tasks.bfabric.inputs.resolved import (
+    HttpSource,
+    InputsError,
+    InvalidInputsError,
+    LocalSource,
+    ResolvedDirectory,
+    ResolvedFile,
+    ResolvedInput,
+    ResolvedStaticFile,
+    Source,
+    SshSource,
+    validate_resolved,
+)
+
+if TYPE_CHECKING:
+    from bfabric import Bfabric
+
+__all__ = ["NEEDS_CLIENT", "needs_client", "resolve_specs"]
+
+#: Input types that are looked up in B-Fabric.
+NEEDS_CLIENT = (BfabricResourceSpec, BfabricDatasetSpec, BfabricResourceArchiveSpec, BfabricResourceDatasetSpec,
+                BfabricOrderFastaSpec, BfabricAnnotationSpec)
+
+_CACHED_ENDPOINTS = ["resource", "storage", "sample", "dataset", "order", "workunit"]
+
+
+def needs_client(specs: Sequence[InputSpec]) -> bool:
+    """Whether any entry is a ``bfabric_*`` input (so a B-Fabric client is needed)."""
+    return any(isinstance(s, NEEDS_CLIENT) for s in specs)
+
+
+def resolve_specs(client: Bfabric | None, specs: Sequence[InputSpec]) -> list[ResolvedInput]:
+    """Every entry resolved, in order, and checked with :func:`validate_resolved`."""
+    if not needs_client(specs):
+        return validate_resolved(item for spec in specs for item in _resolve_static(spec))
+    if client is None:
+        raise InputsError("these inputs need B-Fabric, but no B-Fabric client was given")
+    from bfabric.entities.cache.context import cache_entities
+
+    with cache_entities(_CACHED_ENDPOINTS):
+        resolver = _BfabricResolver(client, specs)
+        return validate_resolved(item for spec in specs for item in resolver.resolve(spec))
+
+
+def _file_source(spec: FileSpec) -> Source:
+    source = spec.source
+    if isinstance(source, FileSourceLocal):
+        return LocalSource(source.local)
+    if isinstance(source, FileSourceSsh):
+        return SshSource(host=source.ssh.host, path=source.ssh.path)
+    assert isinstance(source, FileSourceHttp)
+    return HttpSource(url=source.http.url, bfabric_auth=source.http.auth == "bfabric")
+
+
+def _resolve_static(spec: InputSpec) -> Iterator[ResolvedInput]:
+    """The resolved form of a ``file``, ``static_file`` or ``static_yaml`` entry."""
+    if isinstance(spec, FileSpec):
+        yield ResolvedFile(filename=spec.resolved_filename, source=_file_source(spec),
+                           checksum=spec.checksum, link=spec.link)
+    elif isinstance(spec, StaticFileSpec):
+        yield ResolvedStaticFile(filename=spec.filename, content=spec.content)
+    elif isinstance(spec, StaticYamlSpec):
+        yield ResolvedStaticFile(filename=spec.filename,
+                                 content=yaml.safe_dump(spec.data, sort_keys=False, allow_unicode=True))
+    else:  # pragma: no cover - NEEDS_CLIENT covers the rest
+        raise TypeError(f"not a static input: {type(spec).__name__}")
+
+
+def _parquet(table: pl.DataFrame) -> bytes:
+    buffer = io.BytesIO()
+    table.write_parquet(buffer)
+    return buffer.getvalue()
+
+
+def _unique_column(table: pl.DataFrame, name: str) -> str:
+    """``name``, or ``name.1``, ``name.2``, … if the table already has such a column."""
+    candidate, n = name, 0
+    while candidate in table.columns:
+        n += 1
+        candidate = f"{name}.{n}"
+    return candidate
+
+
+def _select_column(table: pl.DataFrame, column: int | str, dataset_id: int) -> str:
+    """The dataset column named (any case) or indexed by ``column``."""
+    if isinstance(column, int):
+        if 0 <= column < len(table.columns):
+            return table.columns[column]
+    else:
+        for name in table.columns:
+            if name.lower() == column.lower():
+                return name
+    raise InvalidInputsError(f"dataset {dataset_id} has no column {column!r} (columns: {', '.join(table.columns)})")
+
+
+class _BfabricResolver:
+    """Resolves entries of one inputs.yml with one client (resources pre-read in one request)."""
+
+    def __init__(self, client: Bfabric, specs: Sequence[InputSpec]) -> None:
+        self.client = client
+        ids = [s.id for s in specs if isinstance(s, (BfabricResourceSpec, BfabricResourceArchiveSpec))]
+        self.resources: dict[int, Any] = bf.read_entities(client, "resource", ids)
+        self._handlers: dict[type, Callable[[Any], list[ResolvedInput]]] = {
+            BfabricResourceSpec: self._resource,
+            BfabricResourceArchiveSpec: self._archive,
+            BfabricDatasetSpec: self._dataset,
+            BfabricResourceDatasetSpec: self._resource_dataset,
+            BfabricOrderFastaSpec: self._order_fasta,
+            BfabricAnnotationSpec: self._annotation,
+        }
+
+    def resolve(self, spec: InputSpec) -> list[ResolvedInput]:
+        """The resolved inputs of one entry."""
+        handler = self._handlers.get(type(spec))
+        return handler(spec) if handler else list(_resolve_static(spec))
+
+    def _resource(self, spec: BfabricResourceSpec) -> list[ResolvedInput]:
+        resource = self.resources[spec.id]
+        source = bf.http_source(self.client, resource) if spec.access == "http" else bf.ssh_source(resource)
+        checksum = bf.resource_checksum(resource) if spec.check_checksum else None
+        return [ResolvedFile(filename=spec.filename or bf.resource_filename(resource), source=source,
+                             checksum=checksum)]
+
+    def _archive(self, spec: BfabricResourceArchiveSpec) -> list[ResolvedInput]:
+        resource = self.resources[spec.id]
+        return [ResolvedDirectory(
+            filename=spec.filename, source=bf.ssh_source(resource),
+            checksum=bf.resource_checksum(resource) if spec.check_checksum else None,
+            include_patterns=tuple(spec.include_patterns), exclude_patterns=tuple(spec.exclude_patterns),
+            strip_root=spec.strip_root, extract=spec.extract)]
+
+    def _dataset(self, spec: BfabricDatasetSpec) -> list[ResolvedInput]:
+        table = bf.dataset_frame(self.client, spec.id)
+        content: str | bytes = (_parquet(table) if spec.format == "parquet"
+                                else table.write_csv(separator=spec.separator))
+        return [ResolvedStaticFile(filename=spec.filename, content=content)]
+
+    def _resource_dataset(self, spec: BfabricResourceDatasetSpec) -> list[ResolvedInput]:
+        table = bf.dataset_frame(self.client, spec.id)
+        column = _select_column(table, spec.column, spec.id)
+        try:
+            table = table.with_columns(pl.col(column).cast(pl.Int64))
+        except pl.exceptions.PolarsError:
+            raise InvalidInputsError(f"dataset {spec.id} column {column!r} does not hold resource ids") from None
+        resources = bf.read_entities(self.client, "resource", table[column].drop_nulls().to_list())
+        relpaths = {rid: bf.resource_relative_path(r) for rid, r in resources.items()}
+        table = table.filter(pl.col(column).is_in(
+            filter_items(list(relpaths), spec.include_patterns, spec.exclude_patterns, key=relpaths.__getitem__)))
+        file_column = _unique_column(table, spec.output_dataset_file_column)
+        names = {rid: bf.resource_filename(r) for rid, r in resources.items()}
+        table = table.with_columns(pl.col(column).replace_strict(names, default=None, return_dtype=pl.String)
+                                   .alias(file_column))
+        out: list[ResolvedInput] = [ResolvedStaticFile(
+            filename=posixpath.join(spec.filename, spec.output_dataset_filename), content=_parquet(table))]
+        if not spec.output_dataset_only:
+            for rid in dict.fromkeys(table[column].drop_nulls().to_list()):
+                resource = resources[rid]
+                out.append(ResolvedFile(filename=posixpath.join(spec.filename, names[rid]),
+                                        source=bf.ssh_source(resource),
+                                        checksum=bf.resource_checksum(resource) if spec.check_checksum else None))
+        return out
+
+    def _order_fasta(self, spec: BfabricOrderFastaSpec) -> list[ResolvedInput]:
+        fasta = bf.order_fasta(self.client, spec.entity, spec.id, required=spec.required)
+        return [ResolvedStaticFile(filename=spec.filename, content=fasta)]
+
+    def _annotation(self, spec: BfabricAnnotationSpec) -> list[ResolvedInput]:
+        table = bf.resource_sample_frame(self.client, spec.resource_ids)
+        return [ResolvedStaticFile(filename=spec.filename, content=table.write_csv(separator=spec.separator))]

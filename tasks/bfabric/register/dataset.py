@@ -1,0 +1,123 @@
+"""``bfabric_dataset`` outputs: a local CSV/TSV/parquet table saved as a B-Fabric dataset of the workunit.
+
+The dataset is looked up by ``{workunitid, name}``: none -> create; one with the same columns and
+cells -> nothing is sent; one that differs -> update (its ``id`` is sent). CSV cells are read as
+text, exactly as written in the file (no number re-formatting).
+"""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import polars as pl
+
+from tasks.bfabric.register.common import RegistrationError, check_policy, logger, record, saved_id
+
+if TYPE_CHECKING:
+    from bfabric import Bfabric
+
+
+def dataset_name(spec: Any) -> str:
+    """The dataset's name: ``spec.name``, else the file's stem."""
+    return str(spec.name) if getattr(spec, "name", None) else Path(spec.local_path).stem
+
+
+def check_table(spec: Any) -> None:
+    """Refuse a dataset output whose file is missing or whose format is unknown (nothing is read)."""
+    if not Path(spec.local_path).is_file():
+        raise RegistrationError(f"output table {spec.local_path} does not exist")
+    fmt = str(getattr(spec, "format", "csv"))
+    if fmt not in ("csv", "parquet"):
+        raise RegistrationError(f"unsupported dataset format {fmt!r} (csv or parquet)")
+
+
+def read_table(spec: Any) -> pl.DataFrame:
+    """The output table of ``spec`` (``format`` csv or parquet; ``separator`` and ``has_header`` for csv)."""
+    check_table(spec)
+    path = Path(spec.local_path)
+    if str(getattr(spec, "format", "csv")) == "parquet":
+        return pl.read_parquet(path)
+    return pl.read_csv(
+        path,
+        separator=str(getattr(spec, "separator", ",")),
+        has_header=bool(getattr(spec, "has_header", True)),
+        infer_schema=False,
+    )
+
+
+def check_invalid_characters(table: pl.DataFrame, invalid_characters: str, what: str) -> None:
+    """Raise if any cell contains one of ``invalid_characters`` (each character is forbidden)."""
+    if not invalid_characters:
+        return
+    bad = [
+        column
+        for column in table.columns
+        if table[column].cast(pl.Utf8).str.contains_any(list(invalid_characters)).any()
+    ]
+    if bad:
+        raise RegistrationError(f"{what}: invalid characters {invalid_characters!r} in columns {bad}")
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def dataset_payload(table: pl.DataFrame) -> dict[str, Any]:
+    """The ``attribute`` and ``item`` lists of a dataset holding ``table`` (every cell as text)."""
+    from bfabric.operations.dataset import polars_to_dataset_dict
+
+    with warnings.catch_warnings():
+        # bfabric 1.24 reads its column-type list with the deprecated importlib.resources.open_text
+        warnings.filterwarnings("ignore", message="open_text is deprecated", category=DeprecationWarning)
+        payload = polars_to_dataset_dict(table)
+    for item in payload["item"]:
+        for field in item["field"]:
+            field["value"] = _cell(field.get("value"))
+    return payload
+
+
+def _content_key(dataset: dict[str, Any]) -> tuple[Any, ...]:
+    """Columns and cells of a dataset (as saved or as read back), comparable for equality."""
+    attributes = sorted(
+        (int(a["position"]), str(a.get("name", "")), str(a.get("type", ""))) for a in dataset.get("attribute") or []
+    )
+    items = sorted(
+        (
+            int(item.get("position", 0)),
+            tuple(sorted((int(f["attributeposition"]), _cell(f.get("value"))) for f in item.get("field") or [])),
+        )
+        for item in dataset.get("item") or []
+    )
+    return tuple(attributes), tuple(items)
+
+
+def register_dataset(client: Bfabric, spec: Any, registration: Any) -> dict[str, Any]:
+    """Create, update or leave the workunit's dataset ``spec`` describes; returns the result record."""
+    name = dataset_name(spec)
+    workunit_id = int(registration.workunit_id)
+    what = f"dataset {name!r} of workunit {workunit_id}"
+    table = read_table(spec)
+    check_invalid_characters(table, str(getattr(spec, "invalid_characters", "") or ""), what)
+    payload = dataset_payload(table)
+
+    found = client.read("dataset", {"workunitid": workunit_id, "name": name}).to_list_dict()
+    current = found[0] if found else None
+    check_policy(spec.update_existing, current["id"] if current else None, what)
+
+    if current is None:
+        data = {"name": name, "containerid": int(registration.container_id), "workunitid": workunit_id, **payload}
+        new_id = saved_id(client.save("dataset", data), what)
+        logger().info("created dataset %d %r (%d rows)", new_id, name, table.height)
+        return record("dataset", new_id, name, "created")
+    if _content_key(current) == _content_key(payload):
+        logger().info("dataset %d %r unchanged", current["id"], name)
+        return record("dataset", current["id"], name, "unchanged")
+    client.save("dataset", {"id": int(current["id"]), "name": name, **payload})
+    logger().info("updated dataset %d %r (%d rows)", current["id"], name, table.height)
+    return record("dataset", current["id"], name, "updated")

@@ -1,0 +1,191 @@
+"""Where a workflow's task runs execute, and small concurrency helpers shared by scatter and choosers.
+
+``make_task_runner("threads")`` (the default) is a bounded :class:`ThreadPoolTaskRunner`;
+``make_task_runner("dask")`` starts a Dask ``LocalCluster`` of worker processes, and
+``"dask=tcp://host:8786"`` connects to a running scheduler. Dask workers report to the same Prefect
+API as the flow: the API URL the flow uses (also the temporary server of ephemeral mode or a test
+harness) is put into the local workers' environment when the cluster starts; workers of a remote
+scheduler need ``PREFECT_API_URL`` set where they run.
+
+Sizes, from the environment: ``LABFLOWS_THREADS`` (task runs of one flow at once, default 2 per
+CPU, 4 to 32), ``LABFLOWS_BATCH_THREADS`` (branches one scatter batch runs at once, default one per
+CPU, at least 2; also the threads of each Dask worker), ``LABFLOWS_DASK_WORKERS`` (worker processes
+of the local cluster, default one per CPU, at least 2).
+"""
+
+from __future__ import annotations
+
+import contextvars
+import functools
+import os
+import threading
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import AbstractContextManager, nullcontext
+from typing import Any, Callable, Iterable, TypeVar
+
+from prefect.task_runners import TaskRunner, ThreadPoolTaskRunner
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+def _env_int(name: str, default: int) -> int:
+    try:
+        return max(1, int(os.environ[name]))
+    except (KeyError, ValueError):
+        return default
+
+
+def flow_threads() -> int:
+    """Task runs of one flow at once (``LABFLOWS_THREADS``, default 2 per CPU, 4 to 32)."""
+    return _env_int("LABFLOWS_THREADS", min(32, max(4, 2 * (os.cpu_count() or 1))))
+
+
+def batch_threads() -> int:
+    """Branches one batch task runs at once (``LABFLOWS_BATCH_THREADS``, default one per CPU, at least 2)."""
+    return _env_int("LABFLOWS_BATCH_THREADS", max(2, os.cpu_count() or 1))
+
+
+class TaskRunnerSpecError(ValueError):
+    """A ``--task-runner`` value labflows does not know."""
+
+
+def _current_api_url() -> str | None:
+    """The Prefect API this process talks to: the setting, else a running temporary server."""
+    from prefect.settings import PREFECT_API_URL
+
+    url = PREFECT_API_URL.value()
+    if url:
+        return url
+    from prefect.server.api.server import SubprocessASGIServer
+
+    server = SubprocessASGIServer._instances.get(None)
+    if server is not None and getattr(server, "server_process", None) is not None:
+        return server.api_url
+    return None
+
+
+@functools.cache
+def _dask_runner_class() -> type:
+    """``LabflowsDaskTaskRunner``, built on first use so the thread path never imports Dask."""
+    from prefect_dask import DaskTaskRunner
+
+    class LabflowsDaskTaskRunner(DaskTaskRunner):
+        """A DaskTaskRunner whose local worker processes use the flow's Prefect API."""
+
+        def __enter__(self):
+            if not self.address and "env" not in self.cluster_kwargs:
+                url = _current_api_url()
+                if url:
+                    self.cluster_kwargs = {**self.cluster_kwargs, "env": {"PREFECT_API_URL": url}}
+            return super().__enter__()
+
+    LabflowsDaskTaskRunner.__module__ = __name__
+    LabflowsDaskTaskRunner.__qualname__ = "LabflowsDaskTaskRunner"
+    return LabflowsDaskTaskRunner
+
+
+def __getattr__(name: str) -> Any:
+    """``tasks.runtime.task_runners.LabflowsDaskTaskRunner`` resolves lazily (also for pickle)."""
+    if name == "LabflowsDaskTaskRunner":
+        return _dask_runner_class()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def make_task_runner(spec: str | None = None) -> TaskRunner:
+    """A task runner from ``threads[=N]``, ``dask`` or ``dask=SCHEDULER_ADDRESS`` (None: threads)."""
+    kind, _, arg = (spec or "threads").partition("=")
+    kind, arg = kind.strip().lower(), arg.strip()
+    if kind == "threads":
+        try:
+            workers = int(arg) if arg else flow_threads()
+        except ValueError:
+            raise TaskRunnerSpecError(f"threads=N needs a whole number, not {arg!r}") from None
+        return ThreadPoolTaskRunner(max_workers=max(1, workers))
+    if kind == "dask":
+        runner = _dask_runner_class()
+        if arg:
+            return runner(address=arg)
+        workers = _env_int("LABFLOWS_DASK_WORKERS", max(2, os.cpu_count() or 1))
+        return runner(cluster_kwargs={"n_workers": workers, "threads_per_worker": batch_threads(),
+                                      "processes": True, "dashboard_address": None})
+    raise TaskRunnerSpecError(f"unknown task runner {spec!r}: use threads[=N], dask or dask=SCHEDULER_ADDRESS")
+
+
+def is_dask_runner(runner: Any) -> bool:
+    """True for prefect-dask's DaskTaskRunner (and subclasses)."""
+    try:
+        from prefect_dask import DaskTaskRunner
+    except ImportError:  # pragma: no cover - prefect-dask is a dependency
+        return False
+    return isinstance(runner, DaskTaskRunner)
+
+
+def current_task_runner() -> TaskRunner | None:
+    """The task runner of the flow run this code runs in (None outside a flow)."""
+    from prefect.context import FlowRunContext
+
+    ctx = FlowRunContext.get()
+    return ctx.task_runner if ctx else None
+
+
+# ---- limiting branches -------------------------------------------------------------------------
+class Limiter:
+    """At most ``slots`` holders at once, across every task run that holds this object.
+
+    In-process (thread pools) a semaphore is shared by reference; on a Dask cluster a
+    ``distributed.Semaphore`` (held by the scheduler) is used, so the limit spans worker processes.
+    """
+
+    def __init__(self, slots: int, distributed_name: str | None = None):
+        self.slots = slots
+        self.distributed_name = distributed_name
+        self._local = None if distributed_name else threading.BoundedSemaphore(slots)
+
+    def __getstate__(self) -> dict:
+        if self._local is not None:
+            raise TypeError("an in-process Limiter cannot leave its process; use a Dask limiter")
+        return {"slots": self.slots, "distributed_name": self.distributed_name}
+
+    def __setstate__(self, state: dict) -> None:
+        self.__init__(state["slots"], state["distributed_name"])
+
+    def slot(self) -> AbstractContextManager:
+        """A context manager holding one slot while inside."""
+        if self._local is not None:
+            return self._local
+        from distributed import Semaphore
+
+        return Semaphore(max_leases=self.slots, name=self.distributed_name)
+
+
+def make_limiter(max_concurrency: int) -> Limiter | None:
+    """A limiter for ``max_concurrency`` branches (None for 0, unlimited), fit for the flow's runner."""
+    if max_concurrency <= 0:
+        return None
+    if is_dask_runner(current_task_runner()):
+        return Limiter(max_concurrency, distributed_name=f"labflows-{uuid.uuid4().hex}")
+    return Limiter(max_concurrency)
+
+
+def hold(limiter: Limiter | None) -> AbstractContextManager:
+    """One slot of ``limiter``, or nothing to hold when unlimited."""
+    return limiter.slot() if limiter is not None else nullcontext()
+
+
+# ---- threads that keep the Prefect run context ---------------------------------------------------
+def map_in_threads(fn: Callable[[T], R], items: Iterable[T], max_workers: int) -> list[R]:
+    """``[fn(item) …]`` in up to ``max_workers`` threads, in order; each thread sees the caller's
+    context (Prefect run context, logger), so tasks, subflows and run logs work inside ``fn``.
+    The first exception is raised after every call has finished."""
+    items = list(items)
+    if len(items) <= 1 or max_workers <= 1:
+        return [fn(item) for item in items]
+    parent = contextvars.copy_context()
+    with ThreadPoolExecutor(max_workers=min(max_workers, len(items))) as pool:
+        futures = [pool.submit(parent.copy().run, fn, item) for item in items]
+    errors = [f.exception() for f in futures if f.exception() is not None]
+    if errors:
+        raise errors[0]
+    return [f.result() for f in futures]
