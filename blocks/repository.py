@@ -8,6 +8,7 @@ operations of :class:`Repository`; globbing and concurrent transfers are built o
 from __future__ import annotations
 
 import fnmatch
+import logging
 import re
 from abc import ABC, abstractmethod
 from concurrent.futures import ThreadPoolExecutor
@@ -15,6 +16,8 @@ from pathlib import Path
 from typing import Iterable
 
 from prefect.blocks.core import Block
+from prefect.exceptions import MissingContextError
+from prefect.logging import get_run_logger
 
 _GLOB_CHARS = re.compile(r"[*?\[]")
 
@@ -51,6 +54,15 @@ class Repository(Block, ABC):
     """Abstract storage for workflow repositories; subclasses implement the primitives."""
 
     _block_type_name = "Labflows Repository"
+
+    @property
+    def logger(self) -> logging.Logger | logging.LoggerAdapter:
+        """The current Prefect run's logger, else ``labflows.<ClassName>`` (as Prefect's own
+        abstract blocks do, so retry warnings show up in the run that caused them)."""
+        try:
+            return get_run_logger()
+        except MissingContextError:
+            return logging.getLogger(f"labflows.{type(self).__name__}")
 
     # ---- primitives -------------------------------------------------------------------
     @abstractmethod

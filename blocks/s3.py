@@ -10,8 +10,6 @@ from urllib.parse import urlencode
 from boto3.s3.transfer import TransferConfig
 from botocore.exceptions import ClientError
 from prefect.blocks.abstract import CredentialsBlock
-from prefect.exceptions import MissingContextError
-from prefect.logging import get_logger, get_run_logger
 from prefect.utilities.dispatch import lookup_type
 from prefect_aws import AwsCredentials, MinIOCredentials
 from pydantic import Field, PrivateAttr, field_validator
@@ -20,19 +18,10 @@ from s3transfer.manager import TransferManager
 from blocks.local import LocalRepository
 from blocks.repository import ObjectNotFound, Repository, RepositoryError
 from blocks.s3_client import MiB, S3ClientHolder, build_s3_client
-from blocks.s3_transfer import download_object
 from blocks.s3_errors import Failure, RetryPolicy, ignore_errors
+from blocks.s3_transfer import download_object
 
 S3_SCHEME = "s3://"
-
-
-def _warn(message: str) -> None:
-    """Log a warning to the current Prefect run's log, or to the ``labflows.s3`` logger outside runs."""
-    try:
-        logger = get_run_logger()
-    except MissingContextError:
-        logger = get_logger("labflows.s3")
-    logger.warning(message)
 
 
 class S3Repository(Repository):
@@ -166,7 +155,7 @@ class S3Repository(Repository):
             if value is not None:
                 secrets.append(value.get_secret_value() if hasattr(value, "get_secret_value") else str(value))
         return RetryPolicy(attempts=self.transfer_attempts, backoff_seconds=self.retry_backoff_seconds,
-                           scrub=tuple(s for s in secrets if s), warn=_warn)
+                           scrub=tuple(s for s in secrets if s), warn=self.logger.warning)
 
     def _split(self, uri: str) -> tuple[str, str]:
         """``(bucket, key)`` of an ``s3://`` URI, checking the bucket is one this repository serves."""

@@ -9,20 +9,22 @@ messages that name the URI and never contain a secret.
 from __future__ import annotations
 
 import random
-from http import HTTPStatus
 import time
 from dataclasses import dataclass
+from http import HTTPStatus
 from typing import Callable, Iterable, TypeVar
 
 from botocore.exceptions import (
     BotoCoreError,
     ClientError,
-    ConnectionError as BotoConnectionError,
     CredentialRetrievalError,
     HTTPClientError,
     IncompleteReadError,
     NoCredentialsError,
     PartialCredentialsError,
+)
+from botocore.exceptions import (
+    ConnectionError as BotoConnectionError,
 )
 from s3transfer.exceptions import RetriesExceededError as TransferRetriesExceeded
 from urllib3.exceptions import HTTPError as Urllib3Error

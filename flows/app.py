@@ -29,14 +29,28 @@ from prefect.runtime import flow_run
 from prefect.task_runners import ThreadPoolTaskRunner
 
 from specs.bfabric.workunit import WorkunitDefinition
-from tasks.bfabric.app.artifacts import publish_failure, publish_registered, registered_rows
+from tasks.bfabric.app.artifacts import (
+    publish_failure,
+    publish_registered,
+    registered_rows,
+)
 from tasks.bfabric.app.connection import BfabricConnection
 from tasks.bfabric.app.phases import ACTIONS, PHASE_STATUS, PHASE_STEPS
-from tasks.bfabric.app.run import AppRun, AppRunOptions, ChunksFailedError, build_app_run
-from tasks.bfabric.app.tasks import chunk_task, dispatch_task, status_task, workunit_definition_task
+from tasks.bfabric.app.run import (
+    AppRun,
+    AppRunOptions,
+    ChunksFailedError,
+    build_app_run,
+)
+from tasks.bfabric.app.tasks import (
+    chunk_task,
+    dispatch_task,
+    status_task,
+    workunit_definition_task,
+)
 from tasks.bfabric.app.workunit import parse_workunit_ref, workunit_id_of
 from tasks.bfabric.chunks import ChunksFile
-from tasks.runtime.streaming import run_logger
+from tasks.runtime.logs import run_logger
 
 __all__ = ["app_action", "run_app", "run_chunks"]
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import asdict
-from typing import Literal
 
 from prefect import flow, task
 from prefect.artifacts import create_table_artifact
@@ -17,8 +16,14 @@ from prefect.runtime import flow_run
 
 from blocks.resolve import load_repository
 from tasks.launcher.router import (
-    JobFile, LaunchOutcome, LauncherSetup, launch_job_file, normalize_prefix, run_launcher,
+    JobFile,
+    LauncherSetup,
+    LaunchOutcome,
+    launch_job_file,
+    normalize_prefix,
+    run_launcher,
 )
+from tasks.runtime.executors import ExecutorName
 
 DEFAULT_PREFIX = "./.labflows/launcher"
 
@@ -50,7 +55,7 @@ def launcher(
     launcher_block: str | None = None,
     repository_block: str | None = None,
     storage: str | None = None,
-    executor: Literal["local", "docker"] | None = None,
+    executor: ExecutorName | None = None,
     params: dict[str, str] | None = None,
     limit: int = 100,
 ) -> dict:

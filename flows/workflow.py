@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from prefect import flow, tags
 from prefect.runtime import flow_run
@@ -15,12 +15,16 @@ from flows.subpipes import run_child
 from specs.workflow.model import Workflow, load_workflow
 from tasks.bclaw.command_step import command_step_task
 from tasks.bclaw.context import RunContext, StepRecord
-from tasks.bclaw.initialize import initialize_repository, load_job_file, render_repository
+from tasks.bclaw.initialize import (
+    initialize_repository,
+    load_job_file,
+    render_repository,
+)
 from tasks.bclaw.labels import add_flow_run_tags, workflow_label, workflow_tag
-from tasks.bclaw.native import run_native_step
-from tasks.bclaw.scatter.step import structured_handlers
+from tasks.bclaw.step_kinds import flow_handlers
+from tasks.bclaw.walk import Handlers, StepOutcome, walk_steps
+from tasks.runtime.executors import ExecutorName
 from tasks.runtime.task_runners import make_task_runner
-from tasks.bclaw.walk import StepOutcome, walk_steps
 
 
 class WorkflowFailed(RuntimeError):
@@ -36,10 +40,10 @@ def _run_command(step, ctx: RunContext, prev: dict) -> StepOutcome:
     return StepOutcome([result.record], result.prev_outputs)
 
 
-def flow_handlers() -> dict:
-    """Step kind -> handler for steps at flow level (command steps become Prefect tasks; scatter
-    branches run as mapped tasks, subpipes as subflows or deployments)."""
-    return structured_handlers({"command": _run_command, "native": run_native_step}, run_child)
+def handlers() -> Handlers:
+    """Step kind -> handler at flow level: command steps become Prefect tasks, subpipes subflows
+    or deployments, every other kind as :mod:`tasks.bclaw.step_kinds` says."""
+    return flow_handlers(_run_command, run_child)
 
 
 def _flow_run_name() -> str:
@@ -67,7 +71,7 @@ def run_loaded_workflow(wf: Workflow, job: Any, *, job_file: str | None, repo: R
     records: list[StepRecord] = []
     summary = {"workflow": wf.name, "repository": repo_uri, "steps": records}
     try:
-        walk_steps(wf.steps, ctx, flow_handlers(), records)
+        walk_steps(wf.steps, ctx, handlers(), records)
     except Exception as exc:
         summary["steps"] = [asdict(r) for r in records]
         raise WorkflowFailed(str(exc), summary) from exc
@@ -83,7 +87,7 @@ def run_workflow(
     params: dict[str, str] | None = None,
     repository_block: str | None = None,
     storage: str | None = None,
-    executor: Literal["local", "docker"] | None = None,
+    executor: ExecutorName | None = None,
     run_name: str | None = None,
     repository_uri: str | None = None,
 ) -> dict:

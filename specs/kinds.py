@@ -6,7 +6,7 @@ import importlib
 from pathlib import Path
 from typing import Any, Callable
 
-from specs.source import SourceDoc, SpecError, load_yaml_file
+from specs.source import SourceDoc, load_yaml_file
 
 # kind -> "module:function"; the function takes a SourceDoc and returns the validated model
 # (raising SpecError). Imported lazily so that validating a workflow never imports B-Fabric code.

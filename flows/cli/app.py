@@ -72,7 +72,11 @@ def _check_workunit_ref(ref: str) -> int | None:
     """The workunit id the reference names (read from a definition file); raises on bad input."""
     from flows.cli.errors import UsageError
     from specs.bfabric.workunit import load_workunit_definition
-    from tasks.bfabric.app.workunit import WorkunitRefError, parse_workunit_ref, workunit_id_of
+    from tasks.bfabric.app.workunit import (
+        WorkunitRefError,
+        parse_workunit_ref,
+        workunit_id_of,
+    )
 
     try:
         parsed = parse_workunit_ref(ref)
@@ -243,12 +247,12 @@ def run_register_command(args: argparse.Namespace) -> int:
     _check_workunit_ref(workunit_ref)
     _check_force_storage(args.force_storage)
 
+    from specs.bfabric.workunit import load_workunit_definition
     from tasks.bfabric.app.connection import BfabricConnection
     from tasks.bfabric.app.run import EXPECTED_ERRORS
     from tasks.bfabric.app.steps import anchor_local_paths
     from tasks.bfabric.app.workunit import definition_from_bfabric, parse_workunit_ref
     from tasks.bfabric.register.outputs import register_outputs
-    from specs.bfabric.workunit import load_workunit_definition
 
     _quiet_console()
     connection = BfabricConnection(args.credentials_block)

@@ -68,12 +68,12 @@ class _StderrHandler(logging.Handler):
 
 @contextlib.contextmanager
 def _progress_to_stderr() -> Iterator[None]:
-    """Progress messages (``labflows.command``) as plain lines on stderr while a command runs.
+    """Progress messages (the ``labflows`` logger) as plain lines on stderr while a command runs.
 
     The logger does not propagate meanwhile (Prefect's console handler on the root logger would
     print every line a second time); bfabric's own loguru chatter is limited to warnings.
     """
-    logger = logging.getLogger("labflows.command")
+    logger = logging.getLogger("labflows")
     handler = _StderrHandler()
     saved = (logger.level, logger.propagate)
     logger.addHandler(handler)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from tasks.runtime.executors import EXECUTORS
+
 
 def register(subparsers) -> None:
     """Add the ``workflow`` command."""
@@ -16,7 +18,7 @@ def register(subparsers) -> None:
     where = p.add_mutually_exclusive_group()
     where.add_argument("--storage", metavar="DIR", help="local folder standing in for S3 (default ./.labflows/storage)")
     where.add_argument("--repository-block", metavar="NAME", help="saved repository block (e.g. an S3Repository)")
-    p.add_argument("--executor", choices=["local", "docker"], help="where commands run (default: Options.executor or local)")
+    p.add_argument("--executor", choices=list(EXECUTORS), help="where commands run (default: Options.executor or local)")
     p.add_argument("--task-runner", metavar="RUNNER",
                    help="where task runs execute: threads[=N] (default), dask (a local cluster of worker "
                         "processes) or dask=SCHEDULER_ADDRESS")
@@ -38,11 +40,10 @@ def format_summary(summary: dict) -> str:
 def run_command(args: argparse.Namespace) -> int:
     """Validate everything first (exit 2 on bad input), then run the flow (exit 1 if it fails)."""
     from flows.cli.errors import UsageError
+    from flows.cli.specs import ParamError, parse_param_pairs
     from specs.workflow.model import load_workflow
     from tasks.bclaw.initialize import JobDataError, load_job_file, render_repository
     from tasks.bclaw.native import unsupported_native_steps
-
-    from flows.cli.specs import ParamError, parse_param_pairs
 
     try:
         params = parse_param_pairs(args.param)
@@ -67,9 +68,9 @@ def run_command(args: argparse.Namespace) -> int:
     except TaskRunnerSpecError as exc:
         raise UsageError(str(exc)) from None
 
-    from flows.workflow import WorkflowFailed, run_workflow
-
     from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
+
+    from flows.workflow import WorkflowFailed, run_workflow
 
     flow_fn = run_workflow.with_options(task_runner=runner) if runner else run_workflow
     # Heartbeats let a server notice crashed runs of deployments; a CLI run is watched by its

@@ -14,9 +14,22 @@ from pathlib import Path
 from typing import Annotated, Any, Literal, Union
 
 import yaml
-from pydantic import Discriminator, Field, Tag, ValidationInfo, field_validator, model_validator
+from pydantic import (
+    Discriminator,
+    Field,
+    Tag,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
-from specs.bfabric.common import AbsoluteFilePath, RelativeFilePath, StrictModel, load_model, model_from_doc
+from specs.bfabric.common import (
+    AbsoluteFilePath,
+    RelativeFilePath,
+    StrictModel,
+    load_model,
+    model_from_doc,
+)
 from specs.source import SourceDoc
 
 __all__ = [

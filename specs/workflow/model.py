@@ -12,11 +12,14 @@ everything is re-exported here, so engine code imports from ``specs.workflow.mod
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import Field, ValidationError, field_validator
 
 from specs.source import Problem, SourceDoc, SpecError, load_yaml_file
+from specs.workflow.params import Parameters
+from specs.workflow.parse import KIND_KEYS, StepParser, step_order
+from specs.workflow.schema import WorkflowDocument
 from specs.workflow.step_parts import (
     DEFAULT_IMAGE,
     Compute,
@@ -31,9 +34,6 @@ from specs.workflow.step_parts import (
     Tags,
     parse_output_shorthand,
 )
-from specs.workflow.params import Parameters
-from specs.workflow.parse import KIND_KEYS, StepParser, step_order
-from specs.workflow.schema import WorkflowDocument
 from specs.workflow.steps import (
     Branch,
     Choice,
@@ -46,6 +46,7 @@ from specs.workflow.steps import (
     StepBase,
     SubpipeStep,
 )
+from tasks.runtime.executors import ExecutorName
 
 __all__ = [
     "DEFAULT_IMAGE", "Branch", "Choice", "ChooserStep", "CommandStep", "Compute", "Filesystem",
@@ -69,7 +70,7 @@ class Options(Strict):
     s3_tags: Tags = {}
     job_tags: Tags = {}
     versioned: bool | None = None  # deprecated and ignored, as in BayerCLAW
-    executor: Literal["local", "docker"] | None = None  # labflows: how command steps run
+    executor: ExecutorName | None = None  # labflows: how command steps run (tasks.runtime.executors)
     scatter_batch_size: int | None = Field(None, ge=1)  # labflows: scatter branches per task
 
 

@@ -11,6 +11,8 @@ from typing import Annotated, Any, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from tasks.runtime.executors import ExecutorName
+
 ShellName = Literal["sh", "bash", "sh-pipefail"]
 Duration = Annotated[Union[int, str], Field(description='Seconds, or a time string like "3s", "20 m", "12h", "1w".')]
 SymbolMapSpec = Union[dict[str, str], list[dict[str, str]]]
@@ -170,7 +172,8 @@ class OptionsSpec(_Raw):
     s3_tags: TagsSpec = Field({}, description="Tags for every output file.")
     job_tags: TagsSpec = Field({}, description="Tags for every job.")
     versioned: bool | str | None = Field(None, description="Deprecated, ignored.")
-    executor: Literal["local", "docker"] | None = Field(None, description="labflows: run commands locally or in Docker.")
+    executor: ExecutorName | None = Field(
+        None, description="labflows: where commands run (the host, or a container engine).")
     scatter_batch_size: int | None = Field(None, ge=1, description="labflows: scatter branches per task.")
 
 

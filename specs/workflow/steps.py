@@ -14,7 +14,6 @@ from typing import Annotated, Any, Literal, Union
 
 from pydantic import AfterValidator, BeforeValidator, Field
 
-from specs.workflow.units import parse_timeout_s
 from specs.workflow.step_parts import (
     Compute,
     ExpressionText,
@@ -24,12 +23,13 @@ from specs.workflow.step_parts import (
     ListOf,
     OutputField,
     QCCheck,
-    Retry,
     RetrieveField,
+    Retry,
     Strict,
     Tags,
     has_glob,
 )
+from specs.workflow.units import parse_timeout_s
 
 NATIVE_TYPES = ("Pass", "Task", "Wait", "Succeed", "Fail", "Parallel")
 _PERCENT = re.compile(r"^0*(\d{1,2}|100)%$")

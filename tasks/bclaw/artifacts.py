@@ -18,12 +18,10 @@ from typing import Any, Iterable, Iterator
 from urllib.parse import quote
 
 from prefect.artifacts import create_link_artifact, create_markdown_artifact
-from prefect.context import get_run_context
-from prefect.exceptions import MissingContextError
 
 from tasks.bclaw.labels import artifact_key, workflow_label
 from tasks.bclaw.staging import input_uri
-from tasks.runtime.streaming import run_logger
+from tasks.runtime.logs import in_a_run, run_logger
 
 MAX_COMMAND_CHARS = 8000  # the UI shows the start of a longer script, with a note
 MAX_FILES_LISTED = 50  # per output symbol (globs can match thousands of files)
@@ -174,14 +172,6 @@ def output_links(report: StepReport, repo: Any) -> list[tuple[str, str, str]]:
     return links
 
 
-def _in_a_run() -> bool:
-    try:
-        get_run_context()
-    except MissingContextError:
-        return False
-    return True
-
-
 _reports_off: ContextVar[bool] = ContextVar("labflows_step_reports_off", default=False)
 
 
@@ -199,7 +189,7 @@ def publish_step_report(report: StepReport, repo: Any = None) -> bool:
     """Create the step's artifacts in the current Prefect run; False when none were created."""
     if report.finished is None:
         report.finished = time.monotonic()
-    if _reports_off.get() or not _in_a_run():
+    if _reports_off.get() or not in_a_run():
         return False
     try:
         create_markdown_artifact(

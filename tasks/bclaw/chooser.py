@@ -15,10 +15,10 @@ from blocks.repository import ObjectNotFound
 from specs.workflow.expressions import ExpressionError, compile_expression
 from tasks.bclaw.context import RunContext, StepRecord
 from tasks.bclaw.scatter.expand import qualify
-from tasks.runtime.streaming import run_logger
 from tasks.bclaw.substitution import job_data_resolver, substitute_all
-from tasks.runtime.task_runners import batch_threads, map_in_threads
 from tasks.bclaw.walk import StepOutcome, walk_steps
+from tasks.runtime.logs import run_logger
+from tasks.runtime.task_runners import batch_threads, map_in_threads
 
 
 class ConditionFailed(RuntimeError):

@@ -13,6 +13,7 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
@@ -22,11 +23,21 @@ from tasks.bclaw.commands import CommandRun, run_commands
 from tasks.bclaw.context import RunContext, StepRecord
 from tasks.bclaw.labels import step_tag
 from tasks.bclaw.qc import QCFailure, run_qc_checks
-from tasks.bclaw.staging import download_inputs, fetch_references, merge_tags, upload_outputs
-from tasks.runtime.streaming import run_logger
-from tasks.bclaw.substitution import (
-    job_data_resolver, substitute, substitute_all, substitute_image_tag, substitute_shell, symbol_resolver,
+from tasks.bclaw.staging import (
+    download_inputs,
+    fetch_references,
+    merge_tags,
+    upload_outputs,
 )
+from tasks.bclaw.substitution import (
+    job_data_resolver,
+    substitute,
+    substitute_all,
+    substitute_image_tag,
+    substitute_shell,
+    symbol_resolver,
+)
+from tasks.runtime.logs import run_logger
 
 
 class CommandFailed(RuntimeError):

@@ -1,14 +1,11 @@
-"""Running a step's commands: a script in the workspace, run by the step's shell, locally or in Docker."""
+"""Running a step's commands: a script in the workspace, run by the step's shell with the chosen executor."""
 
 from __future__ import annotations
 
-import os
-import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
 
-from tasks.runtime.streaming import run_streaming
+from tasks.runtime.executors import ExecutorUnavailable, Invocation, Mount, get_executor
 
 SHELL_ARGV: dict[str, list[str]] = {
     "sh": ["sh", "-veu"],
@@ -16,7 +13,6 @@ SHELL_ARGV: dict[str, list[str]] = {
     "sh-pipefail": ["sh", "-veuo", "pipefail"],
 }
 SCRIPT_NAME = "_commands.sh"
-Executor = Literal["local", "docker"]
 
 
 @dataclass
@@ -42,38 +38,30 @@ def write_script(run: CommandRun) -> Path:
     return path
 
 
-def local_argv(run: CommandRun, script: Path) -> list[str]:
-    """``sh -veu _commands.sh`` (or the bash / pipefail variant) on the host."""
-    return [*SHELL_ARGV[run.shell], str(script)]
+def invocation(run: CommandRun, script: Path) -> Invocation:
+    """The invocation of ``sh -veu _commands.sh`` (or the bash / pipefail variant) for ``run``.
+
+    In a container, the workspace is bind-mounted at the same path and used as working
+    directory, the image's entrypoint is cleared, an init process reaps children, and the
+    environment travels by name only (values stay in the client's environment, never on a
+    command line).
+    """
+    ws = run.workspace
+    return Invocation(
+        argv=[*SHELL_ARGV[run.shell], str(script)], cwd=ws, env=dict(run.env), image=run.image,
+        mounts=[Mount(ws, ws)], workdir=ws, entrypoint="", init=True,
+        cpus=run.cpus, memory_mib=run.memory_mib, gpu=run.gpu,
+        log_file=run.log_file, timeout_s=run.timeout_s)
 
 
-def docker_argv(run: CommandRun, script: Path, docker: str = "docker") -> list[str]:
-    """``docker run`` for the step's image: workspace bind-mounted at the same path and used as
-    working directory, entrypoint cleared, host user id, environment passed by name only (values
-    travel in the client's environment, never on the command line)."""
-    ws = str(run.workspace)
-    argv = [docker, "run", "--rm", "--init", "--entrypoint", "",
-            "--user", f"{os.getuid()}:{os.getgid()}",
-            "--volume", f"{ws}:{ws}", "--workdir", ws]
-    if run.cpus:
-        argv += ["--cpus", str(run.cpus)]
-    if run.memory_mib:
-        argv += ["--memory", f"{run.memory_mib}m"]
-    if run.gpu:
-        argv += ["--gpus", "all" if run.gpu == "all" else str(run.gpu)]
-    for name in sorted(run.env):
-        argv += ["--env", name]
-    return argv + [run.image, *SHELL_ARGV[run.shell], str(script)]
+def run_commands(run: CommandRun, executor: str = "local") -> int:
+    """Run the script with the named executor; output streams to the run log. Returns the exit code.
 
-
-def run_commands(run: CommandRun, executor: Executor = "local") -> int:
-    """Run the script with the chosen executor; output streams to the run log. Returns the exit code."""
-    script = write_script(run)
-    env = {**os.environ, **run.env}
-    if executor == "docker":
-        if not shutil.which("docker"):
-            raise RuntimeError("executor docker: no 'docker' command on PATH")
-        argv = docker_argv(run, script)
-    else:
-        argv = local_argv(run, script)
-    return run_streaming(argv, cwd=run.workspace, env=env, log_file=run.log_file, timeout_s=run.timeout_s)
+    Raises:
+        ExecutorUnavailable: The executor's program is not on this machine.
+    """
+    chosen = get_executor(executor)
+    reason = chosen.unavailable()
+    if reason:
+        raise ExecutorUnavailable(reason)
+    return chosen.run(invocation(run, write_script(run)))

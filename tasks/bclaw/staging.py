@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from blocks.repository import Repository, basename, join_uri
-from tasks.runtime.streaming import run_logger
+from tasks.runtime.logs import run_logger
 
 
 class MissingInputError(FileNotFoundError):

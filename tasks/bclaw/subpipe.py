@@ -24,9 +24,9 @@ from blocks.local import LocalRepository
 from blocks.repository import Repository, join_uri
 from tasks.bclaw.context import RunContext, StepRecord
 from tasks.bclaw.scatter.expand import qualify
-from tasks.runtime.streaming import run_logger
 from tasks.bclaw.substitution import job_data_resolver, substitute
 from tasks.bclaw.walk import StepOutcome
+from tasks.runtime.logs import run_logger
 
 DEPLOYMENT_PREFIX = "deployment:"
 

@@ -29,9 +29,10 @@ class StepOutcome:
 
 
 Handler = Callable[[object, RunContext, dict], StepOutcome]
+Handlers = dict[str, Handler]  # step kind -> handler (tasks.bclaw.step_kinds builds them)
 
 
-def walk_steps(steps: Sequence, ctx: RunContext, handlers: dict[str, Handler],
+def walk_steps(steps: Sequence, ctx: RunContext, handlers: Handlers,
                records: list[StepRecord], prev_outputs: dict | None = None) -> dict:
     """Run ``steps`` from the first; appends to ``records`` (also when a step fails, then re-raises).
 

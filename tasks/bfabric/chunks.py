@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Iterator
 
 from specs.bfabric.chunks import load_chunks, write_chunks
-from tasks.runtime.streaming import run_logger
+from tasks.runtime.logs import run_logger
 
 __all__ = ["CHUNKS_FILE", "WORKUNIT_DEFINITION_FILE", "ChunksFile", "NoChunksFoundError",
            "workunit_definition_guard"]

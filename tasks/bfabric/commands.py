@@ -11,21 +11,34 @@ from __future__ import annotations
 import os
 import shlex
 from pathlib import Path
-from typing import Mapping, Sequence
+from typing import Mapping, Sequence, get_args
 
-from specs.bfabric.app_commands import Command, CommandDocker, CommandExec, CommandPythonEnv, CommandShell
-from tasks.runtime.streaming import run_streaming
+from specs.bfabric.app_commands import (
+    Command,
+    CommandDocker,
+    CommandExec,
+    CommandPythonEnv,
+    CommandShell,
+)
+from tasks.runtime.executors import EXECUTORS, Invocation, Mount, get_executor
 
 __all__ = [
     "CommandFailedError",
     "command_env",
     "docker_argv",
+    "docker_invocation",
     "exec_argv",
     "run_argv",
     "run_command",
+    "run_invocation",
 ]
 
 BFABRIC_CONFIG_TARGET = "/home/user/.bfabricpy.yml"
+
+# Every container engine an app may name is a registered executor (checked at import).
+_missing_engines = set(get_args(CommandDocker.model_fields["engine"].annotation)) - set(EXECUTORS)
+if _missing_engines:
+    raise ImportError(f"docker command engines without an executor: {sorted(_missing_engines)}")
 
 
 class CommandFailedError(RuntimeError):
@@ -51,14 +64,20 @@ def command_env(prepend_paths: Sequence[Path | str] = (), env: Mapping[str, str]
 
 def run_argv(argv: Sequence[str], *, cwd: Path | str | None, env: Mapping[str, str] | None = None,
              log_file: Path | None = None, prefix: str = "") -> None:
-    """Run ``argv`` with its output streamed to the run log; raise CommandFailedError on failure."""
+    """Run ``argv`` on this host with its output streamed to the run log; raise CommandFailedError on failure."""
+    run_invocation(Invocation(list(argv), cwd or ".", dict(env or {}), log_file=log_file, prefix=prefix))
+
+
+def run_invocation(inv: Invocation, executor: str = "local") -> None:
+    """Run ``inv`` with the named executor; raise CommandFailedError (127/126 as a shell reports a
+    missing or non-executable program) on failure."""
+    chosen = get_executor(executor)
+    argv = chosen.argv(inv)
     try:
-        code = run_streaming(argv, cwd=cwd, env=env, log_file=log_file, prefix=prefix)
+        code = chosen.run(inv)
     except FileNotFoundError:
-        # the program itself is missing: report it like a shell would (exit 127)
         raise CommandFailedError(127, argv) from None
     except PermissionError:
-        # the program is not executable (exit 126, as a shell reports it)
         raise CommandFailedError(126, argv) from None
     if code != 0:
         raise CommandFailedError(code, argv)
@@ -69,39 +88,34 @@ def exec_argv(spec: CommandExec | CommandShell, args: Sequence[str]) -> list[str
     return [*shlex.split(spec.command), *map(str, args)]
 
 
-def _mount(source: Path | str, target: Path | str, readonly: bool) -> list[str]:
-    option = f"type=bind,source={source},target={target}" + (",readonly" if readonly else "")
-    return ["--mount", option]
+def docker_invocation(spec: CommandDocker, args: Sequence[str], work_dir: Path | str) -> Invocation:
+    """The invocation of a docker command, in bfabric-app-runner's option order.
+
+    Mounts: B-Fabric config, work dir, read-only, writeable; then ``--entrypoint``, ``--env K=V``
+    (V quoted with :func:`shlex.quote`, as bfabric-app-runner does), ``--mac-address``,
+    ``custom_args``, ``--hostname``, the image, the split command and ``args``.
+    """
+    work = Path(work_dir).absolute()
+    mounts = spec.mounts
+    binds: list[Mount] = []
+    if mounts.share_bfabric_config:
+        binds.append(Mount(Path("~/.bfabricpy.yml").expanduser(), BFABRIC_CONFIG_TARGET, readonly=True))
+    binds.append(Mount(work, mounts.work_dir_target or work))
+    binds += [Mount(Path(host).expanduser().absolute(), target, readonly=True) for host, target in mounts.read_only]
+    binds += [Mount(Path(host).expanduser().absolute(), target) for host, target in mounts.writeable]
+    engine_args = ["--mac-address", spec.mac_address] if spec.mac_address is not None else []
+    engine_args += list(spec.custom_args)
+    if spec.hostname is not None:
+        engine_args += ["--hostname", spec.hostname]
+    return Invocation(
+        argv=[*shlex.split(spec.command), *map(str, args)], cwd=work, image=spec.image,
+        mounts=binds, entrypoint=spec.entrypoint,
+        env_args=[f"{key}={shlex.quote(value)}" for key, value in spec.env.items()], engine_args=engine_args)
 
 
 def docker_argv(spec: CommandDocker, args: Sequence[str], work_dir: Path | str) -> list[str]:
-    """The ``docker run`` (or ``podman run``) argv of a docker command, options in a fixed order.
-
-    Order: engine run --user U:G --rm, mounts (B-Fabric config, work dir, read-only, writeable),
-    --entrypoint, --env K=V (V quoted with :func:`shlex.quote`, as bfabric-app-runner does),
-    --mac-address, custom_args, --hostname, then the image, the split command and ``args``.
-    """
-    work = Path(work_dir).absolute()
-    argv = [spec.engine, "run", "--user", f"{os.getuid()}:{os.getgid()}", "--rm"]
-    mounts = spec.mounts
-    if mounts.share_bfabric_config:
-        argv += _mount(Path("~/.bfabricpy.yml").expanduser(), BFABRIC_CONFIG_TARGET, readonly=True)
-    argv += _mount(work, mounts.work_dir_target or work, readonly=False)
-    for host, container in mounts.read_only:
-        argv += _mount(Path(host).expanduser().absolute(), container, readonly=True)
-    for host, container in mounts.writeable:
-        argv += _mount(Path(host).expanduser().absolute(), container, readonly=False)
-    if spec.entrypoint is not None:
-        argv += ["--entrypoint", spec.entrypoint]
-    for key, value in spec.env.items():
-        argv += ["--env", f"{key}={shlex.quote(value)}"]
-    if spec.mac_address is not None:
-        argv += ["--mac-address", spec.mac_address]
-    argv += list(spec.custom_args)
-    if spec.hostname is not None:
-        argv += ["--hostname", spec.hostname]
-    argv += [spec.image, *shlex.split(spec.command), *map(str, args)]
-    return argv
+    """The ``docker run`` (or ``podman run``) argv of a docker command (see :func:`docker_invocation`)."""
+    return get_executor(spec.engine).argv(docker_invocation(spec, args, work_dir))
 
 
 def run_command(spec: Command, args: Sequence[str], *, cwd: Path | str, log_file: Path | None = None,
@@ -115,7 +129,9 @@ def run_command(spec: Command, args: Sequence[str], *, cwd: Path | str, log_file
         env = spec.env if isinstance(spec, CommandExec) else {}
         run_argv(exec_argv(spec, args), cwd=cwd, env=command_env(prepend, env), log_file=log_file, prefix=prefix)
     elif isinstance(spec, CommandDocker):
-        run_argv(docker_argv(spec, args, cwd), cwd=cwd, env=command_env(), log_file=log_file, prefix=prefix)
+        inv = docker_invocation(spec, args, cwd)
+        inv.log_file, inv.prefix = log_file, prefix
+        run_invocation(inv, spec.engine)
     elif isinstance(spec, CommandPythonEnv):
         from tasks.bfabric.python_env import run_python_env
 

@@ -27,7 +27,7 @@ from pydantic import BaseModel, Field
 from specs.bfabric.inputs import InputSpec, write_inputs
 from specs.bfabric.workunit import WorkunitDefinition
 from tasks.bfabric.chunks import ChunksFile
-from tasks.runtime.streaming import run_logger
+from tasks.runtime.logs import run_logger
 
 __all__ = [
     "DispatchError",

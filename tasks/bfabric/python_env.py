@@ -37,7 +37,7 @@ from typing import Iterator, Sequence
 
 from specs.bfabric.app_commands import CommandPythonEnv
 from tasks.bfabric.commands import command_env, run_argv
-from tasks.runtime.streaming import run_logger
+from tasks.runtime.logs import run_logger
 
 __all__ = [
     "MARKER",

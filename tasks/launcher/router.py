@@ -34,7 +34,7 @@ from tasks.bclaw.initialize import JobDataError, render_repository
 from tasks.bclaw.labels import workflow_tag
 from tasks.launcher.names import JobKey, execution_name, parse_job_key
 from tasks.launcher.store import FileVersion, create_exclusive, file_version
-from tasks.runtime.streaming import run_logger
+from tasks.runtime.logs import run_logger
 
 RECORDS_DIR = "_launcher_"
 LAUNCHER_TAG = "launcher"

@@ -2,29 +2,17 @@
 
 from __future__ import annotations
 
-import logging
 import os
 import subprocess
 import threading
 from pathlib import Path
 from typing import Mapping, Sequence
 
-from prefect.exceptions import MissingContextError
-from prefect.logging import get_run_logger
-
-_module_logger = logging.getLogger("labflows.command")
+from tasks.runtime.logs import run_logger
 
 
 class CommandTimeout(TimeoutError):
     """A command ran longer than its timeout and was stopped."""
-
-
-def run_logger() -> logging.Logger | logging.LoggerAdapter:
-    """The current Prefect run's logger, or a plain module logger outside a run."""
-    try:
-        return get_run_logger()
-    except MissingContextError:
-        return _module_logger
 
 
 def run_streaming(

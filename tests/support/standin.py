@@ -4,8 +4,10 @@ Use them from a ``conftest.py``::
 
     from tests.support.standin import fake_ssh, standin_client, standin_server  # noqa: F401
 
-- ``standin_server``: a :class:`~standin.server.StandinServer` on 127.0.0.1 (free port, in-memory
-  database) seeded with ``examples/bfabric/seed.yaml``, stopped after the test;
+- ``running_standin(seed, db_path=…)``: the one way tests start a stand-in (127.0.0.1, free port,
+  stopped afterwards), as a context manager;
+- ``standin_server``: a :class:`~standin.server.StandinServer` from ``running_standin`` with an
+  in-memory database seeded with ``examples/bfabric/seed.yaml``, stopped after the test;
 - ``standin_client``: a real ``bfabric.Bfabric`` client for it;
 - ``fake_ssh``: puts executables named ``ssh`` and ``scp`` first on PATH that record their argv
   (see :class:`FakeSsh`) and act locally: ``ssh HOST CMD…`` runs ``CMD…`` with ``sh -c``, ``scp SRC
@@ -18,7 +20,8 @@ from __future__ import annotations
 import json
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -26,11 +29,12 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from standin.server import StandinServer
+from tests.support.paths import EXAMPLES
 
 if TYPE_CHECKING:
     from bfabric import Bfabric
 
-EXAMPLE_SEED = Path(__file__).resolve().parent.parent / "examples" / "bfabric" / "seed.yaml"
+EXAMPLE_SEED = EXAMPLES / "bfabric" / "seed.yaml"
 
 _SSH = '''\
 import json, os, subprocess, sys
@@ -86,15 +90,27 @@ def fake_ssh(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> FakeSsh:
     return fake
 
 
-@pytest.fixture
-def standin_server() -> Iterator[StandinServer]:
-    """A running stand-in seeded with the example data (in memory, free port)."""
-    server = StandinServer(port=0, seed=EXAMPLE_SEED)
-    server.start()
+@contextmanager
+def running_standin(seed: str | Path | Mapping[str, Any] | None = EXAMPLE_SEED, *,
+                    db_path: str | Path | None = None) -> Iterator[StandinServer]:
+    """A stand-in serving on 127.0.0.1 (free port) with ``seed`` loaded, stopped on exit.
+
+    Example:
+        >>> with running_standin(db_path=tmp_path / "db.sqlite") as server:  # doctest: +SKIP
+        ...     server.client().read("project", {"id": 1})
+    """
+    server = StandinServer(port=0, db_path=db_path, seed=seed).start()
     try:
         yield server
     finally:
         server.stop()
+
+
+@pytest.fixture
+def standin_server() -> Iterator[StandinServer]:
+    """A running stand-in seeded with the example data (in memory, free port)."""
+    with running_standin() as server:
+        yield server
 
 
 @pytest.fixture

@@ -2,7 +2,7 @@
 
 A branch ``i`` of step ``S`` lives in ``<repo>/S/<i:05d>/``: its ``_JOB_DATA_`` is the step's template
 with ``scatter`` filled in, and its ``steps`` run there with the plain step functions
-(:func:`branch_handlers`) through :func:`tasks.bclaw.walk.walk_steps`. Command steps keep their own
+(:func:`tasks.bclaw.step_kinds.branch_handlers`) through :func:`tasks.bclaw.walk.walk_steps`. Command steps keep their own
 completion markers in the branch repository, so ``skip_on_rerun`` skips finished branches on a re-run.
 
 :func:`scatter_batch` is the Prefect task that the scatter step maps over: it runs a batch of
@@ -13,29 +13,24 @@ as failed while the step still knows which branches succeeded.
 
 from __future__ import annotations
 
-import functools
 import math
 import time
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
 from blocks.repository import join_uri
 from tasks.bclaw.artifacts import step_reports_off
-from tasks.bclaw.chooser import run_chooser_step, run_parallel_step
 from tasks.bclaw.command_step import run_command_step
 from tasks.bclaw.context import RunContext
-from tasks.bclaw.native import run_native_step
 from tasks.bclaw.qc import QCFailure
-from tasks.runtime.streaming import run_logger
+from tasks.bclaw.walk import Handlers, StepOutcome, walk_steps
+from tasks.runtime.logs import run_logger
 from tasks.runtime.task_runners import Limiter, hold, map_in_threads
-from tasks.bclaw.walk import StepOutcome, walk_steps
 
 UNBATCHED_UP_TO = 32  # default: up to this many branches, one task run per branch
-
-Handlers = dict[str, Callable[[Any, RunContext, dict], StepOutcome]]
 
 
 @dataclass
@@ -109,16 +104,6 @@ def run_command_with_retries(step, ctx: RunContext, prev: dict) -> StepOutcome:
             time.sleep(delay)
     result = run_command_step(step, ctx, prev)  # the last attempt: its failure is the step's
     return StepOutcome([result.record], result.prev_outputs)
-
-
-def branch_handlers(subpipe: Callable | None = None) -> Handlers:
-    """Handlers for steps inside a scatter branch: plain functions, parallel branches in threads."""
-    handlers: Handlers = {"command": run_command_with_retries, "native": run_native_step,
-                          "chooser": run_chooser_step}
-    handlers["parallel"] = functools.partial(run_parallel_step, handlers=handlers)
-    if subpipe is not None:
-        handlers["subpipe"] = subpipe
-    return handlers
 
 
 # ---- one branch, one batch -----------------------------------------------------------------------

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 from blocks.repository import basename, join_uri
 from tasks.bclaw.context import RunContext
-from tasks.runtime.streaming import run_logger
+from tasks.runtime.logs import run_logger
 
 _BRANCH_DIR = re.compile(r"^\d{5,}$")
 TABLE_ROW_LIMIT = 2000  # the table artifact lists at most this many branches (failed ones first)

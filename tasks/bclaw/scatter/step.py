@@ -15,30 +15,36 @@ The step, in order (BayerCLAW's scatter, map and gather states):
 
 from __future__ import annotations
 
-import functools
 import json
 import time
 from typing import Any
 
 from prefect import unmapped
-from prefect.artifacts import create_progress_artifact, create_table_artifact, update_progress_artifact
+from prefect.artifacts import (
+    create_progress_artifact,
+    create_table_artifact,
+    update_progress_artifact,
+)
 from prefect.futures import as_completed
 
 from blocks.repository import join_uri
-from tasks.bclaw.chooser import run_chooser_step, run_parallel_step
 from tasks.bclaw.context import JOB_DATA, RunContext, StepRecord
 from tasks.bclaw.labels import artifact_key, step_tag
 from tasks.bclaw.scatter.branches import (
-    BatchFailed, BranchResult, Handlers, ScatterPlan, batch_size, branch_handlers, branch_label, plan_batches,
+    BatchFailed,
+    BranchResult,
+    ScatterPlan,
+    batch_size,
+    branch_label,
+    plan_batches,
     scatter_batch,
 )
 from tasks.bclaw.scatter.expand import expand_scatter, items_csv, qualify, scatter_items
 from tasks.bclaw.scatter.gather import branch_table, gather, write_manifest
-from tasks.runtime.streaming import run_logger
-from tasks.bclaw.subpipe import ChildRunner, subpipe_handler
 from tasks.bclaw.substitution import job_data_resolver, substitute_all
+from tasks.bclaw.walk import Handlers, StepOutcome
+from tasks.runtime.logs import run_logger
 from tasks.runtime.task_runners import batch_threads, make_limiter
-from tasks.bclaw.walk import StepOutcome
 
 PROGRESS_EVERY_S = 2.0  # the progress artifact is updated at most this often (and at the end)
 MAX_NAMED_FAILURES = 50  # failed branch indexes named in the error message
@@ -152,17 +158,3 @@ def run_scatter_step(step, ctx: RunContext, prev: dict, *, handlers: Handlers) -
                         f"{len(items)} branches, {len(failed)} failed")
     prev_outputs: dict[str, Any] = {"manifest": gathered.manifest_name} if gathered.manifest_name else {}
     return StepOutcome([record], prev_outputs)
-
-
-def structured_handlers(base: Handlers, run_child: ChildRunner | None = None) -> Handlers:
-    """``base`` (command and native handlers of one level) plus choosers, parallel branches,
-    subpipes (run with ``run_child``) and scatter steps, whose branches use the plain
-    :func:`tasks.bclaw.scatter.branches.branch_handlers`."""
-    handlers: Handlers = dict(base)
-    subpipe = subpipe_handler(run_child) if run_child is not None else None
-    handlers["chooser"] = run_chooser_step
-    handlers["parallel"] = functools.partial(run_parallel_step, handlers=handlers)
-    handlers["scatter"] = functools.partial(run_scatter_step, handlers=branch_handlers(subpipe))
-    if subpipe is not None:
-        handlers["subpipe"] = subpipe
-    return handlers

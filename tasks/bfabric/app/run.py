@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from specs.bfabric.app import AppVersion, AppVersionError, load_app
-from specs.source import SpecError
 from specs.bfabric.workunit import WorkunitDefinition
+from specs.source import SpecError
 from tasks.bfabric.app.connection import BfabricConnection
 from tasks.bfabric.app.workunit import WorkunitRefError, definition_path, workunit_id_of
 from tasks.bfabric.chunks import NoChunksFoundError

@@ -15,15 +15,25 @@ import threading
 from pathlib import Path
 from typing import Any, Sequence
 
-from specs.bfabric.app_commands import Command, CommandExec, CommandPythonEnv, CommandShell
-from specs.bfabric.outputs import CopyResourceSpec, OutputsSpec, SaveDatasetSpec, load_outputs
+from specs.bfabric.app_commands import (
+    Command,
+    CommandExec,
+    CommandPythonEnv,
+    CommandShell,
+)
+from specs.bfabric.outputs import (
+    CopyResourceSpec,
+    OutputsSpec,
+    SaveDatasetSpec,
+    load_outputs,
+)
 from tasks.bfabric.app.connection import BfabricConnection
 from tasks.bfabric.app.run import AppRun
 from tasks.bfabric.chunks import ChunksFile, workunit_definition_guard
 from tasks.bfabric.commands import run_command
 from tasks.bfabric.inputs.prepare import inputs_need_client, prepare_inputs
 from tasks.bfabric.register.outputs import register_outputs, set_workunit_status
-from tasks.runtime.streaming import run_logger
+from tasks.runtime.logs import run_logger
 
 __all__ = [
     "INPUTS_FILE",

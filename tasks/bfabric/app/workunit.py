@@ -18,7 +18,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
-from specs.bfabric.workunit import WorkunitDefinition, load_workunit_definition, save_workunit_definition
+from specs.bfabric.workunit import (
+    WorkunitDefinition,
+    load_workunit_definition,
+    save_workunit_definition,
+)
 from tasks.bfabric.chunks import WORKUNIT_DEFINITION_FILE
 
 if TYPE_CHECKING:
@@ -68,7 +72,9 @@ def workunit_id_of(definition: WorkunitDefinition) -> int | None:
 
 def definition_from_bfabric(client: Bfabric, workunit_id: int) -> WorkunitDefinition:
     """Read workunit ``workunit_id`` (and what it refers to) from B-Fabric into a definition."""
-    from bfabric.experimental.workunit_definition import WorkunitDefinition as BfabricWorkunitDefinition
+    from bfabric.experimental.workunit_definition import (
+        WorkunitDefinition as BfabricWorkunitDefinition,
+    )
 
     workunit = client.reader.read_id("workunit", workunit_id)
     if workunit is None:

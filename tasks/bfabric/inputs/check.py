@@ -12,7 +12,12 @@ from enum import Enum
 from pathlib import Path
 
 from tasks.bfabric.checksums import md5_file
-from tasks.bfabric.inputs.resolved import ResolvedDirectory, ResolvedFile, ResolvedInput, ResolvedStaticFile
+from tasks.bfabric.inputs.resolved import (
+    ResolvedDirectory,
+    ResolvedFile,
+    ResolvedInput,
+    ResolvedStaticFile,
+)
 
 __all__ = ["FileStatus", "file_status"]
 

@@ -24,6 +24,7 @@ from pathlib import Path
 
 import httpx
 
+from tasks.bfabric.checksums import md5_file
 from tasks.bfabric.inputs.resolved import (
     ChecksumMismatchError,
     HttpSource,
@@ -32,8 +33,8 @@ from tasks.bfabric.inputs.resolved import (
     SshSource,
     TransferError,
 )
-from tasks.bfabric.checksums import md5_file
-from tasks.runtime.streaming import run_logger, run_streaming
+from tasks.runtime.logs import run_logger
+from tasks.runtime.streaming import run_streaming
 
 __all__ = ["HTTP_TIMEOUT", "fetch_file", "is_this_machine", "link_file", "md5_file", "part_path"]
 

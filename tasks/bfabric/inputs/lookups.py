@@ -14,8 +14,13 @@ from typing import TYPE_CHECKING, Any, Iterable
 
 import polars as pl
 
-from tasks.bfabric.inputs.resolved import HttpSource, InputNotFoundError, InputsError, SshSource
-from tasks.runtime.streaming import run_logger
+from tasks.bfabric.inputs.resolved import (
+    HttpSource,
+    InputNotFoundError,
+    InputsError,
+    SshSource,
+)
+from tasks.runtime.logs import run_logger
 
 if TYPE_CHECKING:
     from bfabric import Bfabric

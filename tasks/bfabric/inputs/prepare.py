@@ -23,9 +23,9 @@ from typing import TYPE_CHECKING, Sequence
 
 from specs.bfabric.inputs import InputSpec, InputsSpec, load_inputs
 from tasks.bfabric.inputs.archive import extract_zip
-from tasks.bfabric.inputs.lookups import bearer_token as client_bearer_token
 from tasks.bfabric.inputs.check import FileStatus, file_status
 from tasks.bfabric.inputs.fetch import fetch_file, part_path
+from tasks.bfabric.inputs.lookups import bearer_token as client_bearer_token
 from tasks.bfabric.inputs.resolve import needs_client, resolve_specs
 from tasks.bfabric.inputs.resolved import (
     ResolvedDirectory,
@@ -36,7 +36,7 @@ from tasks.bfabric.inputs.resolved import (
     normalize_filename,
 )
 from tasks.bfabric.inputs.static import write_static
-from tasks.runtime.streaming import run_logger
+from tasks.runtime.logs import run_logger
 
 if TYPE_CHECKING:
     from bfabric import Bfabric

@@ -1,7 +1,10 @@
 """Turning inputs.yml entries into resolved inputs (:mod:`tasks.bfabric.inputs.resolved`).
 
-Static entries (``file``, ``static_file``, ``static_yaml``) need no B-Fabric client; every
-``bfabric_*`` entry is looked up through the real client. Resources named by
+:data:`INPUT_HANDLERS` is the one table of input types: each type of
+:data:`specs.bfabric.inputs.InputSpec` has a row saying how it resolves and whether it needs a
+B-Fabric client (a type without a row fails at import). Static entries (``file``,
+``static_file``, ``static_yaml``) need no client; every ``bfabric_*`` entry is looked up through
+the real client. Resources named by
 ``bfabric_resource`` and ``bfabric_resource_archive`` entries are read in one request, and
 entities are cached for the duration of one resolution.
 """
@@ -10,7 +13,8 @@ from __future__ import annotations
 
 import io
 import posixpath
-from typing import TYPE_CHECKING, Any, Callable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Callable, Sequence, get_args
 
 import polars as pl
 import yaml
@@ -49,31 +53,27 @@ from tasks.bfabric.inputs.resolved import (
 if TYPE_CHECKING:
     from bfabric import Bfabric
 
-__all__ = ["NEEDS_CLIENT", "needs_client", "resolve_specs"]
-
-#: Input types that are looked up in B-Fabric.
-NEEDS_CLIENT = (BfabricResourceSpec, BfabricDatasetSpec, BfabricResourceArchiveSpec, BfabricResourceDatasetSpec,
-                BfabricOrderFastaSpec, BfabricAnnotationSpec)
+__all__ = ["INPUT_HANDLERS", "InputHandler", "needs_client", "resolve_specs"]
 
 _CACHED_ENDPOINTS = ["resource", "storage", "sample", "dataset", "order", "workunit"]
 
 
 def needs_client(specs: Sequence[InputSpec]) -> bool:
     """Whether any entry is a ``bfabric_*`` input (so a B-Fabric client is needed)."""
-    return any(isinstance(s, NEEDS_CLIENT) for s in specs)
+    return any(INPUT_HANDLERS[type(s)].needs_client for s in specs)
 
 
 def resolve_specs(client: Bfabric | None, specs: Sequence[InputSpec]) -> list[ResolvedInput]:
     """Every entry resolved, in order, and checked with :func:`validate_resolved`."""
     if not needs_client(specs):
-        return validate_resolved(item for spec in specs for item in _resolve_static(spec))
+        return validate_resolved(item for spec in specs for item in INPUT_HANDLERS[type(spec)].resolve(None, spec))
     if client is None:
         raise InputsError("these inputs need B-Fabric, but no B-Fabric client was given")
     from bfabric.entities.cache.context import cache_entities
 
     with cache_entities(_CACHED_ENDPOINTS):
         resolver = _BfabricResolver(client, specs)
-        return validate_resolved(item for spec in specs for item in resolver.resolve(spec))
+        return validate_resolved(item for spec in specs for item in INPUT_HANDLERS[type(spec)].resolve(resolver, spec))
 
 
 def _file_source(spec: FileSpec) -> Source:
@@ -86,18 +86,18 @@ def _file_source(spec: FileSpec) -> Source:
     return HttpSource(url=source.http.url, bfabric_auth=source.http.auth == "bfabric")
 
 
-def _resolve_static(spec: InputSpec) -> Iterator[ResolvedInput]:
-    """The resolved form of a ``file``, ``static_file`` or ``static_yaml`` entry."""
-    if isinstance(spec, FileSpec):
-        yield ResolvedFile(filename=spec.resolved_filename, source=_file_source(spec),
-                           checksum=spec.checksum, link=spec.link)
-    elif isinstance(spec, StaticFileSpec):
-        yield ResolvedStaticFile(filename=spec.filename, content=spec.content)
-    elif isinstance(spec, StaticYamlSpec):
-        yield ResolvedStaticFile(filename=spec.filename,
-                                 content=yaml.safe_dump(spec.data, sort_keys=False, allow_unicode=True))
-    else:  # pragma: no cover - NEEDS_CLIENT covers the rest
-        raise TypeError(f"not a static input: {type(spec).__name__}")
+def _file(_resolver: None, spec: FileSpec) -> list[ResolvedInput]:
+    return [ResolvedFile(filename=spec.resolved_filename, source=_file_source(spec),
+                         checksum=spec.checksum, link=spec.link)]
+
+
+def _static_file(_resolver: None, spec: StaticFileSpec) -> list[ResolvedInput]:
+    return [ResolvedStaticFile(filename=spec.filename, content=spec.content)]
+
+
+def _static_yaml(_resolver: None, spec: StaticYamlSpec) -> list[ResolvedInput]:
+    return [ResolvedStaticFile(filename=spec.filename,
+                               content=yaml.safe_dump(spec.data, sort_keys=False, allow_unicode=True))]
 
 
 def _parquet(table: pl.DataFrame) -> bytes:
@@ -134,28 +134,15 @@ class _BfabricResolver:
         self.client = client
         ids = [s.id for s in specs if isinstance(s, (BfabricResourceSpec, BfabricResourceArchiveSpec))]
         self.resources: dict[int, Any] = bf.read_entities(client, "resource", ids)
-        self._handlers: dict[type, Callable[[Any], list[ResolvedInput]]] = {
-            BfabricResourceSpec: self._resource,
-            BfabricResourceArchiveSpec: self._archive,
-            BfabricDatasetSpec: self._dataset,
-            BfabricResourceDatasetSpec: self._resource_dataset,
-            BfabricOrderFastaSpec: self._order_fasta,
-            BfabricAnnotationSpec: self._annotation,
-        }
 
-    def resolve(self, spec: InputSpec) -> list[ResolvedInput]:
-        """The resolved inputs of one entry."""
-        handler = self._handlers.get(type(spec))
-        return handler(spec) if handler else list(_resolve_static(spec))
-
-    def _resource(self, spec: BfabricResourceSpec) -> list[ResolvedInput]:
+    def resource(self, spec: BfabricResourceSpec) -> list[ResolvedInput]:
         resource = self.resources[spec.id]
         source = bf.http_source(self.client, resource) if spec.access == "http" else bf.ssh_source(resource)
         checksum = bf.resource_checksum(resource) if spec.check_checksum else None
         return [ResolvedFile(filename=spec.filename or bf.resource_filename(resource), source=source,
                              checksum=checksum)]
 
-    def _archive(self, spec: BfabricResourceArchiveSpec) -> list[ResolvedInput]:
+    def archive(self, spec: BfabricResourceArchiveSpec) -> list[ResolvedInput]:
         resource = self.resources[spec.id]
         return [ResolvedDirectory(
             filename=spec.filename, source=bf.ssh_source(resource),
@@ -163,13 +150,13 @@ class _BfabricResolver:
             include_patterns=tuple(spec.include_patterns), exclude_patterns=tuple(spec.exclude_patterns),
             strip_root=spec.strip_root, extract=spec.extract)]
 
-    def _dataset(self, spec: BfabricDatasetSpec) -> list[ResolvedInput]:
+    def dataset(self, spec: BfabricDatasetSpec) -> list[ResolvedInput]:
         table = bf.dataset_frame(self.client, spec.id)
         content: str | bytes = (_parquet(table) if spec.format == "parquet"
                                 else table.write_csv(separator=spec.separator))
         return [ResolvedStaticFile(filename=spec.filename, content=content)]
 
-    def _resource_dataset(self, spec: BfabricResourceDatasetSpec) -> list[ResolvedInput]:
+    def resource_dataset(self, spec: BfabricResourceDatasetSpec) -> list[ResolvedInput]:
         table = bf.dataset_frame(self.client, spec.id)
         column = _select_column(table, spec.column, spec.id)
         try:
@@ -194,10 +181,43 @@ class _BfabricResolver:
                                         checksum=bf.resource_checksum(resource) if spec.check_checksum else None))
         return out
 
-    def _order_fasta(self, spec: BfabricOrderFastaSpec) -> list[ResolvedInput]:
+    def order_fasta(self, spec: BfabricOrderFastaSpec) -> list[ResolvedInput]:
         fasta = bf.order_fasta(self.client, spec.entity, spec.id, required=spec.required)
         return [ResolvedStaticFile(filename=spec.filename, content=fasta)]
 
-    def _annotation(self, spec: BfabricAnnotationSpec) -> list[ResolvedInput]:
+    def annotation(self, spec: BfabricAnnotationSpec) -> list[ResolvedInput]:
         table = bf.resource_sample_frame(self.client, spec.resource_ids)
         return [ResolvedStaticFile(filename=spec.filename, content=table.write_csv(separator=spec.separator))]
+
+
+@dataclass(frozen=True)
+class InputHandler:
+    """How one input type resolves.
+
+    Attributes:
+        resolve: ``(resolver, entry) -> resolved inputs``; ``resolver`` is the run's B-Fabric
+            resolver when ``needs_client``, else None.
+        needs_client: Whether entries of this type are looked up in B-Fabric.
+    """
+
+    resolve: Callable[[Any, Any], list[ResolvedInput]]
+    needs_client: bool
+
+
+#: Every input type of inputs.yml, and how it resolves.
+INPUT_HANDLERS: dict[type, InputHandler] = {
+    FileSpec: InputHandler(_file, needs_client=False),
+    StaticFileSpec: InputHandler(_static_file, needs_client=False),
+    StaticYamlSpec: InputHandler(_static_yaml, needs_client=False),
+    BfabricResourceSpec: InputHandler(_BfabricResolver.resource, needs_client=True),
+    BfabricResourceArchiveSpec: InputHandler(_BfabricResolver.archive, needs_client=True),
+    BfabricDatasetSpec: InputHandler(_BfabricResolver.dataset, needs_client=True),
+    BfabricResourceDatasetSpec: InputHandler(_BfabricResolver.resource_dataset, needs_client=True),
+    BfabricOrderFastaSpec: InputHandler(_BfabricResolver.order_fasta, needs_client=True),
+    BfabricAnnotationSpec: InputHandler(_BfabricResolver.annotation, needs_client=True),
+}
+
+_spec_types = set(get_args(get_args(InputSpec)[0]))
+if _spec_types != set(INPUT_HANDLERS):
+    raise ImportError("inputs.yml types without a handler: "
+                      f"{sorted(t.__name__ for t in _spec_types - set(INPUT_HANDLERS))}")

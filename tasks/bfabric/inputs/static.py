@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 
 from tasks.bfabric.inputs.resolved import ResolvedStaticFile
-from tasks.runtime.streaming import run_logger
+from tasks.runtime.logs import run_logger
 
 __all__ = ["static_is_current", "write_static"]
 

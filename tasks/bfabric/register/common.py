@@ -1,8 +1,7 @@
-"""Shared pieces of output registration: the error type, the update_existing policy, result records, logging."""
+"""Shared pieces of output registration: the error type, the update_existing policy, result records."""
 
 from __future__ import annotations
 
-import logging
 from typing import Any, Literal
 
 Action = Literal["created", "updated", "unchanged"]
@@ -46,18 +45,3 @@ def saved_id(result: Any, what: str) -> int:
     if len(rows) != 1 or "id" not in rows[0]:
         raise RegistrationError(f"B-Fabric did not answer the save of {what} with one entity id")
     return int(rows[0]["id"])
-
-
-def logger() -> logging.Logger | logging.LoggerAdapter:
-    """The Prefect run logger inside a flow or task run, else this package's logger."""
-    try:
-        from prefect import get_run_logger
-        from prefect.exceptions import MissingContextError
-
-        try:
-            return get_run_logger()
-        except MissingContextError:
-            pass
-    except ImportError:  # pragma: no cover - prefect is a dependency
-        pass
-    return logging.getLogger("labflows.bfabric.register")

@@ -13,7 +13,13 @@ from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
-from tasks.bfabric.register.common import RegistrationError, check_policy, logger, record, saved_id
+from tasks.bfabric.register.common import (
+    RegistrationError,
+    check_policy,
+    record,
+    saved_id,
+)
+from tasks.runtime.logs import run_logger
 
 if TYPE_CHECKING:
     from bfabric import Bfabric
@@ -113,11 +119,11 @@ def register_dataset(client: Bfabric, spec: Any, registration: Any) -> dict[str,
     if current is None:
         data = {"name": name, "containerid": int(registration.container_id), "workunitid": workunit_id, **payload}
         new_id = saved_id(client.save("dataset", data), what)
-        logger().info("created dataset %d %r (%d rows)", new_id, name, table.height)
+        run_logger().info("created dataset %d %r (%d rows)", new_id, name, table.height)
         return record("dataset", new_id, name, "created")
     if _content_key(current) == _content_key(payload):
-        logger().info("dataset %d %r unchanged", current["id"], name)
+        run_logger().info("dataset %d %r unchanged", current["id"], name)
         return record("dataset", current["id"], name, "unchanged")
     client.save("dataset", {"id": int(current["id"]), "name": name, **payload})
-    logger().info("updated dataset %d %r (%d rows)", current["id"], name, table.height)
+    run_logger().info("updated dataset %d %r (%d rows)", current["id"], name, table.height)
     return record("dataset", current["id"], name, "updated")

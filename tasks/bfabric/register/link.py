@@ -8,7 +8,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from tasks.bfabric.register.common import RegistrationError, check_policy, logger, record, saved_id
+from tasks.bfabric.register.common import (
+    RegistrationError,
+    check_policy,
+    record,
+    saved_id,
+)
+from tasks.runtime.logs import run_logger
 
 if TYPE_CHECKING:
     from bfabric import Bfabric
@@ -39,10 +45,10 @@ def register_link(client: Bfabric, spec: Any, registration: Any) -> dict[str, An
 
     if current is None:
         new_id = saved_id(client.save("link", wanted), what)
-        logger().info("created %s as link %d", what, new_id)
+        run_logger().info("created %s as link %d", what, new_id)
         return record("link", new_id, wanted["name"], "created")
     if current.get("url") == wanted["url"]:
         return record("link", current["id"], wanted["name"], "unchanged")
     client.save("link", {**wanted, "id": int(current["id"])})
-    logger().info("updated link %d (%s)", current["id"], what)
+    run_logger().info("updated link %d (%s)", current["id"], what)
     return record("link", current["id"], wanted["name"], "updated")

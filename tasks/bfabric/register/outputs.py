@@ -28,32 +28,32 @@ Both functions keep suds' DEBUG logging (which prints whole SOAP envelopes) swit
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, get_args
 
 from blocks.bfabric import quiet_suds_logging
-from tasks.bfabric.register.common import RegistrationError, logger
+from specs.bfabric.outputs import OutputSpec
+from tasks.bfabric.register.common import RegistrationError
 from tasks.bfabric.register.dataset import check_table, register_dataset
 from tasks.bfabric.register.link import link_parent, register_link
 from tasks.bfabric.register.resource import check_copy_resource, register_resource
 from tasks.bfabric.register.storage import load_storage
 from tasks.bfabric.register.workflow import register_workflow_step
+from tasks.runtime.logs import run_logger
 
 if TYPE_CHECKING:
     from bfabric import Bfabric
 
 __all__ = [
+    "REGISTRARS",
     "RegistrationError",
     "WORKUNIT_STATUSES",
     "register_outputs",
     "register_workflow_step",
     "set_workunit_status",
 ]
-
-COPY_RESOURCE = "bfabric_copy_resource"
-DATASET = "bfabric_dataset"
-LINK = "bfabric_link"
 
 #: Statuses a workunit can have; the app runner itself writes processing, available and failed.
 WORKUNIT_STATUSES = ("pending", "processing", "available", "failed")
@@ -76,18 +76,64 @@ def _outputs(outputs_spec: Any) -> list[Any]:
     return outputs
 
 
+@dataclass
+class _Context:
+    """What the registrars of one ``register_outputs`` call share."""
+
+    client: Bfabric
+    registration: Any
+    ssh_user: str | None
+    force_storage: str | Path | Mapping[str, Any] | None
+    reuse_placeholder: bool  # fill the pending placeholder resource (the first copied file only)
+    _storage: dict[str, Any] | None = None
+
+    def storage(self) -> dict[str, Any]:
+        """The storage files are copied to (read once, on first use)."""
+        if self._storage is None:
+            self._storage = load_storage(self.client, int(self.registration.storage_id), self.force_storage)
+        return self._storage
+
+
+def _resource(ctx: _Context, output: Any) -> dict[str, Any]:
+    entry = register_resource(ctx.client, output, ctx.registration, ctx.storage(), ssh_user=ctx.ssh_user,
+                              reuse_placeholder=ctx.reuse_placeholder)
+    ctx.reuse_placeholder = False
+    return entry
+
+
+@dataclass(frozen=True)
+class Registrar:
+    """How one output type is checked before anything is written, then registered.
+
+    Attributes:
+        check: ``(output, registration)``; raises RegistrationError for an output that can't be registered.
+        register: ``(context, output) -> record`` of the entity created, updated or left unchanged.
+    """
+
+    check: Callable[[Any, Any], object]
+    register: Callable[[_Context, Any], dict[str, Any]]
+
+
+#: Every output type of outputs.yml (by its ``type``), and how it is registered.
+REGISTRARS: dict[str, Registrar] = {
+    "bfabric_copy_resource": Registrar(lambda output, _reg: check_copy_resource(output), _resource),
+    "bfabric_dataset": Registrar(lambda output, _reg: check_table(output),
+                                 lambda ctx, output: register_dataset(ctx.client, output, ctx.registration)),
+    "bfabric_link": Registrar(link_parent, lambda ctx, output: register_link(ctx.client, output, ctx.registration)),
+}
+
+_spec_types = {get_args(m.model_fields["type"].annotation)[0] for m in get_args(get_args(OutputSpec)[0])}
+if _spec_types != set(REGISTRARS):
+    raise ImportError(f"outputs.yml types without a registrar: {sorted(_spec_types - set(REGISTRARS))}")
+
+
 def _preflight(outputs: list[Any], registration: Any) -> None:
     """Refuse unknown types, missing files and unsupported protocols before anything is written."""
     for output in outputs:
         kind = getattr(output, "type", None)
-        if kind == COPY_RESOURCE:
-            check_copy_resource(output)
-        elif kind == DATASET:
-            check_table(output)
-        elif kind == LINK:
-            link_parent(output, registration)
-        else:
+        if kind not in REGISTRARS:
             raise RegistrationError(f"unknown output type {kind!r}")
+        REGISTRARS[kind].check(output, registration)
 
 
 def register_outputs(
@@ -125,28 +171,14 @@ def register_outputs(
     outputs = _outputs(outputs_spec)
     _preflight(outputs, registration)
 
-    storage: dict[str, Any] | None = None
-    reuse_placeholder = reuse_default_resource
-    results: list[dict[str, Any]] = []
-    for output in outputs:
-        if output.type == COPY_RESOURCE:
-            if storage is None:
-                storage = load_storage(client, int(registration.storage_id), force_storage)
-            entry = register_resource(
-                client, output, registration, storage, ssh_user=ssh_user, reuse_placeholder=reuse_placeholder
-            )
-            reuse_placeholder = False
-        elif output.type == DATASET:
-            entry = register_dataset(client, output, registration)
-        else:
-            entry = register_link(client, output, registration)
-        results.append(entry)
+    ctx = _Context(client, registration, ssh_user, force_storage, reuse_default_resource)
+    results = [REGISTRARS[output.type].register(ctx, output) for output in outputs]
 
     if workflow_template_step_id is not None:
         dataset_id = getattr(getattr(workunit_definition, "execution", None), "dataset", None)
         results += register_workflow_step(client, registration, workflow_template_step_id, dataset_id)
     counts = {a: sum(r["action"] == a for r in results) for a in ("created", "updated", "unchanged")}
-    logger().info("registered outputs of workunit %s: %s", registration.workunit_id, counts)
+    run_logger().info("registered outputs of workunit %s: %s", registration.workunit_id, counts)
     return results
 
 
@@ -156,4 +188,4 @@ def set_workunit_status(client: Bfabric, workunit_id: int, status: str) -> None:
         raise ValueError(f"unknown workunit status {status!r} (expected one of {', '.join(WORKUNIT_STATUSES)})")
     quiet_suds_logging()
     client.save("workunit", {"id": int(workunit_id), "status": status})
-    logger().info("workunit %s is now %s", workunit_id, status)
+    run_logger().info("workunit %s is now %s", workunit_id, status)

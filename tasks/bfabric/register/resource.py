@@ -11,8 +11,14 @@ from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any, Mapping
 
 from tasks.bfabric.checksums import md5_file
-from tasks.bfabric.register.common import RegistrationError, check_policy, logger, record, saved_id
+from tasks.bfabric.register.common import (
+    RegistrationError,
+    check_policy,
+    record,
+    saved_id,
+)
 from tasks.bfabric.register.storage import copy_to_storage
+from tasks.runtime.logs import run_logger
 
 if TYPE_CHECKING:
     from bfabric import Bfabric
@@ -81,13 +87,13 @@ def register_resource(
     }
     if current is None:
         new_id = saved_id(client.save("resource", wanted), what)
-        logger().info("registered %s as resource %d (%s)", local_path, new_id, where)
+        run_logger().info("registered %s as resource %d (%s)", local_path, new_id, where)
         return record("resource", new_id, name, "created")
     if _same_resource(current, wanted):
-        logger().info("resource %d already up to date (%s)", current["id"], where)
+        run_logger().info("resource %d already up to date (%s)", current["id"], where)
         return record("resource", current["id"], name, "unchanged")
     client.save("resource", {**wanted, "id": int(current["id"])})
-    logger().info("updated resource %d (%s)", current["id"], where)
+    run_logger().info("updated resource %d (%s)", current["id"], where)
     return record("resource", current["id"], name, "updated")
 
 

@@ -23,7 +23,8 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
-from tasks.bfabric.register.common import RegistrationError, logger
+from tasks.bfabric.register.common import RegistrationError
+from tasks.runtime.logs import run_logger
 
 if TYPE_CHECKING:
     from bfabric import Bfabric
@@ -57,7 +58,7 @@ def storage_target(storage: Mapping[str, Any], relative_path: str) -> str:
     if str(storage.get("protocol")) in LOCAL_PROTOCOLS:
         return str(Path(str(basepath)) / relative_path)
     if not str(basepath).endswith("/"):
-        logger().warning("storage basepath %r has no trailing '/': the path is joined without one", basepath)
+        run_logger().warning("storage basepath %r has no trailing '/': the path is joined without one", basepath)
     return f"{basepath}{relative_path}"
 
 
@@ -89,7 +90,7 @@ def _reject_option(value: str, role: str) -> None:
 
 
 def _run(argv: list[str]) -> None:
-    logger().info("running %s", shlex.join(argv))
+    run_logger().info("running %s", shlex.join(argv))
     done = subprocess.run(argv, capture_output=True, text=True)
     if done.returncode != 0:
         detail = (done.stderr or done.stdout).strip()
@@ -116,4 +117,4 @@ def _local_copy(local_path: Path, target: Path) -> None:
     except BaseException:
         Path(tmp_name).unlink(missing_ok=True)
         raise
-    logger().info("copied %s to %s", local_path, target)
+    run_logger().info("copied %s to %s", local_path, target)

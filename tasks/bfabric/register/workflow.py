@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from tasks.bfabric.register.common import RegistrationError, logger, record, saved_id
+from tasks.bfabric.register.common import RegistrationError, record, saved_id
+from tasks.runtime.logs import run_logger
 
 if TYPE_CHECKING:
     from bfabric import Bfabric
@@ -25,7 +26,7 @@ def _find_or_save(client: Bfabric, endpoint: str, fields: dict[str, Any], what: 
     if found:
         return record(endpoint, found[0]["id"], str(found[0].get("name", "")), "unchanged")
     new_id = saved_id(client.save(endpoint, fields), what)
-    logger().info("created %s %d", what, new_id)
+    run_logger().info("created %s %d", what, new_id)
     return record(endpoint, new_id, "", "created")
 
 
@@ -62,5 +63,5 @@ def register_workflow_step(
     if dataset_id is not None:
         step_fields["datasetid"] = int(dataset_id)
     new_id = saved_id(client.save("workflowstep", step_fields), "workflow step")
-    logger().info("created workflow step %d in workflow %d", new_id, workflow["id"])
+    run_logger().info("created workflow step %d in workflow %d", new_id, workflow["id"])
     return [workflow, record("workflowstep", new_id, "", "created")]

@@ -60,7 +60,8 @@ def recording_docker(tmp_path, monkeypatch) -> Path:
         # last three arguments: shell, flags..., script -> run them on the host
         while [ "$1" != "--workdir" ]; do shift; done
         shift; cd "$1"; shift
-        while [ "$1" = "--cpus" ] || [ "$1" = "--memory" ] || [ "$1" = "--gpus" ] || [ "$1" = "--env" ]; do shift 2; done
+        while [ "$1" = "--entrypoint" ] || [ "$1" = "--cpus" ] || [ "$1" = "--memory" ] || [ "$1" = "--gpus" ] \\
+              || [ "$1" = "--env" ]; do shift 2; done
         shift  # the image
         exec "$@"
         """))

@@ -1,6 +1,7 @@
 """A command step run as bclaw_runner runs it (reference section 8: 9-15), on a local repository."""
 
 import json
+import os
 
 import pytest
 
@@ -259,8 +260,11 @@ outputs:
     run_command_step(step, ctx.derive(executor="docker"))
     argv = recording_docker.read_text().splitlines()
     ws = argv[argv.index("--workdir") + 1]
-    assert argv[:6] == ["run", "--rm", "--init", "--entrypoint", "", "--user"]
-    assert f"{ws}:{ws}" in argv and "--cpus" in argv and "2048m" in argv
-    assert argv[-4:] == ["docker.io/library/ubuntu:S1", "sh", "-veu", f"{ws}/_commands.sh"]
+    env_names = [argv[i + 1] for i, a in enumerate(argv) if a == "--env"]
+    assert env_names == sorted(env_names) and env_names
+    assert argv == ["run", "--user", f"{os.getuid()}:{os.getgid()}", "--rm", "--init",
+                    "--mount", f"type=bind,source={ws},target={ws}", "--workdir", ws, "--entrypoint", "",
+                    "--cpus", "2", "--memory", "2048m", *[x for n in env_names for x in ("--env", n)],
+                    "docker.io/library/ubuntu:S1", "sh", "-veu", f"{ws}/_commands.sh"]
     assert "BC_VALUE_1" in argv and not any("PWNED" in a for a in argv)  # values travel in the env
     assert repo.read_text(f"{REPO}/out.txt").startswith("in-container\n")

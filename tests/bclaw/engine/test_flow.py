@@ -12,8 +12,7 @@ from prefect.client.schemas.filters import LogFilter, LogFilterFlowRunId
 
 from flows.run import main
 from flows.workflow import WorkflowFailed, run_workflow
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.support.paths import REPO_ROOT as ROOT
 
 
 def qc_storage(tmp_path) -> Path:

@@ -4,7 +4,11 @@ import os
 import subprocess
 
 from tasks.bclaw.substitution import (
-    job_data_resolver, substitute, substitute_image_tag, substitute_shell, symbol_resolver,
+    job_data_resolver,
+    substitute,
+    substitute_image_tag,
+    substitute_shell,
+    symbol_resolver,
 )
 
 

@@ -5,8 +5,19 @@ import io
 
 import pytest
 
-from tasks.bclaw.scatter.branches import batch_size, branch_label, branch_uri, plan_batches
-from tasks.bclaw.scatter.expand import ScatterError, expand_scatter, expand_value, items_csv, scatter_items
+from tasks.bclaw.scatter.branches import (
+    batch_size,
+    branch_label,
+    branch_uri,
+    plan_batches,
+)
+from tasks.bclaw.scatter.expand import (
+    ScatterError,
+    expand_scatter,
+    expand_value,
+    items_csv,
+    scatter_items,
+)
 from tasks.bclaw.scatter.select import FileSelectError, file_items
 
 REPO = "s3://bucket/repo"

@@ -13,9 +13,9 @@ import pytest
 
 from standin.server import StandinServer
 from standin.service import Service
+from tests.support.paths import REPO_ROOT as ROOT
 from tests.support.standin import ref_id, standin_server  # noqa: F401
 
-ROOT = Path(__file__).resolve().parents[2]
 APP_YML = ROOT / "examples" / "bfabric" / "app" / "app.yml"
 OUTPUT_STORAGE_ID = 3  # the seed's local output storage
 

@@ -9,11 +9,19 @@ import pytest
 
 from specs.bfabric.app_commands import CommandDocker, CommandExec, CommandShell
 from specs.bfabric.outputs import OutputsSpec
-from specs.bfabric.workunit import WorkunitDefinition, load_workunit_definition, save_workunit_definition
+from specs.bfabric.workunit import (
+    WorkunitDefinition,
+    load_workunit_definition,
+    save_workunit_definition,
+)
 from tasks.bfabric.app.artifacts import failure_markdown
 from tasks.bfabric.app.run import ChunksFailedError
 from tasks.bfabric.app.steps import anchor_local_paths, command_with_env
-from tasks.bfabric.app.workunit import WorkunitRefError, obtain_workunit_definition, parse_workunit_ref
+from tasks.bfabric.app.workunit import (
+    WorkunitRefError,
+    obtain_workunit_definition,
+    parse_workunit_ref,
+)
 
 
 def _definition(workunit_id: int) -> WorkunitDefinition:

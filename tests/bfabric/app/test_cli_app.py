@@ -11,8 +11,7 @@ import pytest
 from prefect.settings import PREFECT_API_URL
 
 from flows.run import main
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.support.paths import REPO_ROOT as ROOT
 
 
 def _cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:

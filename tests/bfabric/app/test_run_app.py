@@ -136,7 +136,10 @@ def test_max_parallel_chunks_bounds_overlap_read_only_writes_nothing(app_env):
 
 
 def test_yaml_reference_and_forced_version(app_env, tmp_path):
-    from specs.bfabric.workunit import load_workunit_definition, save_workunit_definition
+    from specs.bfabric.workunit import (
+        load_workunit_definition,
+        save_workunit_definition,
+    )
 
     asyncio.run(run_app(**app_env.run_params(read_only=True, work_dir=str(tmp_path / "first"))))
     definition = load_workunit_definition(tmp_path / "first" / "workunit_definition.yml")

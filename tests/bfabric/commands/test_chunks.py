@@ -9,7 +9,11 @@ import pytest
 import yaml
 
 from specs.source import SpecError
-from tasks.bfabric.chunks import ChunksFile, NoChunksFoundError, workunit_definition_guard
+from tasks.bfabric.chunks import (
+    ChunksFile,
+    NoChunksFoundError,
+    workunit_definition_guard,
+)
 
 
 def make_chunk(work: Path, name: str, inputs: bool = True) -> Path:

@@ -13,13 +13,18 @@ from specs.bfabric.inputs import BfabricResourceSpec, load_inputs
 from specs.bfabric.workunit import WorkunitDefinition
 from tasks.bfabric.chunks import ChunksFile
 from tasks.bfabric.dispatch import (
-    DispatchError, DispatchIndividualResources, DispatchIndividualResourcesConfig, DispatchSingleDatasetFlow,
-    DispatchSingleResourceFlow, config_msi_imzml, dataset_jobs, filter_resources, write_chunk_inputs,
+    DispatchError,
+    DispatchIndividualResources,
+    DispatchIndividualResourcesConfig,
+    DispatchSingleDatasetFlow,
+    DispatchSingleResourceFlow,
+    config_msi_imzml,
+    dataset_jobs,
+    filter_resources,
+    write_chunk_inputs,
     write_chunks_file,
 )
-
-REPO = Path(__file__).resolve().parents[2]
-
+from tests.support.standin import running_standin
 
 # ---- pure parts -------------------------------------------------------------------------------
 
@@ -91,10 +96,8 @@ EXTRA_SEED = {
 
 @pytest.fixture(scope="module")
 def client():
-    standin = pytest.importorskip("standin")
-    server = standin.StandinServer(seed=REPO / "examples" / "bfabric" / "seed.yaml")
-    server.seed(EXTRA_SEED)
-    with server:
+    with running_standin() as server:
+        server.seed(EXTRA_SEED)
         yield server.client()
 
 

@@ -7,8 +7,19 @@ from pathlib import Path
 
 import pytest
 
-from specs.bfabric.app_commands import CommandDocker, CommandExec, CommandShell, MountOptions
-from tasks.bfabric.commands import CommandFailedError, command_env, docker_argv, exec_argv, run_command
+from specs.bfabric.app_commands import (
+    CommandDocker,
+    CommandExec,
+    CommandShell,
+    MountOptions,
+)
+from tasks.bfabric.commands import (
+    CommandFailedError,
+    command_env,
+    docker_argv,
+    exec_argv,
+    run_command,
+)
 
 
 def test_exec_argv_splits_without_shell_and_appends_args(recorder, tmp_path):

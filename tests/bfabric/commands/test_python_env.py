@@ -25,7 +25,14 @@ from specs.bfabric.app_commands import CommandPythonEnv
 from tasks.bfabric import python_env
 from tasks.bfabric.commands import CommandFailedError, run_command
 from tasks.bfabric.python_env import (
-    MARKER, PythonEnvError, cache_root, cached_env, env_hash, env_hash_input, ephemeral_env, pylock_requirements,
+    MARKER,
+    PythonEnvError,
+    cache_root,
+    cached_env,
+    env_hash,
+    env_hash_input,
+    ephemeral_env,
+    pylock_requirements,
     python_env_argv,
 )
 

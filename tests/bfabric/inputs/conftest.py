@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from standin.server import StandinServer
-from tests.support.standin import FakeSsh
+from tests.support.standin import FakeSsh, running_standin
 
 _TOOL = '''\
 import json, os, shutil, sys
@@ -167,8 +167,5 @@ def bfab(tmp_path: Path) -> Bfab:
     for rel, data in STORAGE_FILES.items():
         (storage / rel).parent.mkdir(parents=True, exist_ok=True)
         (storage / rel).write_bytes(data)
-    server = StandinServer(port=0, seed=_seed(storage)).start()
-    try:
+    with running_standin(_seed(storage)) as server:
         yield Bfab(server=server, client=server.client(), storage=storage)
-    finally:
-        server.stop()

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-
 import pytest
 
 from specs.bfabric.inputs import InputsSpec
-from tasks.bfabric.inputs.prepare import check_inputs, clean_inputs, prepare_inputs
 from tasks.bfabric.inputs.archive import ArchiveError, extract_zip, member_paths
 from tasks.bfabric.inputs.check import FileStatus
+from tasks.bfabric.inputs.prepare import check_inputs, clean_inputs, prepare_inputs
 
 from .conftest import STORAGE_FILES, zip_bytes
 

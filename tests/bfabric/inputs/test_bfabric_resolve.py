@@ -8,8 +8,8 @@ import polars as pl
 import pytest
 
 from specs.bfabric.inputs import InputsSpec
-from tasks.bfabric.inputs.prepare import prepare_inputs, resolve_inputs
 from tasks.bfabric.inputs.lookups import NoHttpAccessError, OrderFastaError
+from tasks.bfabric.inputs.prepare import prepare_inputs, resolve_inputs
 from tasks.bfabric.inputs.resolved import (
     HttpSource,
     InputNotFoundError,

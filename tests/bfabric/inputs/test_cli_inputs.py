@@ -12,10 +12,9 @@ import pytest
 import yaml
 
 from flows.run import main
+from tests.support.paths import REPO_ROOT as ROOT
 
 from .conftest import STORAGE_FILES
-
-ROOT = Path(__file__).resolve().parents[2]
 
 
 def write_inputs(path: Path, *entries: dict) -> Path:

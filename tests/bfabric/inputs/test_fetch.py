@@ -11,8 +11,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from specs.bfabric.inputs import FileSourceHttp, InputsSpec
-from tasks.bfabric.inputs.prepare import prepare_inputs
 from tasks.bfabric.inputs.fetch import fetch_file
+from tasks.bfabric.inputs.prepare import prepare_inputs
 from tasks.bfabric.inputs.resolved import (
     ChecksumMismatchError,
     HttpSource,
@@ -60,7 +60,7 @@ def test_checksum_mismatch_deletes_the_part_file_and_raises(bfab, tools, tmp_pat
 def test_a_file_present_with_the_right_checksum_is_not_fetched_again(bfab, tools, tmp_path, caplog):
     prepare_inputs(bfab.client, spec(resource(10)), tmp_path)
     assert tools.names() == ["rsync"]
-    with caplog.at_level(logging.INFO, logger="labflows.command"):
+    with caplog.at_level(logging.INFO, logger="labflows"):
         prepare_inputs(bfab.client, spec(resource(10)), tmp_path)
     assert tools.names() == ["rsync"]  # no second transfer
     assert "file_10.txt: up to date" in caplog.text
@@ -83,7 +83,7 @@ def test_without_checksum_a_present_file_is_fetched_again(bfab, tools, tmp_path)
 # --- fallbacks --------------------------------------------------------------------------------
 
 def test_missing_rsync_falls_back_to_scp(bfab, scp_only, tmp_path, caplog):
-    with caplog.at_level(logging.WARNING, logger="labflows.command"):
+    with caplog.at_level(logging.WARNING, logger="labflows"):
         prepare_inputs(bfab.client, spec(resource(10)), tmp_path, ssh_user="bob")
     assert (tmp_path / "file_10.txt").read_bytes() == STORAGE_FILES["p1/file_10.txt"]
     assert scp_only.calls() == [["scp", "-p", "-o", "BatchMode=yes", "--",

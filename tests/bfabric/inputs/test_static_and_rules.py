@@ -8,9 +8,9 @@ import pytest
 import yaml
 
 from specs.bfabric.inputs import InputsSpec
-from tasks.bfabric.inputs.prepare import check_inputs, prepare_inputs, resolve_inputs
 from tasks.bfabric.inputs.check import FileStatus
 from tasks.bfabric.inputs.patterns import filter_items
+from tasks.bfabric.inputs.prepare import check_inputs, prepare_inputs, resolve_inputs
 from tasks.bfabric.inputs.resolved import (
     InvalidInputsError,
     LocalSource,

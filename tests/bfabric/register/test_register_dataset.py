@@ -5,8 +5,8 @@ from __future__ import annotations
 import polars as pl
 import pytest
 
-from tests.support.standin import ref_id
 from tasks.bfabric.register.outputs import RegistrationError, register_outputs
+from tests.support.standin import ref_id
 
 
 def _datasets_of_workunit_1(setup) -> list[dict]:

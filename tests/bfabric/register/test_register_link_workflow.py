@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.support.standin import ref_id, row_counts
 from tasks.bfabric.register.outputs import RegistrationError, register_outputs
+from tests.support.standin import ref_id, row_counts
 
 
 def _link(**extra) -> dict:

@@ -9,8 +9,12 @@ from pathlib import Path
 import pytest
 
 from standin.server import DEFAULT_PASSWORD
+from tasks.bfabric.register.outputs import (
+    RegistrationError,
+    register_outputs,
+    set_workunit_status,
+)
 from tests.support.standin import ref_id
-from tasks.bfabric.register.outputs import RegistrationError, register_outputs, set_workunit_status
 
 
 def _copy(local: Path, entry: str, **extra) -> dict:

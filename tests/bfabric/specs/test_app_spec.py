@@ -7,8 +7,19 @@ from pathlib import Path
 
 import pytest
 
-from specs.bfabric.app import AppSpec, AppSpecTemplate, AppVersionError, app_from_doc, load_app
-from specs.bfabric.app_commands import CommandDocker, CommandExec, CommandPythonEnv, CommandShell
+from specs.bfabric.app import (
+    AppSpec,
+    AppSpecTemplate,
+    AppVersionError,
+    app_from_doc,
+    load_app,
+)
+from specs.bfabric.app_commands import (
+    CommandDocker,
+    CommandExec,
+    CommandPythonEnv,
+    CommandShell,
+)
 from specs.kinds import validate_file
 from specs.source import SpecError, load_yaml_text
 

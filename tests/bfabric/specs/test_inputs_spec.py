@@ -8,9 +8,23 @@ import pytest
 
 from specs.bfabric import inputs as inputs_mod
 from specs.bfabric.inputs import (
-    BfabricAnnotationSpec, BfabricDatasetSpec, BfabricOrderFastaSpec, BfabricResourceArchiveSpec,
-    BfabricResourceDatasetSpec, BfabricResourceSpec, FileSourceHttp, FileSourceHttpValue, FileSourceLocal,
-    FileSourceSsh, FileSpec, InputsSpec, StaticFileSpec, StaticYamlSpec, inputs_from_doc, load_inputs, write_inputs,
+    BfabricAnnotationSpec,
+    BfabricDatasetSpec,
+    BfabricOrderFastaSpec,
+    BfabricResourceArchiveSpec,
+    BfabricResourceDatasetSpec,
+    BfabricResourceSpec,
+    FileSourceHttp,
+    FileSourceHttpValue,
+    FileSourceLocal,
+    FileSourceSsh,
+    FileSpec,
+    InputsSpec,
+    StaticFileSpec,
+    StaticYamlSpec,
+    inputs_from_doc,
+    load_inputs,
+    write_inputs,
 )
 from specs.kinds import validate_file
 from specs.source import SpecError, load_yaml_text

@@ -6,17 +6,28 @@ from pathlib import Path
 
 import pytest
 
-from specs.bfabric import chunks as chunks_mod, outputs as outputs_mod, workunit as workunit_mod
+from specs.bfabric import chunks as chunks_mod
+from specs.bfabric import outputs as outputs_mod
+from specs.bfabric import workunit as workunit_mod
 from specs.bfabric.chunks import ChunksSpec, chunks_from_doc, load_chunks, write_chunks
-from specs.kinds import validate_file
 from specs.bfabric.outputs import (
-    CopyResourceSpec, OutputsSpec, SaveDatasetSpec, SaveLinkSpec, UpdateExisting, load_outputs, outputs_from_doc,
+    CopyResourceSpec,
+    OutputsSpec,
+    SaveDatasetSpec,
+    SaveLinkSpec,
+    UpdateExisting,
+    load_outputs,
+    outputs_from_doc,
     write_outputs,
 )
-from specs.source import SpecError, load_yaml_text
 from specs.bfabric.workunit import (
-    WorkunitDefinition, load_workunit_definition, save_workunit_definition, workunit_from_doc,
+    WorkunitDefinition,
+    load_workunit_definition,
+    save_workunit_definition,
+    workunit_from_doc,
 )
+from specs.kinds import validate_file
+from specs.source import SpecError, load_yaml_text
 
 OUTPUTS = """\
 outputs:

@@ -15,9 +15,8 @@ from bfabric.experimental.workunit_definition import WorkunitDefinition
 
 from standin.seed import load_seed
 from standin.server import DEFAULT_PASSWORD, StandinServer
-from tests.support.standin import EXAMPLE_SEED, row_counts
-
-REPO = Path(__file__).resolve().parents[2]
+from tests.support.paths import REPO_ROOT as REPO
+from tests.support.standin import EXAMPLE_SEED, row_counts, running_standin
 
 
 def test_example_input_checksums_match_the_files() -> None:
@@ -59,7 +58,7 @@ def test_seed_rejects_unknown_endpoints_and_bad_shapes() -> None:
 
 
 def test_seed_rows_without_id_get_fresh_ids() -> None:
-    with StandinServer(seed={"project": [{"id": 7, "name": "a"}, {"name": "b"}]}) as server:
+    with running_standin({"project": [{"id": 7, "name": "a"}, {"name": "b"}]}) as server:
         assert [(p["id"], p["name"]) for p in server.rows("project")] == [(7, "a"), (8, "b")]
 
 
@@ -94,7 +93,7 @@ def test_cli_serves_seeded_data_until_terminated(tmp_path: Path) -> None:
         proc.send_signal(signal.SIGTERM)
         returncode = proc.wait(timeout=30)
     assert returncode == 130
-    with StandinServer(db_path=db) as server:
+    with running_standin(None, db_path=db) as server:
         assert [p["name"] for p in server.rows("project") if p["id"] == project_id] == ["made through the CLI"]
 
 

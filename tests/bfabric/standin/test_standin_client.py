@@ -12,7 +12,7 @@ from bfabric.entities import Application, Project, Resource, Storage, Workunit
 from bfabric.errors import BfabricRequestError
 
 from standin.server import StandinServer
-from tests.support.standin import ref_id
+from tests.support.standin import ref_id, running_standin
 
 
 def test_save_read_delete_round_trip(standin_server: StandinServer, standin_client: Bfabric) -> None:
@@ -143,10 +143,10 @@ def test_resource_names_are_unique_per_workunit(standin_client: Bfabric) -> None
 
 def test_data_survives_a_restart(tmp_path) -> None:
     db = tmp_path / "standin.sqlite"
-    with StandinServer(db_path=db) as server:
+    with running_standin(None, db_path=db) as server:
         saved = server.client().save("project", {"name": "kept"})
         project_id = saved[0]["id"]
-    with StandinServer(db_path=db) as server:
+    with running_standin(None, db_path=db) as server:
         client = server.client()
         assert client.read("project", {"id": project_id})[0]["name"] == "kept"
         assert client.save("project", {"name": "next"})[0]["id"] == project_id + 1
@@ -185,7 +185,7 @@ def test_malformed_values_are_answered_with_an_error(standin_server: StandinServ
 
 def test_seeded_undeclared_fields_are_declared_and_read_back() -> None:
     seed = {"sample": [{"id": 1, "name": "s", "tissue": "liver", "tags": ["a", "b"], "weight": 3}]}
-    with StandinServer(seed=seed) as server:
+    with running_standin(seed) as server:
         client = server.client()
         [sample] = client.read("sample", {"id": 1}).to_list_dict()
         assert (sample["tissue"], sample["tags"], sample["weight"]) == ("liver", ["a", "b"], "3")

@@ -15,8 +15,8 @@ from botocore.exceptions import ClientError
 from blocks.s3 import S3Repository
 from flows.run import main
 from flows.workflow import run_workflow
+from tests.support.paths import REPO_ROOT as ROOT
 
-ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES_BUCKET = "labflows-examples"  # the qc example's Repository and reference live here
 
 

@@ -196,7 +196,7 @@ def test_missing_bucket_is_named(repo, tmp_path):
 def test_bucket_restriction(make_repo, bucket, s3_direct):
     repo = make_repo(buckets=[bucket])
     repo.write_text(f"s3://{bucket}/ok", "fine")
-    other = f"s3://lf-other-bucket/x"
+    other = "s3://lf-other-bucket/x"
     with pytest.raises(RepositoryError) as info:
         repo.read_bytes(other)
     assert "'lf-other-bucket'" in str(info.value) and other in str(info.value)
