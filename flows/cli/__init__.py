@@ -1,1 +1,1 @@
-"""labflows: flows.cli."""
+"""The labflows command line: one module per command, wired together by :mod:`flows.cli.main`."""

@@ -1,1 +1,1 @@
-"""labflows: specs.bfabric."""
+"""bfabric-app-runner's formats: app.yml, inputs.yml, outputs.yml, chunks.yml, workunit definitions."""

@@ -1,1 +1,1 @@
-"""labflows: specs.workflow.model."""
+"""BayerCLAW workflow files: the step models, the parser, the JSON Schema, expressions and units."""

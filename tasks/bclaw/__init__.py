@@ -1,1 +1,1 @@
-"""labflows: tasks.bclaw."""
+"""The BayerCLAW step engine: staging, substitution, commands, QC, choosers, subpipes, scatter-gather."""

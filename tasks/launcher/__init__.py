@@ -1,1 +1,1 @@
-"""labflows: tasks.launcher.router."""
+"""The launcher: BayerCLAW's job router on Prefect (one run per dropped job file version)."""

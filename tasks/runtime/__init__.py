@@ -1,1 +1,1 @@
-"""labflows: tasks.runtime."""
+"""What both wings share: the run logger, streamed subprocesses, executors, task runners."""

@@ -1,1 +1,1 @@
-"""labflows: tests.support."""
+"""Test helpers shared by the test folders (never shipped in the package)."""

@@ -1,1 +1,1 @@
-"""labflows: tasks.bclaw.scatter."""
+"""Scatter-gather on Prefect ``.map()``: expanding items, running branches in batches, gathering."""

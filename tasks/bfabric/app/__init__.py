@@ -1,1 +1,1 @@
-"""labflows: tasks.bfabric.app."""
+"""One B-Fabric app run: its steps, their Prefect tasks, the workunit, the connection, artifacts."""

@@ -1,1 +1,1 @@
-"""labflows: tasks.bfabric.inputs.prepare."""
+"""Inputs of a B-Fabric app chunk: resolve inputs.yml, fetch, check and clean the files."""

@@ -1,1 +1,1 @@
-"""labflows: tasks.bfabric.register.outputs."""
+"""Registering a chunk's outputs (outputs.yml) in B-Fabric, one registrar per output type."""
