@@ -73,7 +73,8 @@ def launcher(
         launcher_block: a saved repository block for the launcher folder (default: as for runs).
         repository_block: a saved repository block passed to each run (``S3Repository``).
         storage: a local folder standing in for S3, passed to each run when no block is given.
-        executor: ``local`` or ``docker``, passed to each run; default: each workflow's ``Options``.
+        executor: a name of :data:`tasks.runtime.executors.EXECUTORS`, passed to each run; default: each
+            workflow's ``Options``.
         params: values for the workflows' ``Parameters``, passed to each run.
         limit: at most this many new job files per launcher run (the rest wait for the next one).
 

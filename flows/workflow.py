@@ -100,7 +100,8 @@ def run_workflow(
         params: values for the workflow's ``Parameters`` (``${Name}`` at load time).
         repository_block: a saved repository block (``S3Repository``, ``LocalRepository``).
         storage: a local folder standing in for S3 when no block is given.
-        executor: ``local`` (host shell) or ``docker``; default: the workflow's ``Options``.
+        executor: where commands run, a name of :data:`tasks.runtime.executors.EXECUTORS`
+            (``local``, ``docker``, ``podman``); default: the workflow's ``Options``.
         run_name: the flow run's name; default ``<workflow>:<job file name>``.
         repository_uri: run in this repository instead of the workflow's ``Repository`` (subpipes).
 
