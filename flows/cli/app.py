@@ -36,7 +36,7 @@ def _add_run_arguments(p: argparse.ArgumentParser) -> None:
 def _add_bfabric_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--credentials-block", metavar="NAME",
                    help="saved B-Fabric credentials block (default: ~/.bfabricpy.yml / BFABRICPY_CONFIG_ENV)")
-    p.add_argument("--ssh-user", metavar="U", help="user for ssh/scp/rsync to storage hosts")
+    p.add_argument("--ssh-user", metavar="USER", help="user for ssh/scp/rsync to storage hosts")
     p.add_argument("--force-storage", metavar="YAML", help="storage fields (YAML) to copy outputs to instead")
 
 
@@ -56,7 +56,8 @@ def register(subparsers) -> None:
     action.add_argument("--filter", metavar="NAME", help="inputs: only the input with exactly this file name")
     action.set_defaults(func=run_action_command)
 
-    outputs = subparsers.add_parser("outputs", help="B-Fabric outputs (outputs.yml)")
+    outputs = subparsers.add_parser("outputs", help="B-Fabric outputs (outputs.yml)",
+                                    description="Work with the outputs an app chunk registers (outputs.yml).")
     outputs_commands = outputs.add_subparsers(dest="outputs_command", required=True, metavar="COMMAND")
     reg = outputs_commands.add_parser("register", help="register an outputs.yml for a workunit",
                                       description="Register the outputs listed in an outputs.yml in B-Fabric.")

@@ -14,15 +14,15 @@ def register(subparsers) -> None:
         description="Run the launcher once: each new job file under PREFIX/<workflow>/ starts one flow run "
                     "of the run-workflow deployment (needs a Prefect server with that deployment).")
     p.add_argument("prefix", help="launcher folder: s3://bucket/launch or a local folder")
-    p.add_argument("--workflows-dir", default="workflows", help="folder of <name>.yaml workflow files")
+    p.add_argument("--workflows-dir", default="workflows", help="folder of <name>.yaml workflow files (default: workflows)")
     p.add_argument("--workflow", action="append", default=[], metavar="NAME=FILE",
                    help="workflow file for a workflow name (repeatable; checked before --workflows-dir)")
-    p.add_argument("--deployment", default="run-workflow/run-workflow", help="deployment that runs workflows")
+    p.add_argument("--deployment", default="run-workflow/run-workflow", help="deployment that runs workflows (default: run-workflow/run-workflow)")
     where = p.add_mutually_exclusive_group()
     where.add_argument("--storage", metavar="DIR", help="local folder standing in for S3 (passed to each run)")
     where.add_argument("--repository-block", metavar="NAME", help="saved repository block (passed to each run)")
     p.add_argument("--launcher-block", metavar="NAME", help="saved repository block for the launcher folder")
-    p.add_argument("--limit", type=int, default=100, help="at most this many new job files in this pass")
+    p.add_argument("--limit", type=int, default=100, help="at most this many new job files in this pass (default: 100)")
     p.set_defaults(func=run_command)
 
 

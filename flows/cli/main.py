@@ -32,9 +32,30 @@ COMMANDS: dict[str, str] = {
 }
 
 
+DESCRIPTION = "Run BayerCLAW workflows and B-Fabric apps as Prefect flows."
+EXIT_CODES = """exit codes:
+  0  success
+  1  a run failed (a step, a chunk, a check)
+  2  bad input: one FILE:LINE:COL line per problem, or one 'error:' line
+  130  interrupted"""
+
+
+def package_version() -> str:
+    """The installed labflows version (``unknown`` when run from a checkout that isn't installed)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("labflows")
+    except PackageNotFoundError:
+        return "unknown"
+
+
 def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     """The argument parser: with only ``command``'s module, or every module when None."""
-    parser = argparse.ArgumentParser(prog="labflows", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="labflows", description=DESCRIPTION, epilog=EXIT_CODES,
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--version", action="version", version=f"labflows {package_version()}")
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     modules = [COMMANDS[command]] if command in COMMANDS else list(dict.fromkeys(COMMANDS.values()))
     for name in modules:

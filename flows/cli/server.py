@@ -9,8 +9,12 @@ from flows.cli import local_server
 
 def register(subparsers) -> None:
     """Add the ``server`` command."""
-    p = subparsers.add_parser("server", help="manage a background Prefect server for fast local runs")
-    p.add_argument("action", choices=["start", "stop", "status"])
+    p = subparsers.add_parser(
+        "server", help="manage a background Prefect server for fast local runs",
+        description="A background Prefect server that later labflows commands on this machine use, so "
+                    "they don't each start a temporary one. start: start it (or say it already runs); "
+                    "stop: stop it; status: print its address (exit 0) or 'not running' (exit 1).")
+    p.add_argument("action", choices=["start", "stop", "status"], help="start, stop or status")
     p.add_argument("--port", type=int, help="port for start (default: a free one)")
     p.set_defaults(func=run_command)
 
@@ -18,6 +22,10 @@ def register(subparsers) -> None:
 def run_command(args: argparse.Namespace) -> int:
     """Start, stop or report the background server."""
     if args.action == "start":
+        state = local_server.running_server()
+        if state:
+            print(f"already running at {state['url']} (pid {state['pid']})")
+            return 0
         state = local_server.start_server(args.port)
         print(f"Prefect server running at {state['url']} (pid {state['pid']}); labflows commands use it now")
         return 0

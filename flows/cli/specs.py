@@ -41,7 +41,7 @@ def register(subparsers: Any) -> None:
                               description="Check spec files; print ok or one FILE:LINE:COL line per problem.")
     p.add_argument("files", nargs="+", metavar="FILE", help="YAML files to check")
     p.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
-                   help="workflow parameter value (overrides its Default)")
+                   help="workflow parameter value, overrides its Default (repeatable)")
     p.add_argument("--kind", choices=kinds, help="the files' kind (default: told from their content)")
     p.set_defaults(func=validate_command)
     s = subparsers.add_parser("schema", help="print the JSON Schema of a spec format",

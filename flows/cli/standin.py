@@ -15,6 +15,8 @@ def register(subparsers) -> None:
     p = subparsers.add_parser(
         "bfabric-standin",
         help="serve a local stand-in B-Fabric web service (for the bfabric client and B-Fabric apps)",
+        description="Serve a local stand-in of the B-Fabric web service on 127.0.0.1 until Ctrl-C, and "
+                    "print the bfabricpy configuration that reaches it.",
     )
     p.add_argument("--port", type=int, default=8123, help="port on 127.0.0.1 (default 8123; 0 picks a free one)")
     p.add_argument("--seed", type=Path, action="append", default=[], help="YAML seed file (repeatable)")

@@ -14,7 +14,8 @@ def register(subparsers) -> None:
                               description="Run a BayerCLAW workflow file as a Prefect flow.")
     p.add_argument("workflow", help="workflow YAML file")
     p.add_argument("--job", required=True, help="job data file (JSON or YAML)")
-    p.add_argument("--param", action="append", default=[], metavar="K=V", help="workflow parameter value")
+    p.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
+                   help="workflow parameter value (repeatable)")
     where = p.add_mutually_exclusive_group()
     where.add_argument("--storage", metavar="DIR", help="local folder standing in for S3 (default ./.labflows/storage)")
     where.add_argument("--repository-block", metavar="NAME", help="saved repository block (e.g. an S3Repository)")
