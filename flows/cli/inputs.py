@@ -43,8 +43,8 @@ def register(subparsers: Any) -> None:
     for name, help_text in _ACTIONS.items():
         a = actions.add_parser(name, help=help_text, description=help_text[0].upper() + help_text[1:] + ".")
         a.add_argument("inputs_yaml", type=Path, metavar="INPUTS.yml", help="the inputs file")
-        default = "the folder of INPUTS.yml" if name in ("prepare", "clean") else "the current directory"
-        a.add_argument("target_dir", type=Path, nargs="?", metavar="DIR", help=f"target folder (default: {default})")
+        a.add_argument("target_dir", type=Path, nargs="?", metavar="DIR",
+                       help="target folder (default: the folder of INPUTS.yml, for every action)")
         a.add_argument("--filter", action="append", metavar="FILENAME",
                        help="only the input with exactly this file name (repeatable; no wildcards)")
         a.add_argument("--credentials-block", metavar="NAME",
@@ -153,12 +153,7 @@ def run_command(args: argparse.Namespace) -> int:
     from tasks.bfabric.inputs.resolved import InputsError, InvalidInputsError
 
     spec = load_inputs(args.inputs_yaml)  # SpecError: exit 2
-    if args.target_dir is not None:
-        target = args.target_dir
-    elif args.action in ("prepare", "clean"):
-        target = args.inputs_yaml.parent
-    else:
-        target = Path.cwd()
+    target = args.target_dir if args.target_dir is not None else args.inputs_yaml.parent
     if args.action != "prepare" and not target.is_dir():
         raise UsageError(f"target folder not found: {target}")
     with _progress_to_stderr():

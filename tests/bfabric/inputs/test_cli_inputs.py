@@ -34,7 +34,7 @@ def bfabric_config(bfab, monkeypatch):
     return bfab
 
 
-def test_prepare_defaults_to_the_folder_of_the_inputs_file_and_check_passes(tmp_path, capsys, monkeypatch):
+def test_every_action_defaults_to_the_folder_of_the_inputs_file(tmp_path, capsys, monkeypatch):
     inputs = write_inputs(tmp_path / "chunk" / "inputs.yml", *STATIC)
     assert main(["inputs", "prepare", str(inputs)]) == 0
     out, err = capsys.readouterr()
@@ -42,10 +42,14 @@ def test_prepare_defaults_to_the_folder_of_the_inputs_file_and_check_passes(tmp_
     assert err.count("a.txt: written") == 1  # progress shown once, not again through Prefect's handler
     assert (tmp_path / "chunk/a.txt").read_text() == "A"
     assert yaml.safe_load((tmp_path / "chunk/p.yml").read_text()) == {"k": 1}
-    monkeypatch.chdir(tmp_path / "chunk")
+    monkeypatch.chdir(tmp_path)  # not the chunk folder: the default is the inputs file's folder
     capsys.readouterr()
     assert main(["inputs", "check", str(inputs)]) == 0
     assert capsys.readouterr().out.split() == ["a.txt", "Correct", "p.yml", "Correct"]
+    assert main(["inputs", "list", "--check", str(inputs)]) == 0
+    assert capsys.readouterr().out.split() == ["a.txt", "Correct", "p.yml", "Correct"]
+    assert main(["inputs", "clean", str(inputs)]) == 0
+    assert not (tmp_path / "chunk/a.txt").exists()
 
 
 def test_check_exits_1_unless_every_file_is_correct(tmp_path, capsys):
