@@ -81,9 +81,11 @@ def test_entrypoints_load_and_parameters_have_descriptions_and_valid_values(name
 
 def test_run_workflow_offers_the_executor_as_a_choice():
     from flows.workflow import run_workflow
+    from tasks.runtime.executors import EXECUTORS
 
     executor = parameter_schema(run_workflow).model_dump()["properties"]["executor"]
-    assert {"enum": ["local", "docker"], "type": "string"} in executor["anyOf"]
+    assert {"enum": ["local", "docker", "podman"], "type": "string"} in executor["anyOf"]
+    assert list(EXECUTORS) == ["local", "docker", "podman"]
 
 
 def test_schedules_launcher_every_minute_nightly_example_paused():
