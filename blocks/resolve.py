@@ -8,15 +8,40 @@ from blocks.local import DEFAULT_STORAGE, LocalRepository
 from blocks.repository import Repository
 
 
+class RepositoryBlockNotFound(LookupError):
+    """No saved block of a labflows repository type has the name asked for."""
+
+
+def saved_repository_blocks() -> list[str]:
+    """``SLUG/NAME`` of every saved labflows repository block, sorted."""
+    from prefect.client.orchestration import get_client
+
+    names: list[str] = []
+    with get_client(sync_client=True) as client:
+        for cls in _repository_types():
+            slug = cls.get_block_type_slug()
+            try:
+                names += [f"{slug}/{doc.name}" for doc in client.read_block_documents_by_type(slug)]
+            except Exception:  # the type was never registered on this server: nothing saved
+                continue
+    return sorted(names)
+
+
 def load_repository(block_name: str | None = None, storage: str | None = None) -> Repository:
     """The repository for a run.
 
     ``block_name`` is a saved block: ``SLUG/NAME`` or just ``NAME`` (any labflows repository type);
     ``storage`` is a local folder; with neither, ``./.labflows/storage``.
+
+    Raises:
+        RepositoryBlockNotFound: No such block is saved (the message lists the saved ones).
     """
     if block_name:
         if "/" in block_name:
-            block = Block.load(block_name)
+            try:
+                block = Block.load(block_name)
+            except (ValueError, KeyError):
+                raise RepositoryBlockNotFound(_not_found(block_name)) from None
         else:
             block = _load_by_name(block_name)
         if not isinstance(block, Repository):
@@ -25,13 +50,20 @@ def load_repository(block_name: str | None = None, storage: str | None = None) -
     return LocalRepository(root=storage or DEFAULT_STORAGE)
 
 
+def _repository_types() -> list[type[Repository]]:
+    return [cls for cls in Repository.__subclasses__() if getattr(cls, "_block_type_slug", None)]
+
+
+def _not_found(name: str) -> str:
+    saved = saved_repository_blocks()
+    return (f"no saved repository block named {name!r}; saved: {', '.join(saved)}" if saved
+            else f"no saved repository block named {name!r}; none is saved on this Prefect server")
+
+
 def _load_by_name(name: str) -> Repository:
-    for cls in Repository.__subclasses__():
-        slug = getattr(cls, "_block_type_slug", None)
-        if not slug:
-            continue
+    for cls in _repository_types():
         try:
             return cls.load(name)
         except (ValueError, KeyError):
             continue
-    raise ValueError(f"no saved repository block named {name!r}")
+    raise RepositoryBlockNotFound(_not_found(name))

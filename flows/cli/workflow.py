@@ -68,6 +68,13 @@ def run_command(args: argparse.Namespace) -> int:
         runner = make_task_runner(args.task_runner) if args.task_runner else None
     except TaskRunnerSpecError as exc:
         raise UsageError(str(exc)) from None
+    if args.repository_block:
+        from blocks.resolve import RepositoryBlockNotFound, load_repository
+
+        try:
+            load_repository(args.repository_block)
+        except RepositoryBlockNotFound as exc:
+            raise UsageError(str(exc)) from None
 
     from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
 
