@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import json
 import signal
 import threading
 from pathlib import Path
 
 from standin.server import DEFAULT_LOGIN, DEFAULT_PASSWORD, StandinServer
+
+DEFAULT_PORT = 8123
 
 
 def register(subparsers) -> None:
@@ -18,7 +21,8 @@ def register(subparsers) -> None:
         description="Serve a local stand-in of the B-Fabric web service on 127.0.0.1 until Ctrl-C, and "
                     "print the bfabricpy configuration that reaches it.",
     )
-    p.add_argument("--port", type=int, default=8123, help="port on 127.0.0.1 (default 8123; 0 picks a free one)")
+    p.add_argument("--port", type=int, default=None,
+                   help=f"port on 127.0.0.1 (default {DEFAULT_PORT}, or a free one when that is taken; 0 picks a free one)")
     p.add_argument("--seed", type=Path, action="append", default=[], help="YAML seed file (repeatable)")
     p.add_argument("--db", type=Path, help="SQLite file that keeps the data across restarts (default: in memory)")
     p.add_argument("--login", default=DEFAULT_LOGIN, help=f"web-service login to accept (default {DEFAULT_LOGIN})")
@@ -35,10 +39,7 @@ def run_command(args: argparse.Namespace) -> int:
     for seed in args.seed:
         if not seed.is_file():
             raise UsageError(f"seed file not found: {seed}")
-    try:
-        server = StandinServer(port=args.port, db_path=args.db, login=args.login, password=args.password)
-    except OSError as exc:
-        raise UsageError(f"cannot listen on port {args.port}: {exc}") from exc
+    server = _start(args.port, db_path=args.db, login=args.login, password=args.password)
     try:
         for seed in args.seed:
             try:
@@ -46,7 +47,9 @@ def run_command(args: argparse.Namespace) -> int:
             except ValueError as exc:
                 raise UsageError(f"{seed}: {exc}") from exc
         print(f"B-Fabric stand-in at {server.base_url}", flush=True)
-        print("bfabricpy configuration (~/.bfabricpy.yml, or select it with BFABRICPY_CONFIG_ENV=STANDIN):")
+        print("Point the bfabric client at it in another shell:")
+        print(f"export BFABRICPY_CONFIG_OVERRIDE='{json.dumps(server.config_override())}'")
+        print("or put this into ~/.bfabricpy.yml (select it with BFABRICPY_CONFIG_ENV=STANDIN):")
         print(server.config_snippet(), flush=True)
         print("Ctrl-C to stop.", flush=True)
         _stop_on_sigterm()
@@ -54,6 +57,21 @@ def run_command(args: argparse.Namespace) -> int:
     finally:
         server.stop()
     return 0
+
+
+def _start(port: int | None, **options: object) -> StandinServer:
+    """A stand-in on ``port``; with no port given, on :data:`DEFAULT_PORT` or else a free one."""
+    from flows.cli.errors import UsageError
+
+    try:
+        return StandinServer(port=DEFAULT_PORT if port is None else port, **options)
+    except OSError as exc:
+        if port is not None:
+            raise UsageError(f"cannot listen on port {port}: {exc.strerror or exc} "
+                             "(--port 0 picks a free port)") from None
+    server = StandinServer(port=0, **options)
+    print(f"port {DEFAULT_PORT} is taken; using {server.port}", flush=True)
+    return server
 
 
 def _stop_on_sigterm() -> None:

@@ -82,7 +82,7 @@ def test_cli_serves_seeded_data_until_terminated(tmp_path: Path) -> None:
             assert line, f"the stand-in exited early: {proc.stderr.read()}"
             lines.append(line.rstrip("\n"))
         assert lines[0].startswith("B-Fabric stand-in at http://localhost:")
-        snippet = "\n".join(lines[2:-1])
+        snippet = "\n".join(lines[lines.index(next(x for x in lines if "~/.bfabricpy.yml" in x)) + 1:-1])
         config = tmp_path / "bfabricpy.yml"
         config.write_text(snippet)
         client = Bfabric.connect(config_file_path=config)
