@@ -7,12 +7,16 @@ cross-field rule, can be reported as one line ``FILE:LINE:COL: path: message``.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable
 
 import yaml
 from pydantic import ValidationError
+
+from specs.bounded_yaml import LimitError, compose_and_construct
+from specs.limits import Limits, LimitsConfigError
 
 Loc = tuple[str | int, ...]
 
@@ -174,10 +178,16 @@ def _mark(node: yaml.Node) -> tuple[int, int]:
     return (node.start_mark.line + 1, node.start_mark.column + 1)
 
 
-def _index(doc: SourceDoc, node: yaml.Node, path: tuple, spelled: tuple) -> None:
+def _index(doc: SourceDoc, node: yaml.Node, path: tuple, spelled: tuple, duplicates: dict) -> None:
+    """Record positions under ``node``; repeated keys of a mapping go into ``duplicates``.
+
+    The walk follows aliases (so the merged keys of ``<<: *base`` are located); the loader's
+    limits bound its size and depth.
+    """
     doc._value_pos.setdefault(path, _mark(node))
     if isinstance(node, yaml.MappingNode):
         merged: list[yaml.Node] = []
+        seen: dict[Any, tuple[int, int]] = {}
         for knode, vnode in node.value:
             if knode.tag == "tag:yaml.org,2002:merge":
                 merged.extend(vnode.value if isinstance(vnode, yaml.SequenceNode) else [vnode])
@@ -188,39 +198,104 @@ def _index(doc: SourceDoc, node: yaml.Node, path: tuple, spelled: tuple) -> None
             except ValueError:
                 pass
             child = path + (_norm(key),)
+            marker = (knode.tag, key) if isinstance(key, (str, int)) else None
+            if marker in seen:
+                duplicates.setdefault(_mark(knode), (spelled + (key,), key, seen[marker]))
+            elif marker is not None:
+                seen[marker] = _mark(knode)
             doc._key_pos.setdefault(child, _mark(knode))
             doc._spelling.setdefault(child, key)
-            _index(doc, vnode, child, spelled + (key,))
+            _index(doc, vnode, child, spelled + (key,), duplicates)
         for m in merged:  # merge keys: positions of the merged mapping, under this path
-            _index(doc, m, path, spelled)
+            _index(doc, m, path, spelled, duplicates)
     elif isinstance(node, yaml.SequenceNode):
         for i, item in enumerate(node.value):
-            _index(doc, item, path + (i,), spelled + (i,))
+            _index(doc, item, path + (i,), spelled + (i,), duplicates)
 
 
-def load_yaml_text(text: str, file: str = "<string>") -> SourceDoc:
-    """Parse YAML text (safe loader) and index positions; syntax errors become :class:`SpecError`."""
+def _limits(file: str) -> Limits:
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.load(text, Loader=yaml.SafeLoader)
-    except yaml.MarkedYAMLError as exc:
+        return Limits.from_env()
+    except LimitsConfigError as exc:
+        raise SpecError([Problem(file, 1, 1, "", f"cannot read file: {exc}")]) from None
+
+
+def _looks_like_json(text: str, file: str) -> bool:
+    return file.lower().endswith(".json") or text.lstrip()[:1] in ("{", "[")
+
+
+def _json_problem(text: str, file: str, limits: Limits) -> Problem | None:
+    """The syntax error of JSON text as a located problem, or None when it is valid JSON."""
+    try:
+        json.loads(text, parse_int=len, parse_float=len, parse_constant=len)  # syntax only: cheap
+    except json.JSONDecodeError as exc:
+        return Problem(file, exc.lineno, exc.colno, "",
+                       f"JSON syntax error at line {exc.lineno} column {exc.colno}: {exc.msg}")
+    except RecursionError:
+        return Problem(file, 1, 1, "", f"nested deeper than {limits.max_depth} levels "
+                                       "(the limit is LABFLOWS_MAX_SPEC_DEPTH)")
+    return None
+
+
+def _yaml_problem(exc: yaml.YAMLError, file: str) -> Problem:
+    if isinstance(exc, LimitError):
+        return Problem(file, exc.line, exc.col, format_path(exc.path), exc.message)
+    if isinstance(exc, yaml.MarkedYAMLError):
         mark = exc.problem_mark or exc.context_mark
         line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
         what = exc.problem or exc.context or "invalid YAML"
-        raise SpecError([Problem(file, line, col, "", f"YAML syntax error: {what}")]) from None
+        if "maximum nesting depth" in what:  # libyaml's own bound, beyond ours
+            return Problem(file, line, col, "", f"nested deeper than {_limits(file).max_depth} levels "
+                                                "(the limit is LABFLOWS_MAX_SPEC_DEPTH)")
+        return Problem(file, line, col, "", f"YAML syntax error: {what}")
+    return Problem(file, 1, 1, "", f"YAML error: {exc}")
+
+
+def load_yaml_text(text: str, file: str = "<string>") -> SourceDoc:
+    """Parse YAML or JSON text (plain data only) within the :class:`~specs.limits.Limits` and index positions.
+
+    JSON (a ``.json`` file, or text starting with ``{`` or ``[`` that is not valid YAML either)
+    gets JSON syntax errors. Raises :class:`SpecError` for syntax errors, exceeded limits and
+    keys repeated in a mapping, one located problem each.
+    """
+    limits = _limits(file)
+    if len(text) > limits.max_bytes:
+        raise SpecError([Problem(file, 1, 1, "", f"file larger than {limits.max_bytes} bytes "
+                                                 "(the limit is LABFLOWS_MAX_SPEC_BYTES)")])
+    json_problem = _json_problem(text, file, limits) if _looks_like_json(text, file) else None
+    if json_problem is not None and file.lower().endswith(".json"):
+        raise SpecError([json_problem])
+    try:
+        node, data = compose_and_construct(text, limits)
     except yaml.YAMLError as exc:
-        raise SpecError([Problem(file, 1, 1, "", f"YAML error: {exc}")]) from None
+        problem = _yaml_problem(exc, file)
+        raise SpecError([json_problem if json_problem and not isinstance(exc, LimitError) else problem]) from None
     doc = SourceDoc(file, data, text)
     if node is not None:
-        _index(doc, node, (), ())
+        duplicates: dict[tuple[int, int], tuple[tuple, Any, tuple[int, int]]] = {}
+        _index(doc, node, (), (), duplicates)
+        if duplicates:
+            raise SpecError([
+                Problem(file, line, col, format_path(spelled),
+                        f"duplicate key {key!r} (first at line {first[0]} column {first[1]})")
+                for (line, col), (spelled, key, first) in sorted(duplicates.items())])
     return doc
 
 
 def load_yaml_file(path: str | Path) -> SourceDoc:
-    """Read and parse a YAML (or JSON) file; unreadable files become :class:`SpecError`."""
+    """Read and parse a YAML (or JSON) file; unreadable and oversized files become :class:`SpecError`.
+
+    At most ``max_bytes + 1`` bytes are read, so a huge file costs no memory.
+    """
     name = str(path)
+    limits = _limits(name)
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        with open(path, "rb") as fh:
+            raw = fh.read(limits.max_bytes + 1)
+        if len(raw) > limits.max_bytes:
+            raise SpecError([Problem(name, 1, 1, "", f"file larger than {limits.max_bytes} bytes "
+                                                     "(the limit is LABFLOWS_MAX_SPEC_BYTES)")])
+        text = raw.decode("utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
         raise SpecError([Problem(name, 1, 1, "", f"cannot read file: {reason}")]) from None

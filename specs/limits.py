@@ -1,0 +1,60 @@
+"""Size limits for reading spec and job files, so that no file can hang or exhaust the machine.
+
+Every YAML or JSON file labflows reads (workflows, B-Fabric app/inputs/outputs/chunks files,
+job files) is refused with one located line when it exceeds one of these limits. Each can be
+raised (or lowered) with an environment variable:
+
+=============================  ==========  =====================================================
+variable                       default     what it bounds
+=============================  ==========  =====================================================
+``LABFLOWS_MAX_SPEC_BYTES``    2097152     file size in bytes (2 MiB)
+``LABFLOWS_MAX_SPEC_ITEMS``    50000       values in the document, counting every alias
+                                           expansion (a "billion laughs" file is refused early)
+``LABFLOWS_MAX_SPEC_DEPTH``    100         nesting depth of lists and maps
+``LABFLOWS_MAX_INT_DIGITS``    100         digits of an integer
+=============================  ==========  =====================================================
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, fields
+
+ENV_VARS = {
+    "max_bytes": "LABFLOWS_MAX_SPEC_BYTES",
+    "max_items": "LABFLOWS_MAX_SPEC_ITEMS",
+    "max_depth": "LABFLOWS_MAX_SPEC_DEPTH",
+    "max_int_digits": "LABFLOWS_MAX_INT_DIGITS",
+}
+
+
+class LimitsConfigError(ValueError):
+    """An environment variable holds no positive integer."""
+
+
+@dataclass(frozen=True)
+class Limits:
+    """The bounds applied while loading one file."""
+
+    max_bytes: int = 2 * 1024 * 1024
+    max_items: int = 50_000
+    max_depth: int = 100
+    max_int_digits: int = 100
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None) -> "Limits":
+        """The defaults, overridden by the ``LABFLOWS_MAX_*`` variables that are set.
+
+        Raises:
+            LimitsConfigError: a variable is set to something other than a positive integer.
+        """
+        environ = os.environ if environ is None else environ
+        values: dict[str, int] = {}
+        for f in fields(cls):
+            raw = environ.get(ENV_VARS[f.name], "").strip()
+            if not raw:
+                continue
+            if not raw.isdigit() or int(raw) < 1:
+                raise LimitsConfigError(f"{ENV_VARS[f.name]}={raw!r} must be a positive integer")
+            values[f.name] = int(raw)
+        return cls(**values)
