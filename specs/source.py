@@ -213,6 +213,13 @@ def _index(doc: SourceDoc, node: yaml.Node, path: tuple, spelled: tuple, duplica
             _index(doc, item, path + (i,), spelled + (i,), duplicates)
 
 
+def _short_path(parts: tuple[str | int, ...], keep: int = 8) -> str:
+    """A path for a one-line message: deep ones keep their first and last parts."""
+    if len(parts) <= 2 * keep:
+        return format_path(parts)
+    return f"{format_path(parts[:keep])}…{format_path(parts[-keep:])}"
+
+
 def _limits(file: str) -> Limits:
     try:
         return Limits.from_env()
@@ -239,11 +246,15 @@ def _json_problem(text: str, file: str, limits: Limits) -> Problem | None:
 
 def _yaml_problem(exc: yaml.YAMLError, file: str) -> Problem:
     if isinstance(exc, LimitError):
-        return Problem(file, exc.line, exc.col, format_path(exc.path), exc.message)
+        return Problem(file, exc.line, exc.col, _short_path(exc.path), exc.message)
     if isinstance(exc, yaml.MarkedYAMLError):
         mark = exc.problem_mark or exc.context_mark
         line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
         what = exc.problem or exc.context or "invalid YAML"
+        if exc.context and what.startswith("but "):  # the problem alone does not say what is wrong
+            what = f"{exc.context}, {what}"
+        elif exc.context and what == "second occurrence" and exc.context_mark is not None:
+            what = f"{exc.context.split(';')[0]} (first at line {exc.context_mark.line + 1})"
         if "maximum nesting depth" in what:  # libyaml's own bound, beyond ours
             return Problem(file, line, col, "", f"nested deeper than {_limits(file).max_depth} levels "
                                                 "(the limit is LABFLOWS_MAX_SPEC_DEPTH)")

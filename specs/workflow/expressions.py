@@ -221,8 +221,8 @@ def _fold(node: ast.AST) -> Any:
         return _Evaluator({}).eval(node)
     except ExpressionError as exc:
         raise ExpressionError(f"invalid expression: {exc}") from None
-    except OverflowError as exc:
-        raise ExpressionError(f"invalid expression: {exc}") from None
+    except OverflowError:
+        raise ExpressionError("invalid expression: a number in it is too large (overflow)") from None
     except (ArithmeticError, TypeError, ValueError, IndexError, KeyError):
         return None
 
