@@ -40,6 +40,7 @@ except ImportError:  # pragma: no cover - depends on the PyYAML build
             Parser.__init__(self)
 
 INT_TAG = "tag:yaml.org,2002:int"
+MERGE_TAG = "tag:yaml.org,2002:merge"
 
 
 class LimitError(yaml.YAMLError):
@@ -65,6 +66,26 @@ class BoundedComposer(Composer):
         self._open_anchors: set[str] = set()
         self._measured: dict[int, tuple[int, int]] = {}  # id(node) -> (expanded items, height)
         self._path: list[str | int] = []
+        self.duplicates: list[tuple[Any, tuple[str | int, ...], Any, Any]] = []
+
+    def compose_mapping_node(self, anchor: Any) -> Any:
+        """A mapping node; keys given twice are recorded in :attr:`duplicates`.
+
+        Checked here, before construction: the constructor merges ``<<: *base`` keys into the
+        node, where overriding a merged key is allowed.
+        """
+        node = super().compose_mapping_node(anchor)
+        seen: dict[tuple[str, str], Any] = {}
+        for key_node, _ in node.value:
+            if not isinstance(key_node, yaml.ScalarNode) or key_node.tag == MERGE_TAG:
+                continue
+            marker = (key_node.tag, key_node.value)
+            if marker in seen:
+                self.duplicates.append((key_node.start_mark, (*self._path, key_node.value),
+                                        key_node.value, seen[marker]))
+            else:
+                seen[marker] = key_node.start_mark
+        return node
 
     def _refuse(self, message: str, mark: Any) -> LimitError:
         return LimitError(message, mark, tuple(self._path))
@@ -150,8 +171,11 @@ class BoundedLoader(BoundedComposer, _EventSource, SafeConstructor, Resolver):
         self._init_bounds(limits)
 
 
-def compose_and_construct(text: str, limits: Limits) -> tuple[Any, Any]:
-    """``(root node, data)`` of a single-document YAML text, or ``(None, None)`` when empty.
+def compose_and_construct(text: str, limits: Limits) -> tuple[Any, Any, list]:
+    """``(root node, data, duplicates)`` of a single-document YAML text (node and data None when empty).
+
+    ``duplicates`` lists ``(mark, path, key, mark of the first)`` for each key given twice in a
+    mapping, in document order.
 
     Raises:
         LimitError: a limit is exceeded.
@@ -163,4 +187,4 @@ def compose_and_construct(text: str, limits: Limits) -> tuple[Any, Any]:
         data = loader.construct_document(node) if node is not None else None
     finally:
         loader.dispose()
-    return node, data
+    return node, data, loader.duplicates

@@ -11,13 +11,18 @@ variable                       default     what it bounds
 ``LABFLOWS_MAX_SPEC_ITEMS``    50000       values in the document, counting every alias
                                            expansion (a "billion laughs" file is refused early)
 ``LABFLOWS_MAX_SPEC_DEPTH``    100         nesting depth of lists and maps
-``LABFLOWS_MAX_INT_DIGITS``    100         digits of an integer
+``LABFLOWS_MAX_INT_DIGITS``    100         digits of an integer (at most Python's own limit,
+                                           ``sys.get_int_max_str_digits()``, 4300 by default)
 =============================  ==========  =====================================================
+
+A variable set to anything but a positive integer makes every file fail to load, with one line
+naming the variable.
 """
 
 from __future__ import annotations
 
 import os
+import sys
 from dataclasses import dataclass, fields
 
 ENV_VARS = {
@@ -57,4 +62,8 @@ class Limits:
             if not raw.isdigit() or int(raw) < 1:
                 raise LimitsConfigError(f"{ENV_VARS[f.name]}={raw!r} must be a positive integer")
             values[f.name] = int(raw)
+        python_limit = sys.get_int_max_str_digits()
+        if python_limit and values.get("max_int_digits", 0) > python_limit:
+            raise LimitsConfigError(f"{ENV_VARS['max_int_digits']}={values['max_int_digits']} is above "
+                                    f"Python's limit of {python_limit} digits")
         return cls(**values)

@@ -178,16 +178,11 @@ def _mark(node: yaml.Node) -> tuple[int, int]:
     return (node.start_mark.line + 1, node.start_mark.column + 1)
 
 
-def _index(doc: SourceDoc, node: yaml.Node, path: tuple, spelled: tuple, duplicates: dict) -> None:
-    """Record positions under ``node``; repeated keys of a mapping go into ``duplicates``.
-
-    The walk follows aliases (so the merged keys of ``<<: *base`` are located); the loader's
-    limits bound its size and depth.
-    """
+def _index(doc: SourceDoc, node: yaml.Node, path: tuple, spelled: tuple) -> None:
+    """Record positions under ``node``; the walk follows aliases, within the loader's limits."""
     doc._value_pos.setdefault(path, _mark(node))
     if isinstance(node, yaml.MappingNode):
         merged: list[yaml.Node] = []
-        seen: dict[Any, tuple[int, int]] = {}
         for knode, vnode in node.value:
             if knode.tag == "tag:yaml.org,2002:merge":
                 merged.extend(vnode.value if isinstance(vnode, yaml.SequenceNode) else [vnode])
@@ -198,19 +193,25 @@ def _index(doc: SourceDoc, node: yaml.Node, path: tuple, spelled: tuple, duplica
             except ValueError:
                 pass
             child = path + (_norm(key),)
-            marker = (knode.tag, key) if isinstance(key, (str, int)) else None
-            if marker in seen:
-                duplicates.setdefault(_mark(knode), (spelled + (key,), key, seen[marker]))
-            elif marker is not None:
-                seen[marker] = _mark(knode)
             doc._key_pos.setdefault(child, _mark(knode))
             doc._spelling.setdefault(child, key)
-            _index(doc, vnode, child, spelled + (key,), duplicates)
+            _index(doc, vnode, child, spelled + (key,))
         for m in merged:  # merge keys: positions of the merged mapping, under this path
-            _index(doc, m, path, spelled, duplicates)
+            _index(doc, m, path, spelled)
     elif isinstance(node, yaml.SequenceNode):
         for i, item in enumerate(node.value):
-            _index(doc, item, path + (i,), spelled + (i,), duplicates)
+            _index(doc, item, path + (i,), spelled + (i,))
+
+
+def _duplicate_problems(file: str, duplicates: list) -> list[Problem]:
+    """One problem per key given twice; a mapping reached through several aliases counts once."""
+    found: dict[tuple[int, int], Problem] = {}
+    for mark, path, key, first in duplicates:
+        where = (mark.line + 1, mark.column + 1)
+        found.setdefault(where, Problem(file, *where, format_path(path),
+                                        f"duplicate key {key!r} (first at line {first.line + 1} "
+                                        f"column {first.column + 1})"))
+    return [found[k] for k in sorted(found)]
 
 
 def _short_path(parts: tuple[str | int, ...], keep: int = 8) -> str:
@@ -231,17 +232,33 @@ def _looks_like_json(text: str, file: str) -> bool:
     return file.lower().endswith(".json") or text.lstrip()[:1] in ("{", "[")
 
 
-def _json_problem(text: str, file: str, limits: Limits) -> Problem | None:
-    """The syntax error of JSON text as a located problem, or None when it is valid JSON."""
+class _NotJson(ValueError):
+    """A constant JSON does not have (NaN, Infinity)."""
+
+
+def _refuse_constant(name: str) -> Any:
+    raise _NotJson(f"{name} is not valid JSON")
+
+
+def _parse_json(text: str, file: str, limits: Limits) -> tuple[Any, Problem | None]:
+    """``(data, None)`` for valid JSON text, ``(None, problem)`` for a syntax error.
+
+    Integers longer than the limit are left as text: the YAML pass that follows refuses them
+    with their position.
+    """
+    def integer(digits: str) -> Any:
+        return int(digits) if len(digits) <= limits.max_int_digits else digits
+
     try:
-        json.loads(text, parse_int=len, parse_float=len, parse_constant=len)  # syntax only: cheap
+        return json.loads(text, parse_int=integer, parse_constant=_refuse_constant), None
     except json.JSONDecodeError as exc:
-        return Problem(file, exc.lineno, exc.colno, "",
-                       f"JSON syntax error at line {exc.lineno} column {exc.colno}: {exc.msg}")
+        return None, Problem(file, exc.lineno, exc.colno, "",
+                             f"JSON syntax error at line {exc.lineno} column {exc.colno}: {exc.msg}")
+    except _NotJson as exc:
+        return None, Problem(file, 1, 1, "", f"JSON syntax error: {exc}")
     except RecursionError:
-        return Problem(file, 1, 1, "", f"nested deeper than {limits.max_depth} levels "
-                                       "(the limit is LABFLOWS_MAX_SPEC_DEPTH)")
-    return None
+        return None, Problem(file, 1, 1, "", f"nested deeper than {limits.max_depth} levels "
+                                             "(the limit is LABFLOWS_MAX_SPEC_DEPTH)")
 
 
 def _yaml_problem(exc: yaml.YAMLError, file: str) -> Problem:
@@ -273,23 +290,25 @@ def load_yaml_text(text: str, file: str = "<string>") -> SourceDoc:
     if len(text) > limits.max_bytes:
         raise SpecError([Problem(file, 1, 1, "", f"file larger than {limits.max_bytes} bytes "
                                                  "(the limit is LABFLOWS_MAX_SPEC_BYTES)")])
-    json_problem = _json_problem(text, file, limits) if _looks_like_json(text, file) else None
+    is_json = _looks_like_json(text, file)
+    json_data, json_problem = _parse_json(text, file, limits) if is_json else (None, None)
     if json_problem is not None and file.lower().endswith(".json"):
         raise SpecError([json_problem])
-    try:
-        node, data = compose_and_construct(text, limits)
+    try:  # YAML also reads JSON: it gives the positions, the limits and the duplicate keys
+        node, data, duplicates = compose_and_construct(text, limits)
+    except LimitError as exc:
+        raise SpecError([_yaml_problem(exc, file)]) from None
     except yaml.YAMLError as exc:
-        problem = _yaml_problem(exc, file)
-        raise SpecError([json_problem if json_problem and not isinstance(exc, LimitError) else problem]) from None
+        if json_problem is not None or not is_json:
+            raise SpecError([json_problem or _yaml_problem(exc, file)]) from None
+        node, data, duplicates = None, json_data, []  # valid JSON that YAML cannot read: no positions
+    if is_json and json_problem is None:
+        data = json_data  # JSON's own meaning of values (1e5 is a number, not a string)
+    if duplicates:
+        raise SpecError(_duplicate_problems(file, duplicates))
     doc = SourceDoc(file, data, text)
     if node is not None:
-        duplicates: dict[tuple[int, int], tuple[tuple, Any, tuple[int, int]]] = {}
-        _index(doc, node, (), (), duplicates)
-        if duplicates:
-            raise SpecError([
-                Problem(file, line, col, format_path(spelled),
-                        f"duplicate key {key!r} (first at line {first[0]} column {first[1]})")
-                for (line, col), (spelled, key, first) in sorted(duplicates.items())])
+        _index(doc, node, (), ())
     return doc
 
 
