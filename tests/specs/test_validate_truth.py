@@ -111,3 +111,18 @@ def test_validate_prints_one_result_per_line_in_order_on_one_stream(tmp_path):
     result = run_cli("validate", "--kind", "job", str(job))
     assert (result.returncode, result.stdout) == (
         2, f"{job}:1:10: JSON syntax error at line 1 column 10: Expecting property name enclosed in double quotes\n")
+
+
+@pytest.mark.parametrize("text, line", [
+    ("chunks: [c1\n", "2:1: YAML syntax error: did not find expected ',' or ']'"),
+    ("chunks: [c1, /etc]\n", "1:14: chunks[1]: must be a directory inside the work directory, not the absolute path '/etc'"),
+])
+def test_a_broken_chunks_file_stops_an_app_run_before_anything_is_written(tmp_path, text, line):
+    work = tmp_path / "work"
+    work.mkdir()
+    chunks = work / "chunks.yml"
+    chunks.write_text(text)
+    before = {p: p.stat().st_mtime_ns for p in tmp_path.rglob("*")}
+    result = run_cli("app-action", "process", str(ROOT / "examples/bfabric/app/app.yml"), str(work), "1")
+    assert (result.returncode, result.stdout) == (2, f"{chunks}:{line}\n")
+    assert {p: p.stat().st_mtime_ns for p in tmp_path.rglob("*")} == before
