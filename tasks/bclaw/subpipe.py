@@ -18,9 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Protocol
 
-import yaml
-
 from blocks.local import LocalRepository
+from specs.source import load_yaml_text
 from blocks.repository import Repository, join_uri
 from tasks.bclaw.context import RunContext, StepRecord
 from tasks.bclaw.scatter.expand import qualify
@@ -70,7 +69,7 @@ def child_job(step, ctx: RunContext, job_data: dict) -> Any:
     if not step.job_data:
         return job_data.get("job")
     uri = qualify(substitute(step.job_data, job_data_resolver(job_data)), ctx.repo_uri)
-    return yaml.safe_load(ctx.repo.read_text(uri))
+    return load_yaml_text(ctx.repo.read_text(uri), uri).data  # within the loader's limits
 
 
 def child_workflow(step, ctx: RunContext) -> tuple[str, bool]:
