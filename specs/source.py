@@ -1,8 +1,12 @@
 """YAML documents that remember where every value came from.
 
 Every spec format in labflows (BayerCLAW workflows, B-Fabric app/inputs/outputs/chunks files)
-is loaded through :func:`load_yaml_file`, so that any problem found later, by pydantic or by a
-cross-field rule, can be reported as one line ``FILE:LINE:COL: path: message``.
+and every job file is loaded through :func:`load_yaml_file`, so that any problem found later, by
+pydantic or by a cross-field rule, can be reported as one line ``FILE:LINE:COL: path: message``.
+
+Files are untrusted input: loading is bounded (:mod:`specs.limits`, enforced while composing by
+:mod:`specs.bounded_yaml`: size, items counting alias expansions, depth, integer digits), keys
+given twice at any depth are errors, and JSON text gets JSON's syntax errors and meaning.
 """
 
 from __future__ import annotations
