@@ -17,6 +17,7 @@ VALIDATORS: dict[str, str] = {
     "outputs": "specs.bfabric.outputs:outputs_from_doc",
     "chunks": "specs.bfabric.chunks:chunks_from_doc",
     "workunit": "specs.bfabric.workunit:workunit_from_doc",
+    "job": "specs.jobs:job_from_doc",  # never told from content: ``validate --kind job``
 }
 
 

@@ -1,18 +1,26 @@
 """YAML documents that remember where every value came from.
 
 Every spec format in labflows (BayerCLAW workflows, B-Fabric app/inputs/outputs/chunks files)
-is loaded through :func:`load_yaml_file`, so that any problem found later, by pydantic or by a
-cross-field rule, can be reported as one line ``FILE:LINE:COL: path: message``.
+and every job file is loaded through :func:`load_yaml_file`, so that any problem found later, by
+pydantic or by a cross-field rule, can be reported as one line ``FILE:LINE:COL: path: message``.
+
+Files are untrusted input: loading is bounded (:mod:`specs.limits`, enforced while composing by
+:mod:`specs.bounded_yaml`: size, items counting alias expansions, depth, integer digits), keys
+given twice at any depth are errors, and JSON text gets JSON's syntax errors and meaning.
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable
 
 import yaml
 from pydantic import ValidationError
+
+from specs.bounded_yaml import LimitError, compose_and_construct
+from specs.limits import Limits, LimitsConfigError
 
 Loc = tuple[str | int, ...]
 
@@ -175,6 +183,7 @@ def _mark(node: yaml.Node) -> tuple[int, int]:
 
 
 def _index(doc: SourceDoc, node: yaml.Node, path: tuple, spelled: tuple) -> None:
+    """Record positions under ``node``; the walk follows aliases, within the loader's limits."""
     doc._value_pos.setdefault(path, _mark(node))
     if isinstance(node, yaml.MappingNode):
         merged: list[yaml.Node] = []
@@ -198,18 +207,109 @@ def _index(doc: SourceDoc, node: yaml.Node, path: tuple, spelled: tuple) -> None
             _index(doc, item, path + (i,), spelled + (i,))
 
 
-def load_yaml_text(text: str, file: str = "<string>") -> SourceDoc:
-    """Parse YAML text (safe loader) and index positions; syntax errors become :class:`SpecError`."""
+def _duplicate_problems(file: str, duplicates: list) -> list[Problem]:
+    """One problem per key given twice; a mapping reached through several aliases counts once."""
+    found: dict[tuple[int, int], Problem] = {}
+    for mark, path, key, first in duplicates:
+        where = (mark.line + 1, mark.column + 1)
+        found.setdefault(where, Problem(file, *where, format_path(path),
+                                        f"duplicate key {key!r} (first at line {first.line + 1} "
+                                        f"column {first.column + 1})"))
+    return [found[k] for k in sorted(found)]
+
+
+def _short_path(parts: tuple[str | int, ...], keep: int = 8) -> str:
+    """A path for a one-line message: deep ones keep their first and last parts."""
+    if len(parts) <= 2 * keep:
+        return format_path(parts)
+    return f"{format_path(parts[:keep])}…{format_path(parts[-keep:])}"
+
+
+def _limits(file: str) -> Limits:
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.load(text, Loader=yaml.SafeLoader)
-    except yaml.MarkedYAMLError as exc:
+        return Limits.from_env()
+    except LimitsConfigError as exc:
+        raise SpecError([Problem(file, 1, 1, "", f"cannot read file: {exc}")]) from None
+
+
+def _looks_like_json(text: str, file: str) -> bool:
+    return file.lower().endswith(".json") or text.lstrip()[:1] in ("{", "[")
+
+
+class _NotJson(ValueError):
+    """A constant JSON does not have (NaN, Infinity)."""
+
+
+def _refuse_constant(name: str) -> Any:
+    raise _NotJson(f"{name} is not valid JSON")
+
+
+def _parse_json(text: str, file: str, limits: Limits) -> tuple[Any, Problem | None]:
+    """``(data, None)`` for valid JSON text, ``(None, problem)`` for a syntax error.
+
+    Integers longer than the limit are left as text: the YAML pass that follows refuses them
+    with their position.
+    """
+    def integer(digits: str) -> Any:
+        return int(digits) if len(digits) <= limits.max_int_digits else digits
+
+    try:
+        return json.loads(text, parse_int=integer, parse_constant=_refuse_constant), None
+    except json.JSONDecodeError as exc:
+        return None, Problem(file, exc.lineno, exc.colno, "",
+                             f"JSON syntax error at line {exc.lineno} column {exc.colno}: {exc.msg}")
+    except _NotJson as exc:
+        return None, Problem(file, 1, 1, "", f"JSON syntax error: {exc}")
+    except RecursionError:
+        return None, Problem(file, 1, 1, "", f"nested deeper than {limits.max_depth} levels "
+                                             "(the limit is LABFLOWS_MAX_SPEC_DEPTH)")
+
+
+def _yaml_problem(exc: yaml.YAMLError, file: str) -> Problem:
+    if isinstance(exc, LimitError):
+        return Problem(file, exc.line, exc.col, _short_path(exc.path), exc.message)
+    if isinstance(exc, yaml.MarkedYAMLError):
         mark = exc.problem_mark or exc.context_mark
         line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
         what = exc.problem or exc.context or "invalid YAML"
-        raise SpecError([Problem(file, line, col, "", f"YAML syntax error: {what}")]) from None
+        if exc.context and what.startswith("but "):  # the problem alone does not say what is wrong
+            what = f"{exc.context}, {what}"
+        elif exc.context and what == "second occurrence" and exc.context_mark is not None:
+            what = f"{exc.context.split(';')[0]} (first at line {exc.context_mark.line + 1})"
+        if "maximum nesting depth" in what:  # libyaml's own bound, beyond ours
+            return Problem(file, line, col, "", f"nested deeper than {_limits(file).max_depth} levels "
+                                                "(the limit is LABFLOWS_MAX_SPEC_DEPTH)")
+        return Problem(file, line, col, "", f"YAML syntax error: {what}")
+    return Problem(file, 1, 1, "", f"YAML error: {exc}")
+
+
+def load_yaml_text(text: str, file: str = "<string>") -> SourceDoc:
+    """Parse YAML or JSON text (plain data only) within the :class:`~specs.limits.Limits` and index positions.
+
+    JSON (a ``.json`` file, or text starting with ``{`` or ``[`` that is not valid YAML either)
+    gets JSON syntax errors. Raises :class:`SpecError` for syntax errors, exceeded limits and
+    keys repeated in a mapping, one located problem each.
+    """
+    limits = _limits(file)
+    if len(text) > limits.max_bytes:
+        raise SpecError([Problem(file, 1, 1, "", f"file larger than {limits.max_bytes} bytes "
+                                                 "(the limit is LABFLOWS_MAX_SPEC_BYTES)")])
+    is_json = _looks_like_json(text, file)
+    json_data, json_problem = _parse_json(text, file, limits) if is_json else (None, None)
+    if json_problem is not None and file.lower().endswith(".json"):
+        raise SpecError([json_problem])
+    try:  # YAML also reads JSON: it gives the positions, the limits and the duplicate keys
+        node, data, duplicates = compose_and_construct(text, limits)
+    except LimitError as exc:
+        raise SpecError([_yaml_problem(exc, file)]) from None
     except yaml.YAMLError as exc:
-        raise SpecError([Problem(file, 1, 1, "", f"YAML error: {exc}")]) from None
+        if json_problem is not None or not is_json:
+            raise SpecError([json_problem or _yaml_problem(exc, file)]) from None
+        node, data, duplicates = None, json_data, []  # valid JSON that YAML cannot read: no positions
+    if is_json and json_problem is None:
+        data = json_data  # JSON's own meaning of values (1e5 is a number, not a string)
+    if duplicates:
+        raise SpecError(_duplicate_problems(file, duplicates))
     doc = SourceDoc(file, data, text)
     if node is not None:
         _index(doc, node, (), ())
@@ -217,10 +317,19 @@ def load_yaml_text(text: str, file: str = "<string>") -> SourceDoc:
 
 
 def load_yaml_file(path: str | Path) -> SourceDoc:
-    """Read and parse a YAML (or JSON) file; unreadable files become :class:`SpecError`."""
+    """Read and parse a YAML (or JSON) file; unreadable and oversized files become :class:`SpecError`.
+
+    At most ``max_bytes + 1`` bytes are read, so a huge file costs no memory.
+    """
     name = str(path)
+    limits = _limits(name)
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        with open(path, "rb") as fh:
+            raw = fh.read(limits.max_bytes + 1)
+        if len(raw) > limits.max_bytes:
+            raise SpecError([Problem(name, 1, 1, "", f"file larger than {limits.max_bytes} bytes "
+                                                     "(the limit is LABFLOWS_MAX_SPEC_BYTES)")])
+        text = raw.decode("utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
         raise SpecError([Problem(name, 1, 1, "", f"cannot read file: {reason}")]) from None

@@ -116,6 +116,10 @@ def _check_run_arguments(args: argparse.Namespace) -> int | None:
     work_dir = Path(args.work_dir)
     if work_dir.exists() and not work_dir.is_dir():
         raise UsageError(f"work dir is not a directory: {work_dir}")
+    if (work_dir / "chunks.yml").is_file():  # a broken one is bad input: exit 2 before anything is written
+        from specs.bfabric.chunks import load_chunks
+
+        load_chunks(work_dir / "chunks.yml")
     _check_force_storage(args.force_storage)
     chunk = getattr(args, "chunk", None)
     if chunk is not None and not Path(chunk).is_dir() and not (work_dir / chunk).is_dir():

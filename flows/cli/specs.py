@@ -84,6 +84,9 @@ def validate_paths(paths: list[str], *, kind: str | None = None, params: dict[st
             status = 2
         else:
             print("ok" if len(paths) == 1 else f"{path}: ok", file=out)
+        # one result per line, in order, even when both streams go to one pipe
+        out.flush()
+        err.flush()
     return status
 
 

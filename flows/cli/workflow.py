@@ -42,18 +42,19 @@ def run_command(args: argparse.Namespace) -> int:
     """Validate everything first (exit 2 on bad input), then run the flow (exit 1 if it fails)."""
     from flows.cli.errors import UsageError
     from flows.cli.specs import ParamError, parse_param_pairs
+    from specs.jobs import load_job
     from specs.workflow.model import load_workflow
-    from tasks.bclaw.initialize import JobDataError, load_job_file, render_repository
-    from tasks.bclaw.native import unsupported_native_steps
 
     try:
         params = parse_param_pairs(args.param)
     except ParamError as exc:
         raise UsageError(str(exc)) from None
     wf = load_workflow(args.workflow, params)
-    job = load_job_file(args.job)
-    if not isinstance(job, dict):
-        raise UsageError(f"{args.job}: job data must be a mapping (a JSON object)")
+    job = load_job(args.job)  # before the engine (and Prefect) is imported: bad input fails fast
+
+    from tasks.bclaw.initialize import JobDataError, render_repository
+    from tasks.bclaw.native import unsupported_native_steps
+
     problems = unsupported_native_steps(wf.steps)
     if problems:
         raise UsageError(f"{args.workflow}: " + "; ".join(problems))

@@ -5,11 +5,13 @@ The file is ``{inputs: [...]}``; each entry is told apart by its ``type``:
 ``bfabric_resource``, ``bfabric_dataset``, ``bfabric_resource_archive``,
 ``bfabric_resource_dataset``, ``bfabric_order_fasta``, ``bfabric_annotation``, ``file``,
 ``static_file`` and ``static_yaml``. Unknown keys are errors; a ``filename`` is always relative
-to the chunk directory.
+to the chunk directory, and two inputs whose target names are known from the file alone
+(a ``filename``, or a ``file`` source's name) may not name the same file.
 """
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Annotated, Any, Literal, Union
 
@@ -27,10 +29,9 @@ from specs.bfabric.common import (
     AbsoluteFilePath,
     RelativeFilePath,
     StrictModel,
-    load_model,
     model_from_doc,
 )
-from specs.source import SourceDoc
+from specs.source import SourceDoc, SpecError, load_yaml_file
 
 __all__ = [
     "BfabricAnnotationSpec",
@@ -258,13 +259,35 @@ SCHEMA_MODEL = InputsSpec
 
 
 def inputs_from_doc(doc: SourceDoc) -> InputsSpec:
-    """Validate an inputs.yml document; raises SpecError."""
-    return model_from_doc(doc, InputsSpec)
+    """Validate an inputs.yml document; raises SpecError (also for repeated target file names)."""
+    spec = model_from_doc(doc, InputsSpec)
+    problems = []
+    first: dict[str, int] = {}
+    for i, name in enumerate(_target_names(spec)):
+        if name is None:
+            continue
+        if name in first:
+            loc = ("inputs", i, "filename") if getattr(spec.inputs[i], "filename", None) else ("inputs", i)
+            problems.append(doc.problem(loc, f"duplicate file name {name!r} (also inputs[{first[name]}])"))
+        else:
+            first[name] = i
+    if problems:
+        raise SpecError(problems)
+    return spec
+
+
+def _target_names(spec: InputsSpec) -> list[str | None]:
+    """Each input's file name in the chunk directory (normalised), None when only B-Fabric knows it."""
+    names: list[str | None] = []
+    for item in spec.inputs:
+        name = item.resolved_filename if isinstance(item, FileSpec) else getattr(item, "filename", None)
+        names.append(os.path.normpath(name) if name else None)
+    return names
 
 
 def load_inputs(path: str | Path) -> InputsSpec:
     """Read and validate an inputs.yml; raises SpecError."""
-    return load_model(path, InputsSpec)
+    return inputs_from_doc(load_yaml_file(path))
 
 
 def write_inputs(path: str | Path, inputs: list[InputSpec | dict[str, Any]]) -> InputsSpec:

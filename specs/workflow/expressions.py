@@ -7,6 +7,11 @@ subscripts, attribute access *as dictionary-key access* (``job.sample.kind``), c
 literals, and calls to a fixed list of functions (plus ``math.*`` and a few ``re.*`` functions
 when the caller allows them). Everything else is refused when the expression is compiled, so a
 workflow's validation reports it.
+
+Bounds: arithmetic made of constants is worked out when the expression is compiled, so
+``10**10**10`` (or a constant exponent no integer result could survive) is refused by
+``validate``; at run time every power, repetition and result is checked against the same
+bounds before it is built. ``re.*`` runs on RE2 (:mod:`specs.workflow.regex`), in linear time.
 """
 
 from __future__ import annotations
@@ -18,6 +23,8 @@ import re
 from dataclasses import dataclass
 from typing import Any, Callable
 
+from specs.workflow import regex
+
 MAX_EXPRESSION_LENGTH = 10_000
 MAX_SEQUENCE_LENGTH = 1_000_000  # longest string/list an expression may build
 MAX_INT_BITS = 100_000  # largest integer an expression may build
@@ -27,7 +34,7 @@ MAX_NESTED_REPEAT = 10_000  # items when repeating a sequence of containers
 _BUILTINS: dict[str, Callable[..., Any]] = {
     f.__name__: f for f in (len, min, max, abs, round, int, float, str, bool, sum, any, all, sorted)
 }
-_RE_FUNCTIONS = {name: getattr(re, name) for name in ("match", "search", "fullmatch", "findall")}
+_RE_FUNCTIONS = {name: getattr(regex, name) for name in ("match", "search", "fullmatch", "findall")}
 _RE_FLAGS = {name: getattr(re, name) for name in
              ("I", "IGNORECASE", "M", "MULTILINE", "S", "DOTALL", "X", "VERBOSE", "A", "ASCII")}
 _MATH_MEMBERS = {name: getattr(math, name) for name in dir(math) if not name.startswith("_")}
@@ -165,9 +172,64 @@ def compile_expression(text: str) -> Expression:
         raise ExpressionError(f"invalid expression: {exc}") from None
     try:
         _check_tree(tree)
+        _check_constants(tree)
     except RecursionError:
         raise ExpressionError("expression is nested too deeply") from None
     return Expression(stripped, tree)
+
+
+def _check_constants(tree: ast.Expression) -> None:
+    """Work out the constant parts of a checked tree now, so their errors show at validation.
+
+    Refuses ``10**10**10``, ``'a' * 10**9`` and the like, constant exponents too large for any
+    integer base but 0 and ±1 (``job.n ** 10**6``), and constant patterns RE2 cannot compile.
+    Each largest constant sub-tree is evaluated once (children are visited before parents).
+    """
+    nodes = list(ast.walk(tree))
+    constant: dict[int, bool] = {}
+    for node in reversed(nodes):  # breadth-first order reversed: children first
+        operands = [c for c in ast.iter_child_nodes(node) if not isinstance(c, (ast.operator, ast.unaryop))]
+        constant[id(node)] = isinstance(node, ast.Constant) or (
+            isinstance(node, (ast.BinOp, ast.UnaryOp)) and all(constant[id(c)] for c in operands))
+    values: dict[int, Any] = {}
+    for node in nodes:
+        for child in ast.iter_child_nodes(node):
+            if constant.get(id(child)) and not constant[id(node)]:
+                values[id(child)] = _fold(child)
+    if constant[id(tree.body)]:
+        values[id(tree.body)] = _fold(tree.body)
+    for node in nodes:
+        if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Pow) and id(node.right) in values:
+            exponent = values[id(node.right)]
+            if _is_int(exponent) and exponent > MAX_INT_BITS:
+                raise ExpressionError(f"invalid expression: exponent {exponent} is too large "
+                                      f"(at most {MAX_INT_BITS})")
+        if _is_re_call(node) and node.args and isinstance(node.args[0], ast.Constant):
+            try:
+                regex.match(node.args[0].value, "")
+            except regex.RegexError as exc:
+                raise ExpressionError(f"invalid expression: {exc}") from None
+
+
+def _fold(node: ast.AST) -> Any:
+    """The value of a constant sub-tree, or None when it fails in a way that may never be reached.
+
+    Exceeding a size bound is a compile error whatever the branch; other failures (``1/0`` in
+    ``0 and 1/0``) are left to evaluation, where short-circuiting may skip them.
+    """
+    try:
+        return _Evaluator({}).eval(node)
+    except ExpressionError as exc:
+        raise ExpressionError(f"invalid expression: {exc}") from None
+    except OverflowError:
+        raise ExpressionError("invalid expression: a number in it is too large (overflow)") from None
+    except (ArithmeticError, TypeError, ValueError, IndexError, KeyError):
+        return None
+
+
+def _is_re_call(node: ast.AST) -> bool:
+    return (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+            and isinstance(node.func.value, ast.Name) and node.func.value.id == "re")
 
 
 class _Evaluator:

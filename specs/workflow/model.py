@@ -19,6 +19,7 @@ from pydantic import Field, ValidationError, field_validator
 from specs.source import Problem, SourceDoc, SpecError, load_yaml_file
 from specs.workflow.params import Parameters
 from specs.workflow.parse import KIND_KEYS, StepParser, step_order
+from specs.workflow.references import reference_problems
 from specs.workflow.schema import WorkflowDocument
 from specs.workflow.step_parts import (
     DEFAULT_IMAGE,
@@ -46,6 +47,7 @@ from specs.workflow.steps import (
     StepBase,
     SubpipeStep,
 )
+from specs.workflow.subpipes import subpipe_cycle_problems
 from tasks.runtime.executors import ExecutorName
 
 __all__ = [
@@ -169,6 +171,7 @@ def workflow_from_doc(doc: SourceDoc, params: dict[str, str] | None = None) -> W
         problems.append(doc.problem(("Steps",), "required key is missing"))
     else:
         steps, _ = parser.steps(data[keys["steps"]], (keys["steps"],))
+    problems += reference_problems(doc, data) + subpipe_cycle_problems(doc, data)
     problems = _in_order(problems + parameters.problems + parser.problems)
     if problems:
         raise SpecError(problems)

@@ -18,10 +18,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Protocol
 
-import yaml
-
 from blocks.local import LocalRepository
 from blocks.repository import Repository, join_uri
+from specs.source import load_yaml_text
 from tasks.bclaw.context import RunContext, StepRecord
 from tasks.bclaw.scatter.expand import qualify
 from tasks.bclaw.substitution import job_data_resolver, substitute
@@ -70,7 +69,7 @@ def child_job(step, ctx: RunContext, job_data: dict) -> Any:
     if not step.job_data:
         return job_data.get("job")
     uri = qualify(substitute(step.job_data, job_data_resolver(job_data)), ctx.repo_uri)
-    return yaml.safe_load(ctx.repo.read_text(uri))
+    return load_yaml_text(ctx.repo.read_text(uri), uri).data  # within the loader's limits
 
 
 def child_workflow(step, ctx: RunContext) -> tuple[str, bool]:

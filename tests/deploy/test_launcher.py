@@ -124,7 +124,7 @@ def test_a_new_version_of_a_job_file_starts_a_new_run(make_setup, drop_job, runs
 
 
 @pytest.mark.parametrize("rel, text, reason", [
-    ("echo/broken.json", '{"id": "X",', "YAML syntax error"),
+    ("echo/broken.json", '{"id": "X",', "JSON syntax error"),
     ("echo/list.json", "[1, 2]", "job data must be a mapping"),
     ("echo/no-id.json", '{"other": 1}', "job data has no key 'id'"),
     ("nosuch/job.json", '{"id": "N"}', "no workflow named 'nosuch'"),

@@ -10,9 +10,16 @@ import pytest
 
 import specs.kinds
 from flows.cli import specs as cli_specs
-from flows.cli.specs import ParamError, parse_param_pairs, schema_for, validate_one, validate_paths
-from specs.workflow import model as workflow, schema as workflow_schema
+from flows.cli.specs import (
+    ParamError,
+    parse_param_pairs,
+    schema_for,
+    validate_one,
+    validate_paths,
+)
 from specs.source import load_yaml_file
+from specs.workflow import model as workflow
+from specs.workflow import schema as workflow_schema
 
 HERE = Path(__file__).parent
 VALID = sorted((HERE / "valid").glob("*.yaml"))

@@ -1,6 +1,8 @@
 """The safe expression evaluator of choosers and QC checks."""
 
 import math
+import re
+import time
 
 import pytest
 
@@ -187,3 +189,65 @@ def test_compiled_expression_is_reusable_and_keeps_its_text():
     expr = compile_expression("  a > 1\n")
     assert expr.text == "a > 1"
     assert [expr.evaluate({"a": v}) for v in (0, 2)] == [False, True]
+
+
+@pytest.mark.parametrize("text, message", [
+    ("10 ** 10 ** 10 > 1", "10 ** 10000000000 is too large"),
+    ("x > 9 ** 9 ** 9", "9 ** 387420489 is too large"),
+    ("job.n ** 1000000 > 1", "exponent 1000000 is too large"),
+    ("job.n ** (10 ** 6)", "exponent 1000000 is too large"),
+    ("len('a' * 10 ** 9) > 0", "repetition would build"),
+    ("10.0 ** 400 > 1", "too large (overflow)"),
+    ("-(2 ** 200000) < 0", "is too large"),
+])
+def test_huge_constant_arithmetic_is_refused_at_compile_time(text, message):
+    with pytest.raises(ExpressionError, match=re.escape(message)):
+        compile_expression(text)
+
+
+@pytest.mark.parametrize("text, value", [
+    ("0 and 1 / 0", 0),  # failures other than size are left to (short-circuited) evaluation
+    ("2 ** 100 > job.n", True),
+    ("job.n ** 3", 27),
+    ("1 + 2 * 3 - job.n", 4),
+])
+def test_ordinary_constant_arithmetic_still_compiles(text, value):
+    assert compile_expression(text).evaluate({"job": {"n": 3}}) == value
+
+
+def test_constant_folding_is_linear_in_the_expression():
+    start = time.monotonic()
+    assert compile_expression(" + ".join(["1"] * 300)).evaluate({}) == 300
+    assert time.monotonic() - start < 10  # hang guard only
+
+
+@pytest.mark.parametrize("text, message", [
+    ("re.match('(a)\\\\1', job.s)", "invalid escape sequence"),
+    ("re.search('a(?=b)', job.s)", "invalid perl operator"),
+    ("re.fullmatch('(ab', job.s)", "missing )"),
+])
+def test_constant_patterns_re2_cannot_run_are_refused_at_compile_time(text, message):
+    with pytest.raises(ExpressionError, match=re.escape(message)):
+        compile_expression(text)
+
+
+def test_catastrophic_patterns_run_in_linear_time():
+    names = {"job": {"pat": "(a+)+$", "s": "a" * 50_000 + "b", "nested": "(x+x+)+y"}}
+    start = time.monotonic()
+    assert ev("re.match(job.pat, job.s) is None", names, with_math_re=True) is True
+    assert ev("re.search(job.nested, 'x' * 50000) is None", names, with_math_re=True) is True
+    assert ev("len(re.findall('(a|aa)+b', job.s)) == 1", names, with_math_re=True) is True
+    assert time.monotonic() - start < 10  # hang guard: Python's re would take longer than the universe
+
+
+def test_re_flags_and_job_data_patterns():
+    names = {"job": {"p": "(a)\\1", "s": "AB"}}
+    assert ev("re.match('ab', job.s, re.I) is not None", names, with_math_re=True) is True
+    assert ev("re.fullmatch('a.b', 'a\\nb', re.S) is not None", names, with_math_re=True) is True
+    assert ev("re.search('^b', 'a\\nb', re.M) is not None", names, with_math_re=True) is True
+    with pytest.raises(ExpressionError, match="invalid regular expression"):
+        ev("re.match(job.p, job.s)", names, with_math_re=True)
+    with pytest.raises(ExpressionError, match="unsupported regular expression flags"):
+        ev("re.match('a', 'a', re.X)", names, with_math_re=True)
+    with pytest.raises(ExpressionError, match="can only match strings"):
+        ev("re.match('a', 5)", names, with_math_re=True)

@@ -18,6 +18,8 @@ import yaml
 from jsonpath_ng.exceptions import JSONPathError
 from jsonpath_ng.ext import parse as parse_jsonpath
 
+from specs.source import SpecError, load_yaml_text
+
 
 class FileSelectError(ValueError):
     """A scatter file cannot be parsed or its selector is not valid JSONPath."""
@@ -31,14 +33,23 @@ def _jsonl(text: str) -> list[Any]:
     return [json.loads(line) for line in _lines(text)]
 
 
+def _yaml(text: str) -> Any:
+    """YAML read within the spec loader's limits: a step's output may be an alias bomb too."""
+    try:
+        return load_yaml_text(text, "<yaml>").data
+    except SpecError as exc:
+        p = exc.problems[0]
+        raise ValueError(f"line {p.line} column {p.col}: {p.path + ': ' if p.path else ''}{p.message}") from None
+
+
 def _rows(delimiter: str) -> Callable[[str], list[dict[str, str]]]:
     return lambda text: list(csv.DictReader(io.StringIO(text), delimiter=delimiter))
 
 
 _PARSERS: dict[str, Callable[[str], Any]] = {
     "json": json.loads,
-    "yaml": yaml.safe_load,
-    "yml": yaml.safe_load,
+    "yaml": _yaml,
+    "yml": _yaml,
     "jsonl": _jsonl,
     "ndjson": _jsonl,
     "csv": _rows(","),

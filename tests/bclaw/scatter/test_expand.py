@@ -130,3 +130,14 @@ def test_file_select_without_selector_is_lines_and_errors_are_clear():
         file_items("f.json", "[]", "$[")
     with pytest.raises(FileSelectError, match="cannot parse as json"):
         file_items("f.json", "{not json", "$.x")
+
+
+def test_a_yaml_scatter_file_is_read_within_the_loader_limits():
+    from tasks.bclaw.scatter.select import parse_file
+
+    bomb = "a: &a [x, x, x, x, x, x, x, x, x, x]\n" + "".join(
+        f"{n}: &{n} [" + ", ".join([f"*{p}"] * 10) + "]\n" for p, n in zip("abcdefgh", "bcdefghi"))
+    with pytest.raises(FileSelectError, match=r"items.yaml: cannot parse as yaml: line 5 column \d+: "
+                                              r"e\[\d\]: more than 50000 items"):
+        parse_file("items.yaml", bomb)
+    assert parse_file("items.yml", "samples: [a, b]\n") == {"samples": ["a", "b"]}

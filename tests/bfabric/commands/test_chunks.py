@@ -44,8 +44,14 @@ def test_single_discovered_chunk_file_content(tmp_path):
 def test_existing_chunks_file_wins(tmp_path):
     make_chunk(tmp_path, "a")
     make_chunk(tmp_path, "b")
-    (tmp_path / "chunks.yml").write_text("chunks: [b, /abs/elsewhere]\n")
-    assert ChunksFile.read(tmp_path) == [tmp_path / "b", Path("/abs/elsewhere")]
+    (tmp_path / "chunks.yml").write_text("chunks: [b, sub/elsewhere]\n")
+    assert ChunksFile.read(tmp_path) == [tmp_path / "b", tmp_path / "sub/elsewhere"]
+
+
+def test_chunks_outside_the_work_dir_are_refused(tmp_path):
+    (tmp_path / "chunks.yml").write_text("chunks: [b, /etc]\n")
+    with pytest.raises(SpecError, match=r"chunks.yml:1:13: chunks\[1\]: .*not the absolute path '/etc'"):
+        ChunksFile.read(tmp_path)
 
 
 def test_no_chunks_found(tmp_path):
@@ -61,8 +67,14 @@ def test_invalid_chunks_file_is_a_located_error(tmp_path):
 
 
 def test_write_makes_inside_paths_relative(tmp_path):
-    ChunksFile.write(tmp_path, [tmp_path / "x", Path("y"), Path("/other/z")])
-    assert yaml.safe_load((tmp_path / "chunks.yml").read_text()) == {"chunks": ["x", "y", "/other/z"]}
+    ChunksFile.write(tmp_path, [tmp_path / "x", Path("y")])
+    assert yaml.safe_load((tmp_path / "chunks.yml").read_text()) == {"chunks": ["x", "y"]}
+
+
+def test_write_refuses_chunks_outside_the_work_dir_and_writes_nothing(tmp_path):
+    with pytest.raises(ValueError, match=r"chunks\[1\]: .*absolute path '/other/z'"):
+        ChunksFile.write(tmp_path, [tmp_path / "x", Path("/other/z")])
+    assert not (tmp_path / "chunks.yml").exists()
 
 
 def test_needs_dispatch_rules(tmp_path):

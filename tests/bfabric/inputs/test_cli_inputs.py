@@ -91,7 +91,8 @@ def test_missing_inputs_file_and_duplicate_names_and_unknown_filter_exit_2(tmp_p
     dup = write_inputs(tmp_path / "dup.yml", STATIC[0], STATIC[0])
     capsys.readouterr()
     assert main(["inputs", "prepare", str(dup)]) == 2
-    assert capsys.readouterr().err.strip() == "error: duplicate input file name 'a.txt' (inputs 1 and 2)"
+    # known from the file alone: refused while loading, located
+    assert capsys.readouterr().err.strip() == f"{dup}:4:13: inputs[1].filename: duplicate file name 'a.txt' (also inputs[0])"
     ok = write_inputs(tmp_path / "ok.yml", *STATIC)
     assert main(["inputs", "prepare", "--filter", "*.txt", str(ok)]) == 2
     assert "no input has that file name" in capsys.readouterr().err
