@@ -14,7 +14,7 @@ from prefect.deployments.runner import RunnerDeployment
 from prefect.schedules import Cron, Interval, Schedule
 
 from flows.workflow import run_workflow
-from tasks.bclaw.labels import workflow_label
+from specs.workflow.model import workflow_name
 
 NIGHTLY_CRON = "0 2 * * *"
 DEFAULT_TIMEZONE = "Europe/Zurich"
@@ -45,7 +45,7 @@ def nightly_workflow(workflow: str, job_file: str, *, name: str | None = None, s
     if repository_block:
         parameters["repository_block"] = repository_block
     return run_workflow.to_deployment(
-        name=name or f"{workflow_label(workflow)}-nightly",
+        name=name or f"{workflow_name(workflow)}-nightly",
         schedule=schedule or nightly(),
         parameters=parameters,
         tags=["labflows", "nightly"],

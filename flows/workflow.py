@@ -12,7 +12,7 @@ from prefect.runtime import flow_run
 from blocks.repository import Repository
 from blocks.resolve import load_repository
 from flows.subpipes import run_child
-from specs.workflow.model import Workflow, load_workflow
+from specs.workflow.model import Workflow, load_workflow, workflow_name
 from tasks.bclaw.command_step import command_step_task
 from tasks.bclaw.context import RunContext, StepRecord
 from tasks.bclaw.initialize import (
@@ -20,7 +20,7 @@ from tasks.bclaw.initialize import (
     load_job_file,
     render_repository,
 )
-from tasks.bclaw.labels import add_flow_run_tags, workflow_label, workflow_tag
+from tasks.bclaw.labels import add_flow_run_tags, workflow_tag
 from tasks.bclaw.step_kinds import flow_handlers
 from tasks.bclaw.walk import Handlers, StepOutcome, walk_steps
 from tasks.runtime.executors import ExecutorName
@@ -51,7 +51,7 @@ def _flow_run_name() -> str:
     params = flow_run.parameters
     if params.get("run_name"):
         return params["run_name"]
-    wf = workflow_label(params.get("workflow", "workflow"))
+    wf = workflow_name(params.get("workflow", "workflow"))
     job = params.get("job_file")
     return f"{wf}:{Path(job).stem}" if job else wf
 
@@ -112,7 +112,7 @@ def run_workflow(
     if job is None:
         job = load_job_file(job_file) if job_file else {}
     repo = load_repository(repository_block, storage)
-    tag = workflow_tag(workflow_label(workflow))
+    tag = workflow_tag(workflow_name(workflow))
     add_flow_run_tags(flow_run.id, tag)
     with tags(tag):
         return run_loaded_workflow(wf, job, job_file=job_file, repo=repo, executor=executor,

@@ -76,8 +76,21 @@ class Options(Strict):
     scatter_batch_size: int | None = Field(None, ge=1)  # labflows: scatter branches per task
 
 
+# files named like this say nothing; the folder they are in names the workflow
+_GENERIC_STEMS = {"workflow", "wf", "main", "pipeline"}
+
+
+def workflow_name(path: str | Path) -> str:
+    """A workflow's name: its file name without extension, or for a generic file name
+    (``workflow.yaml``) the folder's name: ``examples/qc/workflow.yaml`` is ``qc``."""
+    p = Path(str(path))
+    if p.stem.lower() in _GENERIC_STEMS and p.parent.name not in ("", "."):
+        return p.parent.name
+    return p.stem
+
+
 class Workflow(Strict):
-    """A validated workflow file."""
+    """A validated workflow file (``name``: see :func:`workflow_name`)."""
 
     name: str
     source: Path
@@ -176,7 +189,7 @@ def workflow_from_doc(doc: SourceDoc, params: dict[str, str] | None = None) -> W
     if problems:
         raise SpecError(problems)
     source = Path(doc.file).absolute()
-    return Workflow(name=source.stem, source=source, repository=repository or "",
+    return Workflow(name=workflow_name(source), source=source, repository=repository or "",
                     parameters=parameters.declared, parameter_values=parameters.values,
                     options=options, steps=steps, transform=transform)
 

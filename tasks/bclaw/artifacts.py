@@ -13,13 +13,12 @@ import time
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Iterable, Iterator
 from urllib.parse import quote
 
 from prefect.artifacts import create_link_artifact, create_markdown_artifact
 
-from tasks.bclaw.labels import artifact_key, workflow_label
+from tasks.bclaw.labels import artifact_key
 from tasks.bclaw.staging import input_uri
 from tasks.runtime.logs import in_a_run, run_logger
 
@@ -71,7 +70,7 @@ def start_report(ctx: Any, step: str, image: str, inputs: dict[str, str], refere
                  started: float) -> StepReport:
     """The report of a step starting in run context ``ctx`` (a :class:`~tasks.bclaw.context.RunContext`);
     the workflow is named as in run names (``examples/qc/workflow.yaml`` is ``qc``)."""
-    report = StepReport(workflow_label(Path(ctx.workflow_dir) / ctx.workflow_name), step, image=image,
+    report = StepReport(ctx.workflow_name, step, image=image,
                         started=started)
     report.set_inputs(inputs, references, ctx.repo_uri)
     return report

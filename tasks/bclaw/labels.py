@@ -8,23 +8,11 @@ from __future__ import annotations
 
 import logging
 import re
-from pathlib import Path
 from uuid import UUID
 
 from prefect.client.orchestration import get_client
 
-# files named like this say nothing; the folder they are in names the workflow
-_GENERIC_STEMS = {"workflow", "wf", "main", "pipeline"}
 _KEY_UNSAFE = re.compile(r"[^a-z0-9]+")
-
-
-def workflow_label(path: str | Path) -> str:
-    """A workflow's display name: its file name without extension, or for a generic file name
-    (``workflow.yaml``) the folder's name: ``examples/qc/workflow.yaml`` is ``qc``."""
-    p = Path(str(path))
-    if p.stem.lower() in _GENERIC_STEMS and p.parent.name not in ("", "."):
-        return p.parent.name
-    return p.stem
 
 
 def workflow_tag(name: str) -> str:

@@ -96,7 +96,7 @@ async def _task_run_names(flow_run_id, expected: dict[str, int]):
 
 
 def test_gather_manifest_branch_repos_and_auto_inputs(run_flow, storage):
-    state = run_flow(GATHER, {"id": "g1", "ys": ["p", "q"]})
+    state = run_flow(GATHER, {"id": "g1", "ys": ["p", "q"]}, name="gather")  # gather.yaml: workflow "gather"
     assert state.is_completed(), state.message
     repo = storage / "bkt/gather/g1"
     uri = "s3://bkt/gather/g1/test-step"
@@ -135,11 +135,11 @@ def test_gather_manifest_branch_repos_and_auto_inputs(run_flow, storage):
     # visibility: task runs named after branches, a progress and a branch table artifact
     names = asyncio.run(_task_run_names(state.state_details.flow_run_id, {"test-step[": 3, "no-outputs[": 2}))
     assert {"test-step[00000]", "test-step[00001]", "test-step[00002]", "no-outputs[00000]"} <= set(names)
-    arts = asyncio.run(_artifacts(["wf-test-step-progress", "wf-test-step-branches"]))
-    assert arts["wf-test-step-progress"].type == "progress" and float(arts["wf-test-step-progress"].data) == 100.0
-    assert "3/3 branches finished" in arts["wf-test-step-progress"].description
-    table = json.loads(arts["wf-test-step-branches"].data) if isinstance(arts["wf-test-step-branches"].data, str) \
-        else arts["wf-test-step-branches"].data
+    arts = asyncio.run(_artifacts(["gather-test-step-progress", "gather-test-step-branches"]))
+    assert arts["gather-test-step-progress"].type == "progress" and float(arts["gather-test-step-progress"].data) == 100.0
+    assert "3/3 branches finished" in arts["gather-test-step-progress"].description
+    table = json.loads(arts["gather-test-step-branches"].data) if isinstance(arts["gather-test-step-branches"].data, str) \
+        else arts["gather-test-step-branches"].data
     rows = {row["branch"]: row for row in table}
     assert rows["00001"]["scatter.x"] == "b" and rows["00001"]["status"] == "done"
     assert rows["00001"]["outputs"] == "out1.txt"
