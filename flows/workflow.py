@@ -73,10 +73,18 @@ def run_loaded_workflow(wf: Workflow, job: Any, *, job_file: str | None, repo: R
     try:
         walk_steps(wf.steps, ctx, handlers(), records)
     except Exception as exc:
-        summary["steps"] = [asdict(r) for r in records]
+        summary["steps"] = _with_steps_not_run(wf, records)
         raise WorkflowFailed(str(exc), summary) from exc
-    summary["steps"] = [asdict(r) for r in records]
+    summary["steps"] = _with_steps_not_run(wf, records)
     return summary
+
+
+def _with_steps_not_run(wf: Workflow, records: list[StepRecord]) -> list[dict]:
+    """The records as dicts, then a ``not run`` record for every top-level step that has none
+    (after a failure, or passed over by a chooser), in the workflow's order."""
+    seen = {r.name for r in records}
+    rows = [asdict(r) for r in records]
+    return rows + [asdict(StepRecord(s.name, "not run")) for s in wf.steps if s.name not in seen]
 
 
 @flow(name="run-workflow", flow_run_name=_flow_run_name, log_prints=True, task_runner=make_task_runner())

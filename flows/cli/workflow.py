@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
+from blocks.local import DEFAULT_STORAGE
 from tasks.runtime.executors import EXECUTORS
 
 
@@ -26,16 +28,31 @@ def register(subparsers) -> None:
     p.set_defaults(func=run_command)
 
 
-def format_summary(summary: dict) -> str:
-    """The end-of-run table: step, status, duration, outputs."""
+def format_summary(summary: dict, local_root: str | None = None) -> str:
+    """The end-of-run table: step, status, duration, outputs (every step, ``not run`` included).
+
+    With ``local_root`` (a local folder standing in for S3), outputs are shown as the paths a user
+    can open; a scatter step also shows its branch counts.
+    """
+    show = _local_paths(local_root) if local_root else str
     rows = [("step", "status", "time", "outputs")]
     for rec in summary["steps"]:
-        outputs = ", ".join(rec["outputs"]) if rec["outputs"] else "-"
-        rows.append((rec["name"], rec["status"], f"{rec['duration_s']:.1f}s", outputs))
+        outputs = ", ".join(show(o) for o in rec["outputs"]) if rec["outputs"] else "-"
+        if rec["status"] != "failed" and rec.get("message"):
+            outputs = f"{outputs} ({rec['message']})"
+        time_text = "-" if rec["status"] == "not run" else f"{rec['duration_s']:.1f}s"
+        rows.append((rec["name"], rec["status"], time_text, outputs))
     widths = [max(len(r[i]) for r in rows) for i in range(3)]
-    lines = [f"workflow {summary['workflow']} — repository {summary['repository']}"]
+    lines = [f"workflow {summary['workflow']} — repository {show(summary['repository'])}"]
     lines += ["  " + "  ".join(c.ljust(w) for c, w in zip(r[:3], widths)) + "  " + r[3] for r in rows]
     return "\n".join(lines)
+
+
+def _local_paths(root: str):
+    from blocks.local import LocalRepository
+
+    repo = LocalRepository(root=root)
+    return lambda uri: os.path.relpath(repo.path_of(uri)) if uri.startswith("s3://") else uri
 
 
 def run_command(args: argparse.Namespace) -> int:
@@ -88,11 +105,12 @@ def run_command(args: argparse.Namespace) -> int:
         state = flow_fn(workflow=args.workflow, job_file=args.job, params=params,
                         repository_block=args.repository_block, storage=args.storage,
                         executor=args.executor, return_state=True)
+    local_root = None if args.repository_block else (args.storage or DEFAULT_STORAGE)
     if state.is_completed():
-        print(format_summary(state.result()))
+        print(format_summary(state.result(), local_root))
         return 0
     exc = state.result(raise_on_failure=False)
     if isinstance(exc, WorkflowFailed):
-        print(format_summary(exc.summary))
+        print(format_summary(exc.summary, local_root))
     print(f"workflow failed: {exc}", file=sys.stderr)
     return 1

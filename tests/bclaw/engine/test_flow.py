@@ -55,7 +55,8 @@ def test_qc_failure_stops_the_flow_with_the_bclaw_message(tmp_path):
     exc = state.result(raise_on_failure=False)
     assert isinstance(exc, WorkflowFailed)
     assert "failed QC conditions: stats.json: read_count < 10" in str(exc)
-    assert [(s["name"], s["status"]) for s in exc.summary["steps"]] == [("make_reads", "done"), ("count", "failed")]
+    assert [(s["name"], s["status"]) for s in exc.summary["steps"]] == [
+        ("make_reads", "done"), ("count", "failed"), ("report", "not run")]
     assert not (storage / "labflows-examples/runs/qc/S2/report.txt").exists()
 
 
@@ -141,7 +142,8 @@ def test_cli_exit_codes_in_process(tmp_path, capsys):
     storage = str(tmp_path / "s")
     assert main(["workflow", str(good), "--job", str(job), "--storage", storage]) == 0
     out = capsys.readouterr().out
-    assert "s3://b/cli/j1/o.txt" in out and " done " in out
+    assert os.path.relpath(tmp_path / "s" / "b/cli/j1/o.txt") in out and " done " in out  # a path to open
+    assert "s3://b/cli/j1/o.txt" not in out
     assert main(["workflow", str(bad_cmd), "--job", str(job), "--storage", storage]) == 1
     err = capsys.readouterr().err
     assert "step s: command exited with code 7" in err
@@ -173,6 +175,8 @@ def test_cli_hello_example_end_to_end_in_a_fresh_process(tmp_path):
     result = _cli("workflow", "examples/hello/workflow.yaml", "--job", "examples/hello/job.json",
                   "--storage", str(tmp_path))
     assert result.returncode == 0, result.stderr[-2000:]
-    assert "hello" in result.stdout and "done" in result.stdout
     out = tmp_path / "example-bucket/hello-world/sample-001/hello.txt"
+    lines = result.stdout.splitlines()
+    assert lines[0] == f"workflow hello — repository {os.path.relpath(out.parent, ROOT)}"
+    assert lines[2].split()[:2] == ["hello", "done"] and lines[2].endswith(os.path.relpath(out, ROOT))
     assert out.read_text() == "Hello world! This is job sample-001!\n"

@@ -41,7 +41,7 @@ def test_pass_wait_succeed_through_the_flow(run_flow, storage):
     assert not (repo / "never.txt").exists()  # Succeed ended the run
     steps = [(s["name"], s["status"]) for s in state.result()["steps"]]
     assert steps == [("make", "done"), ("hand-on", "done"), ("pause", "done"), ("use", "done"),
-                     ("stop-here", "done")]
+                     ("stop-here", "done"), ("never", "not run")]
     pause = next(s for s in state.result()["steps"] if s["name"] == "pause")
     assert pause["duration_s"] >= 1.0
 
