@@ -39,6 +39,7 @@ def run_command(args: argparse.Namespace) -> int:
     """Validate everything first (exit 2 on bad input), then run the flow (exit 1 if it fails)."""
     from flows.cli.errors import UsageError
     from specs.workflow.model import load_workflow
+    from tasks.bclaw.containment import PathRefused, check_job_paths
     from tasks.bclaw.initialize import JobDataError, load_job_file, render_repository
     from tasks.bclaw.native import unsupported_native_steps
 
@@ -57,7 +58,8 @@ def run_command(args: argparse.Namespace) -> int:
         raise UsageError(f"{args.workflow}: " + "; ".join(problems))
     try:
         render_repository(wf.repository, job)
-    except JobDataError as exc:
+        check_job_paths(wf.steps, job)
+    except (JobDataError, PathRefused) as exc:
         raise UsageError(f"{args.job}: {exc}") from None
 
     from tasks.runtime.task_runners import TaskRunnerSpecError, make_task_runner
