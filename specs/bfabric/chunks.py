@@ -1,27 +1,56 @@
 """chunks.yml: the chunk directories that dispatch produced, ``{chunks: [dir, ...]}``.
 
-Entries may be relative (to the work directory that holds chunks.yml) or absolute.
+Entries may be relative (to the work directory that holds chunks.yml) or absolute, but every
+chunk lies inside that work directory: no ``..``, and an absolute entry must be below it.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated
 
 import yaml
+from pydantic import AfterValidator
 
-from specs.bfabric.common import StrictModel, load_model, model_from_doc
-from specs.source import SourceDoc
+from specs.bfabric.common import StrictModel, model_from_doc
+from specs.paths import escape_problem
+from specs.source import SourceDoc, SpecError, load_yaml_file
 
-__all__ = ["ChunksSpec", "SCHEMA_MODEL", "chunks_from_doc", "load_chunks", "write_chunks"]
+__all__ = ["ChunkOutsideWorkDir", "ChunksSpec", "SCHEMA_MODEL", "chunks_from_doc", "inside_work_dir",
+           "load_chunks", "write_chunks"]
+
+
+class ChunkOutsideWorkDir(ValueError):
+    """A chunk directory is not inside the work directory."""
+
+
+def _no_escape(value: Path) -> Path:
+    problem = escape_problem(value.as_posix())
+    if problem:
+        raise ValueError(f"a chunk must stay inside the work directory: {problem} ({str(value)!r})")
+    return value
+
+
+ChunkPath = Annotated[Path, AfterValidator(_no_escape)]
+
+
+def inside_work_dir(chunk: Path, work_dir: Path) -> bool:
+    """True when ``chunk`` (relative entries anchored at ``work_dir``) is ``work_dir`` or below it."""
+    work = Path(work_dir).absolute()
+    path = chunk if chunk.is_absolute() else work / chunk
+    return ".." not in path.parts and path.is_relative_to(work)
 
 
 class ChunksSpec(StrictModel):
     """A chunks.yml."""
 
-    chunks: list[Path]
+    chunks: list[ChunkPath]
 
     def resolved(self, work_dir: Path) -> list[Path]:
-        """Chunk directories with relative entries anchored at ``work_dir``."""
+        """Chunk directories with relative entries anchored at ``work_dir``; one outside it is refused."""
+        outside = [str(c) for c in self.chunks if not inside_work_dir(c, work_dir)]
+        if outside:
+            raise ChunkOutsideWorkDir(f"chunks outside the work directory {work_dir}: {', '.join(outside)}")
         return [c if c.is_absolute() else work_dir / c for c in self.chunks]
 
 
@@ -29,13 +58,19 @@ SCHEMA_MODEL = ChunksSpec
 
 
 def chunks_from_doc(doc: SourceDoc) -> ChunksSpec:
-    """Validate a chunks.yml document; raises SpecError."""
-    return model_from_doc(doc, ChunksSpec)
+    """Validate a chunks.yml document (absolute chunks must lie below its folder); raises SpecError."""
+    spec = model_from_doc(doc, ChunksSpec)
+    work_dir = Path(doc.file).absolute().parent
+    problems = [doc.problem(("chunks", i), f"a chunk must be inside the work directory {work_dir}, not {str(c)!r}")
+                for i, c in enumerate(spec.chunks) if not inside_work_dir(c, work_dir)]
+    if problems:
+        raise SpecError(problems)
+    return spec
 
 
 def load_chunks(path: str | Path) -> ChunksSpec:
     """Read and validate a chunks.yml; raises SpecError."""
-    return load_model(path, ChunksSpec)
+    return chunks_from_doc(load_yaml_file(path))
 
 
 def write_chunks(path: str | Path, chunks: list[Path | str]) -> ChunksSpec:

@@ -99,9 +99,10 @@ def test_malformed_outputs(text, expected):
 
 
 def test_chunks_spec(tmp_path):
-    spec = chunks_from_doc(load_yaml_text("chunks:\n  - chunk1\n  - /abs/chunk2\n", "chunks.yml"))
-    assert spec.chunks == [Path("chunk1"), Path("/abs/chunk2")]
-    assert spec.resolved(tmp_path) == [tmp_path / "chunk1", Path("/abs/chunk2")]
+    doc = load_yaml_text(f"chunks:\n  - chunk1\n  - {tmp_path}/chunk2\n", str(tmp_path / "chunks.yml"))
+    spec = chunks_from_doc(doc)
+    assert spec.chunks == [Path("chunk1"), tmp_path / "chunk2"]
+    assert spec.resolved(tmp_path) == [tmp_path / "chunk1", tmp_path / "chunk2"]
     write_chunks(tmp_path / "chunks.yml", ["a", tmp_path / "b"])
     assert load_chunks(tmp_path / "chunks.yml").chunks == [Path("a"), tmp_path / "b"]
     assert chunks_mod.SCHEMA_MODEL is ChunksSpec
