@@ -280,3 +280,18 @@ def test_subpipe_retrieve_refuses_rendered_targets_outside_the_repository(ctx, r
 def test_output_spec_model_is_unchanged_for_plain_values():
     # the shorthand parser itself stays as BayerCLAW has it: containment is judged on top of it
     assert OutputSpec.model_validate({"name": "o", "dest": "s3://b/d/"}).dest == "s3://b/d/"
+
+
+def test_a_run_started_without_the_cli_refuses_before_writing(tmp_path):
+    """Deployments and the launcher call the flow directly: the same check runs before initialisation."""
+    from blocks.local import LocalRepository
+    from flows.workflow import run_loaded_workflow
+
+    wf_file = tmp_path / "wf.yaml"
+    wf_file.write_text(_wf("s3://b/r", _command("outputs: {o: 'o.txt -> ${job.d}/'}\n")))
+    storage = tmp_path / "storage"
+    before = _tree(tmp_path)
+    with pytest.raises(PathRefused, match=rf"step s: outputs.o.dest: must be an s3://bucket/folder/ URI .*'{tmp_path}/x/'"):
+        run_loaded_workflow(load_workflow(wf_file), {"d": str(tmp_path / "x")}, job_file=None,
+                            repo=LocalRepository(root=str(storage)))
+    assert _tree(tmp_path) == before
