@@ -46,8 +46,10 @@ def file_mode() -> int:
 class LocalRepository(Repository):
     """Stores repositories in a local folder that stands in for S3.
 
-    ``s3://BUCKET/KEY`` is the file ``ROOT/BUCKET/KEY``; plain paths are used as they are.
-    Object tags and metadata are kept in JSON side files under ``ROOT/.labflows-meta/``.
+    ``s3://BUCKET/KEY`` is the file ``ROOT/BUCKET/KEY``; plain paths are used as they are. A URI
+    with a ``..`` segment (or ``s3:///…`` without a bucket) is refused, so no key leaves ``ROOT``.
+    Stored files get the mode ``0666 & ~umask``. Object tags and metadata are kept in JSON side
+    files under ``ROOT/.labflows-meta/``.
 
     Example:
         ```python
