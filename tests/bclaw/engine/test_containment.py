@@ -295,3 +295,33 @@ def test_a_run_started_without_the_cli_refuses_before_writing(tmp_path):
         run_loaded_workflow(load_workflow(wf_file), {"d": str(tmp_path / "x")}, job_file=None,
                             repo=LocalRepository(root=str(storage)))
     assert _tree(tmp_path) == before
+
+
+@pytest.mark.usefixtures("prefect_harness")
+def test_scatter_values_read_from_a_file_are_refused_in_the_branch(tmp_path, capsys):
+    """Values only known while running (lines of a file the run wrote) fail their branch before it uploads."""
+    wf = tmp_path / "wf.yaml"
+    wf.write_text(_wf("s3://b/r", """\
+  - make:
+      commands: ["printf 'fine\\\\n../../../..\\\\n' > items.txt"]
+      outputs: {items: items.txt}
+  - sc:
+      scatter: {x: '@items.txt'}
+      steps:
+        - a:
+            commands: ['echo ${scatter.x} > o.txt']
+            outputs: {o: 'o.txt -> s3://b/${scatter.x}/'}
+            retry: {attempts: 0}
+"""))
+    job_file = tmp_path / "job.json"
+    job_file.write_text("{}")
+    storage = tmp_path / "storage" / "deep"
+    storage.mkdir(parents=True)
+    outside = _tree(tmp_path) - {"storage", "storage/deep"}
+    code = main(["workflow", str(wf), "--job", str(job_file), "--storage", str(storage)])
+    captured = capsys.readouterr()
+    assert code == 1, captured.err
+    assert "outputs.o.dest: '..' would leave its folder: 's3://b/../../../../'" in captured.err + captured.out
+    assert {p for p in _tree(tmp_path) if not p.startswith("storage/")} - {"storage"} == outside
+    assert (storage / "b/fine/o.txt").read_text() == "fine\n"  # the good branch ran
+    assert not [p for p in _tree(storage) if p.endswith("/o.txt") and "fine" not in p]
