@@ -22,6 +22,7 @@ import yaml
 
 from blocks.local import LocalRepository
 from blocks.repository import Repository, join_uri
+from specs.workflow.paths import Kind
 from tasks.bclaw.containment import PathRefused, check_rendered
 from tasks.bclaw.context import RunContext, StepRecord
 from tasks.bclaw.scatter.expand import qualify
@@ -85,7 +86,7 @@ def child_workflow(step, ctx: RunContext) -> tuple[str, bool]:
     return str(path if path.is_absolute() else Path(ctx.workflow_dir) / path), False
 
 
-def _checked(field: str, kind, template: str, value: str) -> str:
+def _checked(field: str, kind: Kind, template: str, value: str) -> str:
     """``value`` when job data kept it inside its root; else :class:`SubpipeFailed` naming the field."""
     try:
         return check_rendered(field, kind, template, value)

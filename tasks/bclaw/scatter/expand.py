@@ -26,8 +26,8 @@ import jmespath
 from jmespath.exceptions import JMESPathError
 
 from blocks.repository import Repository, has_glob, join_uri
-from tasks.bclaw.scatter.select import FileSelectError, file_items, split_spec
 from tasks.bclaw.containment import rendered_problem
+from tasks.bclaw.scatter.select import FileSelectError, file_items, split_spec
 from tasks.bclaw.staging import is_full_uri
 
 _JOB_REF = re.compile(r"\$\{((?:job|parent|scatter)\..+?)\}")
