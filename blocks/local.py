@@ -7,21 +7,49 @@ import json
 import os
 import shutil
 import tempfile
+import threading
 from pathlib import Path
 
 from pydantic import Field
 
-from blocks.repository import ObjectNotFound, Repository
+from blocks.repository import ObjectNotFound, PathOutsideRoot, Repository, check_uri
 
 DEFAULT_STORAGE = "./.labflows/storage"
 _META_DIR = ".labflows-meta"
+_umask_lock = threading.Lock()
+
+
+def _current_umask() -> int:
+    """The process umask (read from /proc when possible: setting it to read it races other threads)."""
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except OSError:
+        pass
+    with _umask_lock:
+        mask = os.umask(0o022)
+        os.umask(mask)
+    return mask
+
+
+def file_mode() -> int:
+    """The mode a plain ``open(…, "w")`` gives a new file: ``0o666`` less the umask.
+
+    Temporary files are created ``0600``; stored objects get this mode before they are renamed
+    into place, so other users and tools see them as they would see any other written file.
+    """
+    return 0o666 & ~_current_umask()
 
 
 class LocalRepository(Repository):
     """Stores repositories in a local folder that stands in for S3.
 
-    ``s3://BUCKET/KEY`` is the file ``ROOT/BUCKET/KEY``; plain paths are used as they are.
-    Object tags and metadata are kept in JSON side files under ``ROOT/.labflows-meta/``.
+    ``s3://BUCKET/KEY`` is the file ``ROOT/BUCKET/KEY``; plain paths are used as they are. A URI
+    with a ``..`` segment (or ``s3:///…`` without a bucket) is refused, so no key leaves ``ROOT``.
+    Stored files get the mode ``0666 & ~umask``. Object tags and metadata are kept in JSON side
+    files under ``ROOT/.labflows-meta/``.
 
     Example:
         ```python
@@ -41,9 +69,19 @@ class LocalRepository(Repository):
 
     # ---- mapping ------------------------------------------------------------------------
     def path_of(self, uri: str) -> Path:
-        """The local file that holds ``uri``."""
+        """The local file that holds ``uri``.
+
+        Raises :class:`~blocks.repository.PathOutsideRoot` for a URI that would leave its root: a
+        ``..`` segment anywhere, or an ``s3://`` URI without a bucket. Nothing is normalised away.
+        """
+        check_uri(uri)
         if uri.startswith("s3://"):
-            return Path(self.root).absolute() / uri[len("s3://"):]
+            root = Path(self.root).absolute()
+            path = root / uri[len("s3://"):]
+            # the check above refuses '..'; this one holds whatever a future URI form allows
+            if os.path.commonpath([os.path.normpath(path), os.path.normpath(root)]) != os.path.normpath(root):
+                raise PathOutsideRoot(f"refused {uri!r}: leaves the storage folder {root}")
+            return path
         if uri.startswith("file://"):
             uri = uri[len("file://"):]
         return Path(uri).absolute()
@@ -71,6 +109,7 @@ class LocalRepository(Repository):
         path.parent.mkdir(parents=True, exist_ok=True)
         with tempfile.NamedTemporaryFile(dir=path.parent, prefix=f".{path.name}.", delete=False) as tmp:
             tmp.write(data)
+        os.chmod(tmp.name, file_mode())
         os.replace(tmp.name, path)
         self._write_meta(uri, tags, metadata)
 
@@ -111,6 +150,7 @@ class LocalRepository(Repository):
         os.close(fd)
         try:
             shutil.copyfile(src, tmp)
+            os.chmod(tmp, file_mode())
             os.replace(tmp, dest)
         finally:
             Path(tmp).unlink(missing_ok=True)

@@ -19,6 +19,8 @@ from prefect.blocks.core import Block
 from prefect.exceptions import MissingContextError
 from prefect.logging import get_run_logger
 
+from specs.paths import escape_problem, uri_problem
+
 _GLOB_CHARS = re.compile(r"[*?\[]")
 
 
@@ -30,11 +32,29 @@ class ObjectNotFound(RepositoryError, FileNotFoundError):
     """The object at a URI does not exist."""
 
 
+class PathOutsideRoot(RepositoryError, ValueError):
+    """A URI or key would leave its root (a ``..`` segment, no bucket); nothing was read or written."""
+
+
+def check_uri(uri: str) -> str:
+    """``uri`` itself, or :class:`PathOutsideRoot` when it would escape its root (see :func:`specs.paths.uri_problem`)."""
+    problem = uri_problem(uri)
+    if problem:
+        raise PathOutsideRoot(f"refused {uri!r}: {problem}")
+    return uri
+
+
 def join_uri(base: str, *parts: str) -> str:
-    """Join URI parts with single slashes: ``join_uri("s3://b/r/", "x")`` is ``s3://b/r/x``."""
+    """Join URI parts with single slashes: ``join_uri("s3://b/r/", "x")`` is ``s3://b/r/x``.
+
+    A part with a ``..`` segment raises :class:`PathOutsideRoot`: joined names stay below ``base``.
+    """
     out = base.rstrip("/")
     for p in parts:
         p = str(p).strip("/")
+        problem = escape_problem(p)
+        if problem:
+            raise PathOutsideRoot(f"refused {p!r} below {base}: {problem}")
         if p:
             out = f"{out}/{p}"
     return out

@@ -16,7 +16,7 @@ from pydantic import Field, PrivateAttr, field_validator
 from s3transfer.manager import TransferManager
 
 from blocks.local import LocalRepository
-from blocks.repository import ObjectNotFound, Repository, RepositoryError
+from blocks.repository import ObjectNotFound, Repository, RepositoryError, check_uri
 from blocks.s3_client import MiB, S3ClientHolder, build_s3_client
 from blocks.s3_errors import Failure, RetryPolicy, ignore_errors
 from blocks.s3_transfer import download_object
@@ -158,8 +158,9 @@ class S3Repository(Repository):
                            scrub=tuple(s for s in secrets if s), warn=self.logger.warning)
 
     def _split(self, uri: str) -> tuple[str, str]:
-        """``(bucket, key)`` of an ``s3://`` URI, checking the bucket is one this repository serves."""
-        bucket, _, key = uri[len(S3_SCHEME):].partition("/")
+        """``(bucket, key)`` of an ``s3://`` URI, checking the bucket is one this repository serves
+        and that the key has no ``..`` segment (:class:`~blocks.repository.PathOutsideRoot`)."""
+        bucket, _, key = check_uri(uri)[len(S3_SCHEME):].partition("/")
         if not bucket:
             raise RepositoryError(f"not an S3 object URI (no bucket): {uri}")
         if self.buckets and bucket not in self.buckets:

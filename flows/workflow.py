@@ -14,6 +14,7 @@ from blocks.resolve import load_repository
 from flows.subpipes import run_child
 from specs.workflow.model import Workflow, load_workflow, workflow_name
 from tasks.bclaw.command_step import command_step_task
+from tasks.bclaw.containment import check_job_paths
 from tasks.bclaw.context import RunContext, StepRecord
 from tasks.bclaw.initialize import (
     initialize_repository,
@@ -67,6 +68,7 @@ def run_loaded_workflow(wf: Workflow, job: Any, *, job_file: str | None, repo: R
     ctx = RunContext(repo=repo, repo_uri=repo_uri, workflow_name=wf.name, options=wf.options,
                      executor=executor or wf.options.executor or "local",
                      execution_id=execution_id, workflow_dir=wf.source.parent)
+    check_job_paths(wf.steps, job)  # before anything is written
     initialize_repository(repo, repo_uri, job, job_file)
     records: list[StepRecord] = []
     summary = {"workflow": wf.name, "repository": repo_uri, "steps": records}

@@ -69,6 +69,7 @@ def run_command(args: argparse.Namespace) -> int:
     wf = load_workflow(args.workflow, params)
     job = load_job(args.job)  # before the engine (and Prefect) is imported: bad input fails fast
 
+    from tasks.bclaw.containment import PathRefused, check_job_paths
     from tasks.bclaw.initialize import JobDataError, render_repository
     from tasks.bclaw.native import unsupported_native_steps
 
@@ -77,7 +78,8 @@ def run_command(args: argparse.Namespace) -> int:
         raise UsageError(f"{args.workflow}: " + "; ".join(problems))
     try:
         render_repository(wf.repository, job)
-    except JobDataError as exc:
+        check_job_paths(wf.steps, job)
+    except (JobDataError, PathRefused) as exc:
         raise UsageError(f"{args.job}: {exc}") from None
 
     from tasks.runtime.task_runners import TaskRunnerSpecError, make_task_runner

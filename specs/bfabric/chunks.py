@@ -1,9 +1,8 @@
 """chunks.yml: the chunk directories that dispatch produced, ``{chunks: [dir, ...]}``.
 
-Entries are relative to the work directory that holds chunks.yml and must stay inside it: an
-absolute path (``/etc``), ``..``, an empty entry or a NUL character is refused. (bfabric-app-runner
-also accepts absolute entries; a chunks.yml is read from a work directory that job code wrote,
-so labflows keeps chunk folders inside it.)
+Entries may be relative (to the work directory that holds chunks.yml) or absolute, as in
+bfabric-app-runner, but every chunk lies inside that work directory: no ``..``, an absolute
+entry must be below it (``/etc`` is refused), and an empty entry or a NUL character is refused.
 """
 
 from __future__ import annotations
@@ -14,25 +13,37 @@ from typing import Annotated
 import yaml
 from pydantic import AfterValidator, ValidationError
 
-from specs.bfabric.common import StrictModel, load_model, model_from_doc
-from specs.source import SourceDoc, format_path
+from specs.bfabric.common import StrictModel, model_from_doc
+from specs.paths import escape_problem
+from specs.source import SourceDoc, SpecError, format_path, load_yaml_file
 
-__all__ = ["ChunksSpec", "SCHEMA_MODEL", "chunks_from_doc", "load_chunks", "write_chunks"]
+__all__ = ["ChunkOutsideWorkDir", "ChunksSpec", "SCHEMA_MODEL", "chunks_from_doc", "inside_work_dir",
+           "load_chunks", "write_chunks"]
+
+
+class ChunkOutsideWorkDir(ValueError):
+    """A chunk directory is not inside the work directory."""
 
 
 def _chunk_dir(value: Path) -> Path:
     text = str(value)
     if not text or text == "." or "\0" in text:
         raise ValueError(f"must name a chunk directory, not {text!r}")
-    if value.is_absolute():
-        raise ValueError(f"must be a directory inside the work directory, not the absolute path {text!r}")
-    if ".." in value.parts:
-        raise ValueError(f"must not leave the work directory ('..' in {text!r})")
+    problem = escape_problem(value.as_posix())
+    if problem:
+        raise ValueError(f"a chunk must stay inside the work directory: {problem} ({text!r})")
     return value
 
 
 ChunkDir = Annotated[Path, AfterValidator(_chunk_dir)]
-"""A chunk directory below the work directory."""
+"""A chunk directory: relative, or absolute (then checked against the work directory)."""
+
+
+def inside_work_dir(chunk: Path, work_dir: Path) -> bool:
+    """True when ``chunk`` (relative entries anchored at ``work_dir``) is ``work_dir`` or below it."""
+    work = Path(work_dir).absolute()
+    path = chunk if chunk.is_absolute() else work / chunk
+    return ".." not in path.parts and path.is_relative_to(work)
 
 
 class ChunksSpec(StrictModel):
@@ -41,28 +52,38 @@ class ChunksSpec(StrictModel):
     chunks: list[ChunkDir]
 
     def resolved(self, work_dir: Path) -> list[Path]:
-        """Chunk directories anchored at ``work_dir``."""
-        return [work_dir / c for c in self.chunks]
+        """Chunk directories with relative entries anchored at ``work_dir``; one outside it is refused."""
+        outside = [str(c) for c in self.chunks if not inside_work_dir(c, work_dir)]
+        if outside:
+            raise ChunkOutsideWorkDir(f"chunks outside the work directory {work_dir}: {', '.join(outside)}")
+        return [c if c.is_absolute() else work_dir / c for c in self.chunks]
 
 
 SCHEMA_MODEL = ChunksSpec
 
 
 def chunks_from_doc(doc: SourceDoc) -> ChunksSpec:
-    """Validate a chunks.yml document; raises SpecError."""
-    return model_from_doc(doc, ChunksSpec)
+    """Validate a chunks.yml document (absolute chunks must lie below its folder); raises SpecError."""
+    spec = model_from_doc(doc, ChunksSpec)
+    work_dir = Path(doc.file).absolute().parent
+    problems = [doc.problem(("chunks", i), f"a chunk must be inside the work directory (the folder of chunks.yml), "
+                                           f"not {str(c)!r}")
+                for i, c in enumerate(spec.chunks) if not inside_work_dir(c, work_dir)]
+    if problems:
+        raise SpecError(problems)
+    return spec
 
 
 def load_chunks(path: str | Path) -> ChunksSpec:
     """Read and validate a chunks.yml; raises SpecError."""
-    return load_model(path, ChunksSpec)
+    return chunks_from_doc(load_yaml_file(path))
 
 
 def write_chunks(path: str | Path, chunks: list[Path | str]) -> ChunksSpec:
-    """Write a chunks.yml listing ``chunks`` (relative to its folder).
+    """Write a chunks.yml listing ``chunks`` as given (relative entries stay relative).
 
     Raises:
-        ValueError: an entry is not a directory inside the work directory; nothing is written.
+        ValueError: an entry is not a chunk directory inside the work directory; nothing is written.
     """
     try:
         spec = ChunksSpec(chunks=[Path(c) for c in chunks])
@@ -70,6 +91,9 @@ def write_chunks(path: str | Path, chunks: list[Path | str]) -> ChunksSpec:
         reasons = "; ".join(f"{format_path(('chunks', *e['loc'][1:]))}: {e['msg'].removeprefix('Value error, ')}"
                             for e in exc.errors(include_url=False))
         raise ValueError(f"cannot write {path}: {reasons}") from None
+    outside = [str(c) for c in spec.chunks if not inside_work_dir(c, Path(path).parent)]
+    if outside:
+        raise ChunkOutsideWorkDir(f"cannot write {path}: chunks outside the work directory: {', '.join(outside)}")
     Path(path).write_text(yaml.safe_dump({"chunks": [str(c) for c in spec.chunks]}, sort_keys=False),
                           encoding="utf-8")
     return spec

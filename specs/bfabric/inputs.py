@@ -100,7 +100,7 @@ class BfabricResourceDatasetSpec(StrictModel):
     include_patterns: list[str] = Field(default_factory=list)
     exclude_patterns: list[str] = Field(default_factory=list)
     check_checksum: bool = True
-    output_dataset_filename: str = "dataset.parquet"
+    output_dataset_filename: RelativeFilePath = "dataset.parquet"
     output_dataset_file_column: str = "File"
     output_dataset_only: bool = Field(default=False, description="Write only the dataset, fetch no files.")
 
@@ -218,6 +218,14 @@ class FileSpec(StrictModel):
     def _link_local_only(self) -> "FileSpec":
         if self.link and not isinstance(self.source, FileSourceLocal):
             raise ValueError("link: true needs a local source (a remote file cannot be linked)")
+        return self
+
+    @model_validator(mode="after")
+    def _source_name_is_a_file_name(self) -> "FileSpec":
+        # without filename, the source's last segment becomes the target: '..' would leave the chunk
+        if self.filename is None and self.source.basename in ("", ".", ".."):
+            raise ValueError(f"the source's name {self.source.basename!r} cannot be a file name in the chunk: "
+                             "give filename")
         return self
 
     @property

@@ -15,9 +15,10 @@ from pathlib import Path
 from typing import Annotated, Any, Literal, Union
 
 import yaml
-from pydantic import BeforeValidator, Field, model_validator
+from pydantic import AfterValidator, BeforeValidator, Field, model_validator
 
 from specs.bfabric.common import StrictModel, load_model, model_from_doc
+from specs.paths import relative_problem
 from specs.source import SourceDoc
 
 __all__ = [
@@ -50,13 +51,24 @@ def _yaml_no(value: Any) -> Any:
 UpdateExistingField = Annotated[UpdateExisting, BeforeValidator(_yaml_no)]
 
 
+def _inside_storage(value: Path) -> Path:
+    problem = relative_problem(value.as_posix())
+    if problem:
+        raise ValueError(f"{problem} (the storage's basepath is its root): {str(value)!r}")
+    return value
+
+
+StoragePath = Annotated[Path, AfterValidator(_inside_storage)]
+"""A path below a storage's basepath: relative, without ``..``."""
+
+
 class CopyResourceSpec(StrictModel):
     """Copy a local file to the workunit's storage and register it as a resource."""
 
     type: Literal["bfabric_copy_resource"]
     local_path: Path
-    store_entry_path: Path = Field(description="Path of the file inside the storage folder.")
-    store_folder_path: Path | None = Field(
+    store_entry_path: StoragePath = Field(description="Path of the file inside the storage folder.")
+    store_folder_path: StoragePath | None = Field(
         default=None, description="Default: the workunit's storage_output_folder.")
     update_existing: UpdateExistingField = UpdateExisting.IF_EXISTS
     protocol: Literal["scp", "tus"] = Field(default="scp", description="`tus` is not implemented.")

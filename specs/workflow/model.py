@@ -19,6 +19,7 @@ from pydantic import Field, ValidationError, field_validator
 from specs.source import Problem, SourceDoc, SpecError, load_yaml_file
 from specs.workflow.params import Parameters
 from specs.workflow.parse import KIND_KEYS, StepParser, step_order
+from specs.workflow.paths import field_problem
 from specs.workflow.references import reference_problems
 from specs.workflow.schema import WorkflowDocument
 from specs.workflow.step_parts import (
@@ -176,6 +177,8 @@ def workflow_from_doc(doc: SourceDoc, params: dict[str, str] | None = None) -> W
     parameters = Parameters.read(doc, (params_key,) if params_key is not None else None, params)
     data = parameters.substitute(doc, doc.data, skip=params_key)
     repository = _text(doc, data, keys.get("repository"), "Repository", problems, required=True)
+    if repository is not None and (problem := field_problem("repository", repository.strip())):
+        problems.append(doc.problem((keys["repository"],), f"{problem}: {repository.strip()!r}"))
     transform = _text(doc, data, keys.get("transform"), "Transform", problems, required=False)
     options = _options(doc, data, keys.get("options"), problems)
     parser = StepParser(doc)

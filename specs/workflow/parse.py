@@ -14,6 +14,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from specs.source import Loc, Problem, SourceDoc
+from specs.workflow.paths import step_path_problems
 from specs.workflow.steps import (
     Branch,
     ChooserStep,
@@ -130,6 +131,7 @@ class StepParser:
         step = self._validate(model, {**data, "name": name, "kind": kind}, loc, skip_nested=not nested_ok)
         if step is not None:
             self._check_symbols(step, loc)
+            self._check_paths(step, loc)
         return step if len(self.problems) == before else None
 
     def _fields(self, spec: dict, loc: Loc) -> dict | None:
@@ -232,6 +234,11 @@ class StepParser:
             problems = [p for p in problems if not any(p.path.startswith(n) for n in nested)]
         self.problems.extend(_with_hint(p) for p in problems)
         return None
+
+    def _check_paths(self, step: Step, loc: Loc) -> None:
+        """Names that become folders and paths that become files or keys stay inside their roots."""
+        for sub, kind, message in step_path_problems(step):
+            self.problem((*loc, *sub), message, key=kind == "folder")
 
     def _check_symbols(self, step: Step, loc: Loc) -> None:
         """Symbols are unique across inputs, outputs and references (a scatter: inputs, outputs)."""

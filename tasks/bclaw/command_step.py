@@ -20,6 +20,7 @@ from prefect.cache_policies import NO_CACHE
 from blocks.repository import basename, has_glob
 from tasks.bclaw.artifacts import publish_step_report, start_report
 from tasks.bclaw.commands import CommandRun, run_commands
+from tasks.bclaw.containment import PathRefused, check_command_paths
 from tasks.bclaw.context import RunContext, StepRecord
 from tasks.bclaw.labels import step_tag
 from tasks.bclaw.qc import QCFailure, run_qc_checks
@@ -106,6 +107,7 @@ def run_command_step(step, ctx: RunContext, prev_outputs: dict[str, str] | None 
                           substitute_all(dict(o.s3_tags), resolve)) for s, o in step.outputs.items()}
     base_tags = substitute_all(merge_tags(ctx.options.s3_tags, step.s3_tags), resolve)
     image = substitute_image_tag(step.image.name, resolve)
+    check_command_paths(step, inputs, references, outputs)  # job data moves no path out of its root
 
     ctx.scratch.mkdir(parents=True, exist_ok=True)
     workspace = Path(tempfile.mkdtemp(prefix=f"{step.name}-", dir=ctx.scratch))
@@ -163,10 +165,10 @@ def run_command_step(step, ctx: RunContext, prev_outputs: dict[str, str] | None 
 
 
 def _retry_unless_qc(task, task_run, state) -> bool:
-    """QC failures stop the workflow: they are never retried."""
+    """QC failures and refused paths stop the workflow: they are never retried."""
     try:
         state.result()
-    except QCFailure:
+    except (QCFailure, PathRefused):  # neither changes on a second attempt
         return False
     except Exception:
         return True

@@ -9,6 +9,7 @@ from typing import Any
 
 from blocks.repository import Repository, basename
 from specs.source import load_yaml_file
+from tasks.bclaw.containment import PathRefused, check_rendered
 
 _JOB_REF = re.compile(r"\$\{!?job\.(.+?)\}")
 
@@ -23,7 +24,8 @@ def load_job_file(path: str | Path) -> Any:
 
 
 def render_repository(template: str, job: Any) -> str:
-    """``s3://bucket/path/${job.ID}`` with job values in; a missing key is an error."""
+    """``s3://bucket/path/${job.ID}`` with job values in; a missing key is an error, and so is a
+    rendering outside an ``s3://`` bucket (``${job.x}`` = ``../../tmp/x``): one line naming the value."""
 
     def repl(m: re.Match) -> str:
         value: Any = job
@@ -33,7 +35,11 @@ def render_repository(template: str, job: Any) -> str:
             value = value[part]
         return str(value)
 
-    return _JOB_REF.sub(repl, template).rstrip("/")
+    uri = _JOB_REF.sub(repl, template).rstrip("/")
+    try:
+        return check_rendered("Repository", "repository", template, uri)
+    except PathRefused as exc:
+        raise JobDataError(str(exc)) from None
 
 
 def initialize_repository(repo: Repository, repo_uri: str, job: Any, job_file: str | None) -> None:

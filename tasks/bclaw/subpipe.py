@@ -21,6 +21,8 @@ from typing import Any, Callable, Protocol
 from blocks.local import LocalRepository
 from blocks.repository import Repository, join_uri
 from specs.source import load_yaml_text
+from specs.workflow.paths import Kind
+from tasks.bclaw.containment import PathRefused, check_rendered
 from tasks.bclaw.context import RunContext, StepRecord
 from tasks.bclaw.scatter.expand import qualify
 from tasks.bclaw.substitution import job_data_resolver, substitute
@@ -68,7 +70,9 @@ def child_job(step, ctx: RunContext, job_data: dict) -> Any:
     """The child's job data: the ``job_data`` file (JSON or YAML, in the parent repo) or the parent's job."""
     if not step.job_data:
         return job_data.get("job")
-    uri = qualify(substitute(step.job_data, job_data_resolver(job_data)), ctx.repo_uri)
+    value = _checked(f"step {step.name}: job_data", "read", step.job_data,
+                     substitute(step.job_data, job_data_resolver(job_data)))
+    uri = qualify(value, ctx.repo_uri)
     return load_yaml_text(ctx.repo.read_text(uri), uri).data  # within the loader's limits
 
 
@@ -81,13 +85,22 @@ def child_workflow(step, ctx: RunContext) -> tuple[str, bool]:
     return str(path if path.is_absolute() else Path(ctx.workflow_dir) / path), False
 
 
+def _checked(field: str, kind: Kind, template: str, value: str) -> str:
+    """``value`` when job data kept it inside its root; else :class:`SubpipeFailed` naming the field."""
+    try:
+        return check_rendered(field, kind, template, value)
+    except PathRefused as exc:
+        raise SubpipeFailed(str(exc)) from None
+
+
 def retrieve(step, ctx: RunContext, sub_uri: str, job_data: dict) -> list[str]:
     """Copy each ``retrieve`` entry from the sub-repository into the parent's; the URIs written."""
     resolve = job_data_resolver(job_data)
     written = []
-    for entry in step.retrieve:
-        src = join_uri(sub_uri, substitute(entry.src, resolve))
-        dst = qualify(substitute(entry.dst, resolve), ctx.repo_uri)
+    for i, entry in enumerate(step.retrieve):
+        field = f"step {step.name}: retrieve[{i}]"
+        src = join_uri(sub_uri, _checked(f"{field}.src", "workspace", entry.src, substitute(entry.src, resolve)))
+        dst = qualify(_checked(f"{field}.dst", "target", entry.dst, substitute(entry.dst, resolve)), ctx.repo_uri)
         if not ctx.repo.exists(src):
             raise SubpipeFailed(f"step {step.name}: retrieve: the subpipe wrote no {src}")
         ctx.repo.copy(src, dst)

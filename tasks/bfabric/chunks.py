@@ -16,7 +16,12 @@ import contextlib
 from pathlib import Path
 from typing import Iterator
 
-from specs.bfabric.chunks import load_chunks, write_chunks
+from specs.bfabric.chunks import (
+    ChunkOutsideWorkDir,
+    inside_work_dir,
+    load_chunks,
+    write_chunks,
+)
 from tasks.runtime.logs import run_logger
 
 __all__ = ["CHUNKS_FILE", "WORKUNIT_DEFINITION_FILE", "ChunksFile", "NoChunksFoundError",
@@ -45,12 +50,14 @@ class ChunksFile:
 
     @staticmethod
     def write(work_dir: Path, chunks: list[Path]) -> None:
-        """Write chunks.yml; chunks inside ``work_dir`` are written relative to it."""
+        """Write chunks.yml with every chunk relative to ``work_dir``; a chunk outside it is refused
+        (:class:`~specs.bfabric.chunks.ChunkOutsideWorkDir`) and nothing is written."""
         work = Path(work_dir).absolute()
-        entries = []
-        for chunk in chunks:
-            chunk = Path(chunk) if Path(chunk).is_absolute() else work / chunk
-            entries.append(chunk.relative_to(work) if chunk.is_relative_to(work) else chunk)
+        outside = [str(c) for c in chunks if not inside_work_dir(Path(c), work)]
+        if outside:
+            raise ChunkOutsideWorkDir(f"dispatch returned chunks outside the work directory {work}: "
+                                      f"{', '.join(outside)}")
+        entries = [(Path(c) if Path(c).is_absolute() else work / c).relative_to(work) for c in chunks]
         write_chunks(ChunksFile.path(work), entries)
 
     @classmethod

@@ -25,6 +25,7 @@ from typing import Any, Iterable, Mapping, Sequence, TypeVar
 from pydantic import BaseModel, Field
 
 from specs.bfabric.inputs import InputSpec, write_inputs
+from specs.paths import folder_name_problem
 from specs.bfabric.workunit import WorkunitDefinition
 from tasks.bfabric.chunks import ChunksFile
 from tasks.runtime.logs import run_logger
@@ -117,6 +118,17 @@ class _Dispatcher(ABC):
     def out_dir(self) -> Path:
         """The work directory chunks are written to."""
         return self._out_dir
+
+    def chunk_dir(self, name: Any) -> Path:
+        """``out_dir/<name>`` for a chunk named after B-Fabric data (a resource name, a dataset value).
+
+        Such names come from the LIMS, not from the app: one that is not a single folder name
+        (``..``, ``a/b``, ``/abs``) is a :class:`DispatchError`, so no chunk lands outside ``out_dir``.
+        """
+        problem = folder_name_problem(str(name))
+        if problem:
+            raise DispatchError(f"chunk name {str(name)!r}: {problem}")
+        return self._out_dir / str(name)
 
     def _read_resources(self, ids: Sequence[int]) -> list[Any]:
         found = self._client.reader.read_ids("resource", list(ids)).by_id if ids else {}

@@ -35,7 +35,7 @@ HERE = Path(__file__).parent
 ROOT = HERE.parent.parent
 CORPUS = HERE / "malformed"
 KINDS = ("workflow", "app", "inputs", "outputs", "chunks", "job")
-MAX_SECONDS = 10.0  # per process: a batch of small files, or one generated big file
+MAX_SECONDS = 30.0  # per process (a hang guard, generous for a loaded machine): a batch of small files, or one big file
 MAX_RSS_MB = 400
 LOCATED = re.compile(r"^(?P<file>.+?):(?P<line>\d+):(?P<col>\d+): \S.*$")
 

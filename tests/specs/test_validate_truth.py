@@ -115,7 +115,7 @@ def test_validate_prints_one_result_per_line_in_order_on_one_stream(tmp_path):
 
 @pytest.mark.parametrize("text, line", [
     ("chunks: [c1\n", "2:1: YAML syntax error: did not find expected ',' or ']'"),
-    ("chunks: [c1, /etc]\n", "1:14: chunks[1]: must be a directory inside the work directory, not the absolute path '/etc'"),
+    ("chunks: [c1, /etc]\n", "1:14: chunks[1]: a chunk must be inside the work directory (the folder of chunks.yml), not '/etc'"),
 ])
 def test_a_broken_chunks_file_stops_an_app_run_before_anything_is_written(tmp_path, text, line):
     work = tmp_path / "work"

@@ -26,6 +26,7 @@ import jmespath
 from jmespath.exceptions import JMESPathError
 
 from blocks.repository import Repository, has_glob, join_uri
+from tasks.bclaw.containment import rendered_problem
 from tasks.bclaw.scatter.select import FileSelectError, file_items, split_spec
 from tasks.bclaw.staging import is_full_uri
 
@@ -50,7 +51,9 @@ def _lookup(expr: str, job_data: dict) -> Any:
 
 
 def expand_value(key: str, value: str | list, repo: Repository, repo_uri: str, job_data: dict) -> list:
-    """One scatter value as its list of items (see the module docstring)."""
+    """One scatter value as its list of items (see the module docstring); a file or glob that job
+    data moved outside the repository's root is a :class:`ScatterError`."""
+    template = value
     for _ in range(MAX_EXPANSIONS):
         if isinstance(value, list):
             return value
@@ -68,7 +71,7 @@ def expand_value(key: str, value: str | list, repo: Repository, repo_uri: str, j
                 raise ScatterError(f"key={key!r}: {field} is not a list or string")
         elif value.startswith("@"):
             path, selector = split_spec(value)
-            uri = qualify(path, repo_uri)
+            uri = qualify(_checked(key, template, path), repo_uri)
             try:
                 return file_items(uri, repo.read_text(uri), selector)
             except FileNotFoundError:
@@ -76,10 +79,18 @@ def expand_value(key: str, value: str | list, repo: Repository, repo_uri: str, j
             except FileSelectError as exc:
                 raise ScatterError(f"key={key!r}: {exc}") from None
         elif has_glob(value):
-            return repo.glob(qualify(value, repo_uri))
+            return repo.glob(qualify(_checked(key, template, value), repo_uri))
         else:
-            return [qualify(value, repo_uri)]
+            return [qualify(_checked(key, template, value), repo_uri)]
     raise ScatterError(f"key={key!r}: job data references expand to more references {MAX_EXPANSIONS} times")
+
+
+def _checked(key: str, template: Any, path: str) -> str:
+    """``path`` when it stays inside its root (job data may have supplied it); else a ScatterError."""
+    problem = rendered_problem("read", template if isinstance(template, str) else "", path)
+    if problem:
+        raise ScatterError(f"key={key!r}: {problem}: {path!r}")
+    return path
 
 
 def expand_scatter(scatter: dict[str, str | list], repo: Repository, repo_uri: str,

@@ -19,6 +19,8 @@ import posixpath
 from dataclasses import dataclass, field
 from typing import Iterable, Union
 
+from specs.paths import relative_problem
+
 __all__ = [
     "ChecksumMismatchError",
     "HttpSource",
@@ -175,14 +177,18 @@ def paths_of(item: ResolvedInput) -> list[str]:
 def validate_resolved(items: Iterable[ResolvedInput]) -> list[ResolvedInput]:
     """``items`` as a list, or :class:`InvalidInputsError` if they cannot live in one directory.
 
-    Rejected: two inputs with the same file name; ``.`` (a directory input extracted into the
-    target directory itself) together with any other input; a file placed inside the directory
-    of a directory input.
+    Rejected: a file name outside the target directory (absolute, or climbing with ``..``: names
+    of B-Fabric resources come from the LIMS, not from inputs.yml); two inputs with the same file
+    name; ``.`` (a directory input extracted into the target directory itself) together with any
+    other input; a file placed inside the directory of a directory input.
     """
     items = list(items)
     seen: dict[str, int] = {}
     for index, item in enumerate(items):
         for path in paths_of(item):
+            problem = relative_problem(path)
+            if problem:
+                raise InvalidInputsError(f"input {index + 1}: file name {path!r}: {problem}")
             if path in seen:
                 raise InvalidInputsError(f"duplicate input file name {path!r} (inputs {seen[path] + 1} and {index + 1})")
             seen[path] = index

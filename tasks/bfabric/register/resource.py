@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any, Mapping
 
+from specs.paths import relative_problem
 from tasks.bfabric.checksums import md5_file
 from tasks.bfabric.register.common import (
     RegistrationError,
@@ -28,10 +29,18 @@ _LOG_RESOURCES = ("slurm_stdout", "slurm_stderr")
 
 
 def resource_location(spec: Any, registration: Any) -> tuple[str, str]:
-    """The resource ``name`` and storage ``relativepath`` of a copy-resource output."""
+    """The resource ``name`` and storage ``relativepath`` of a copy-resource output.
+
+    The relative path stays below the storage's basepath: the workunit's ``storage_output_folder``
+    comes from B-Fabric, so it is checked here too (a :class:`RegistrationError` before any copy).
+    """
     folder = spec.store_folder_path if spec.store_folder_path is not None else registration.storage_output_folder
     entry = PurePosixPath(str(spec.store_entry_path))
-    return entry.name, str(PurePosixPath(str(folder)) / entry)
+    relative = PurePosixPath(str(folder)) / entry
+    problem = relative_problem(relative.as_posix())
+    if problem:
+        raise RegistrationError(f"output {entry}: storage path {str(relative)!r}: {problem}")
+    return entry.name, str(relative)
 
 
 def check_copy_resource(spec: Any) -> None:
