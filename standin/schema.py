@@ -12,7 +12,8 @@ back. Field kinds:
 - ``nested``: a structure with its own fields (a dataset's ``attribute`` and ``item``).
 
 Fields a *seed* gives that are not declared here (plain text or lists of text) are declared from then
-on as well (see :mod:`standin.seed`); fields only ever *saved* are stored but not sent back.
+on as well (see :mod:`standin.seed`); a *save* with a field that is not declared is refused, as
+B-Fabric refuses it (see :mod:`standin.checks`).
 
 ``many=True`` declares ``maxOccurs="unbounded"``. A ``backref`` on a list reference adds, when a
 row is read, every row of the target endpoint whose ``backref`` field points at it (so a

@@ -30,7 +30,8 @@ def _json_out(done: subprocess.CompletedProcess[str]) -> list[dict]:
 
 
 def test_cli_read_with_a_wildcard(standin_server: StandinServer) -> None:
-    found = _json_out(_run(standin_server, "bfabric-cli", "api", "read", "sample", "name", "sample_%", "--format", "json"))
+    done = _run(standin_server, "bfabric-cli", "api", "read", "sample", "name", "sample_%", "--format", "json")
+    found = _json_out(done)
     assert sorted(s["name"] for s in found) == ["sample_1", "sample_2", "sample_3", "sample_4"]
 
 

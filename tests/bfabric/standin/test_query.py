@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 
 from standin.errors import ServiceError
-from standin.query import compile_query, parse_timestamp
+from standin.query import compile_query, like, parse_timestamp
 from standin.schema import entity_type
 
 RESOURCE = entity_type("resource")
@@ -60,3 +60,18 @@ def test_unknown_fields_and_bad_dates_are_refused() -> None:
 def test_timestamps_without_zone_are_local() -> None:
     assert parse_timestamp("2024-05-01").tzinfo is not None
     assert parse_timestamp("2024-05-01 10:00:00+02:00") == parse_timestamp("2024-05-01T08:00:00+00:00")
+
+
+@pytest.mark.parametrize(
+    ("pattern", "text", "expected"),
+    [("%", "", True), ("a%", "abc", True), ("%c", "abc", True), ("a_c", "abc", True), ("a_c", "ac", False),
+     ("%b%", "abc", True), ("%x%", "abc", False), ("a%%c", "ac", True), ("%a%b", "aaab", True), ("%a%b", "aaa", False)],
+)
+def test_like(pattern: str, text: str, expected: bool) -> None:
+    assert like(pattern, text) is expected
+
+
+@pytest.mark.timeout(10)
+def test_like_takes_bounded_time_on_backtracking_patterns() -> None:
+    test = compile_query(RESOURCE, {"name": "%a" * 30 + "%b"})
+    assert not test({"id": 9, "name": "a" * 5000})  # a regular expression would backtrack for ages here
