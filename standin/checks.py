@@ -20,6 +20,11 @@ def _as_list(value: Any) -> list[Any]:
 
 
 def _unknown_keys(fields: tuple[Field, ...], item: dict[str, Any], where: str) -> list[str]:
+    """The keys of ``item`` (and of its nested structures) that ``fields`` do not declare.
+
+    Raises:
+        ServiceError: a structure where a value belongs, or a value where a structure belongs.
+    """
     by_name = {f.name: f for f in fields}
     unknown: list[str] = []
     for key, value in item.items():
@@ -28,16 +33,24 @@ def _unknown_keys(fields: tuple[Field, ...], item: dict[str, Any], where: str) -
             continue
         if f is None:
             unknown.append(f"{where}{key}")
-        elif f.kind == "nested":
-            for child in _as_list(value):
-                if isinstance(child, dict):
-                    unknown += _unknown_keys(f.children, child, f"{where}{key}.")
+            continue
+        values = _as_list(value)
+        if f.kind == "nested":
+            if not all(isinstance(child, dict) for child in values):
+                raise ServiceError(f"{where}{key}: expected a structure with fields.")
+            for child in values:
+                unknown += _unknown_keys(f.children, child, f"{where}{key}.")
+        elif f.kind != "ref" and any(isinstance(v, (dict, list)) for v in values):
+            raise ServiceError(f"{where}{key}: expected a value, got a structure.")
     return unknown
 
 
 def check_fields(etype: EntityType, item: dict[str, Any]) -> None:
-    """Refuse fields ``etype`` does not have (B-Fabric does not drop them silently)."""
-    unknown = sorted(_unknown_keys(etype.fields, item, ""))
+    """Refuse fields ``etype`` does not have (B-Fabric does not drop them silently), and misshapen values."""
+    try:
+        unknown = sorted(_unknown_keys(etype.fields, item, ""))
+    except ServiceError as exc:
+        raise ServiceError(f"Malformed {etype.endpoint}: {exc}") from None
     if unknown:
         raise ServiceError(f"Unknown field(s) for {etype.endpoint}: {', '.join(unknown)}.")
 

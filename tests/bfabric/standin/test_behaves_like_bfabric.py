@@ -114,6 +114,8 @@ def test_workunit_status_is_shown_upper_case_and_stored_as_saved_spelling(standi
         ("sample", {"name": "s", "containerid": 42}, "project/order 42 does not exist"),
         ("dataset", {"name": "d", "containerid": 1, "attribute": [{"name": "A", "position": 1, "colour": "x"}]},
          r"Unknown field\(s\) for dataset: attribute.colour"),
+        ("dataset", {"name": "d", "containerid": 1, "attribute": "oops"}, "attribute: expected a structure"),
+        ("sample", {"name": {"first": "x"}, "containerid": 1}, "name: expected a value, got a structure"),
         ("link", {"name": "l", "url": "https://a", "parentclassname": "nosuch", "parentid": 1}, "unknown class"),
         ("link", {"name": "l", "url": "https://a", "parentclassname": "Workunit", "parentid": 999},
          "Workunit 999 does not exist"),
@@ -158,3 +160,17 @@ def test_plate_instrument_and_container_endpoints(standin_client: Bfabric) -> No
         standin_client.save("container", {"name": "c"})
     with pytest.raises(BfabricRequestError, match=r"Missing required field\(s\) for plate: container"):
         standin_client.save("plate", {"name": "plate 2"})
+
+
+def test_a_failure_inside_the_stand_in_is_answered_with_a_fault(standin_client: Bfabric,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    from suds import WebFault
+
+    from standin.service import Service
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise AttributeError("planted")
+
+    monkeypatch.setattr(Service, "save", broken)
+    with pytest.raises(WebFault, match="internal error of the stand-in"):
+        standin_client.save("sample", {"name": "s", "containerid": 1})
