@@ -7,17 +7,34 @@ ones run the installed bfabric-scripts commands in a subprocess against the stan
 from __future__ import annotations
 
 import datetime
+import urllib.request
+import xml.etree.ElementTree as ET
 
 import pytest
 from bfabric import Bfabric
 from bfabric.errors import BfabricRequestError
+from suds import TypeNotFound
 
-from standin.server import StandinServer
+from standin.server import DEFAULT_PASSWORD, StandinServer
 from tests.support.standin import ref_id, row_counts, running_standin
 
 
 def _ids(client: Bfabric, endpoint: str, query: dict) -> list[int]:
     return sorted(r["id"] for r in client.read(endpoint, query))
+
+
+def _raw_errorreport(server: StandinServer, endpoint: str, operation: str, inner_xml: str) -> str:
+    """The ``errorreport`` of a hand-written request (what a client without the WSDL's types could send)."""
+    envelope = (
+        '<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/" '
+        'xmlns:bf="http://endpoint.server.webservice.bfabric.org/"><soap:Body>'
+        f"<bf:{operation}><parameters><login>{server.login}</login><password>{DEFAULT_PASSWORD}</password>"
+        f"{inner_xml}</parameters></bf:{operation}></soap:Body></soap:Envelope>"
+    )
+    request = urllib.request.Request(f"{server.base_url}/{endpoint}", data=envelope.encode(), method="POST")
+    with urllib.request.urlopen(request, timeout=30) as answer:
+        found = ET.fromstring(answer.read()).find(".//errorreport")
+    return "" if found is None else str(found.text)
 
 
 # ---- queries -------------------------------------------------------------------------------------
@@ -60,10 +77,14 @@ def test_saved_rows_carry_created_and_modified(standin_client: Bfabric) -> None:
     assert _ids(standin_client, "sample", {"name": "fresh", "modifiedbefore": later.isoformat()}) == [new_id]
 
 
-def test_unknown_query_field_is_an_error(standin_client: Bfabric) -> None:
-    with pytest.raises(BfabricRequestError, match=r"Unknown query field\(s\) for sample: colour"):
+def test_unknown_query_field_is_an_error(standin_server: StandinServer, standin_client: Bfabric) -> None:
+    # the WSDL declares every query field, so the client itself refuses, as against B-Fabric
+    with pytest.raises(TypeNotFound, match="Type not found: 'colour'"):
         standin_client.read("sample", {"name": "sample_1", "colour": "red"})
     assert _ids(standin_client, "resource", {"workunitid": 3, "storage": 2}) == [1, 2, 3, 4]  # ref forms are known
+    # and the server refuses what a client without the types sends
+    report = _raw_errorreport(standin_server, "sample", "read", "<query><colour>red</colour></query>")
+    assert report == "Unknown query field(s) for sample: colour."
 
 
 def test_empty_id_list_never_reaches_the_server(standin_client: Bfabric) -> None:
@@ -107,15 +128,11 @@ def test_workunit_status_is_shown_upper_case_and_stored_as_saved_spelling(standi
         ("resource", {"name": "lonely.txt"}, r"Missing required field\(s\) for resource: workunit"),
         ("resource", {"name": "x.txt", "workunitid": 999}, "resource.workunit: workunit 999 does not exist"),
         ("resource", {"name": "x.txt", "workunitid": 1, "storageid": 77}, "storage 77 does not exist"),
-        ("resource", {"name": "x.txt", "workunitid": 1, "colour": "red"}, r"Unknown field\(s\) for resource: colour"),
         ("resource", {"name": "x.txt", "workunitid": 1, "status": "nonsense"}, "Invalid status 'nonsense'"),
         ("workunit", {"name": "w", "containerid": 1}, r"Missing required field\(s\) for workunit: application"),
         ("workunit", {"id": 1, "status": "done"}, "Invalid status 'done' for workunit"),
         ("sample", {"name": "s", "containerid": 42}, "project/order 42 does not exist"),
-        ("dataset", {"name": "d", "containerid": 1, "attribute": [{"name": "A", "position": 1, "colour": "x"}]},
-         r"Unknown field\(s\) for dataset: attribute.colour"),
         ("dataset", {"name": "d", "containerid": 1, "attribute": "oops"}, "attribute: expected a structure"),
-        ("sample", {"name": {"first": "x"}, "containerid": 1}, "name: expected a value, got a structure"),
         ("link", {"name": "l", "url": "https://a", "parentclassname": "nosuch", "parentid": 1}, "unknown class"),
         ("link", {"name": "l", "url": "https://a", "parentclassname": "Workunit", "parentid": 999},
          "Workunit 999 does not exist"),
@@ -129,6 +146,35 @@ def test_saves_are_checked(standin_server: StandinServer, standin_client: Bfabri
         standin_client.save(endpoint, item)
     assert row_counts(standin_server, endpoint) == before
     assert standin_server.rows(endpoint) == stored_before
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "item", "inner_xml", "message"),
+    [
+        ("resource", {"name": "x.txt", "workunitid": 1, "colour": "red"},
+         "<resource><name>x.txt</name><workunitid>1</workunitid><colour>red</colour></resource>",
+         "Unknown field(s) for resource: colour."),
+        ("dataset", {"name": "d", "containerid": 1, "attribute": [{"name": "A", "position": 1, "colour": "x"}]},
+         "<dataset><name>d</name><containerid>1</containerid>"
+         "<attribute><name>A</name><position>1</position><colour>x</colour></attribute></dataset>",
+         "Unknown field(s) for dataset: attribute.colour."),
+    ],
+)
+def test_unknown_save_fields_are_refused(standin_server: StandinServer, standin_client: Bfabric, endpoint: str,
+                                         item: dict, inner_xml: str, message: str) -> None:
+    stored_before = standin_server.rows(endpoint)
+    with pytest.raises(TypeNotFound, match="Type not found: 'colour'"):
+        standin_client.save(endpoint, item)
+    assert _raw_errorreport(standin_server, endpoint, "save", inner_xml) == message
+    assert standin_server.rows(endpoint) == stored_before
+
+
+def test_a_structure_for_a_value_is_refused(standin_server: StandinServer) -> None:
+    inner = "<sample><name><first>x</first></name><containerid>1</containerid></sample>"
+    assert _raw_errorreport(standin_server, "sample", "save", inner) == (
+        "Malformed sample: name: expected a value, got a structure."
+    )
+    assert [s["name"] for s in standin_server.rows("sample")] == ["sample_1", "sample_2", "sample_3", "sample_4"]
 
 
 def test_a_batch_with_one_bad_item_stores_nothing(standin_server: StandinServer, standin_client: Bfabric) -> None:

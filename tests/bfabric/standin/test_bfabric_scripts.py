@@ -38,7 +38,15 @@ def test_cli_read_with_a_wildcard(standin_server: StandinServer) -> None:
 def test_cli_read_with_an_unknown_field_fails(standin_server: StandinServer) -> None:
     done = _run(standin_server, "bfabric-cli", "api", "read", "sample", "colour", "red", "--format", "json")
     assert done.returncode != 0
-    assert "Unknown query field(s) for sample: colour" in done.stdout + done.stderr
+    assert "Type not found: 'colour'" in done.stdout + done.stderr
+
+
+def test_cli_inspect_lists_the_query_fields(standin_server: StandinServer) -> None:
+    done = _run(standin_server, "bfabric-cli", "api", "inspect", "resource")
+    assert done.returncode == 0, done.stderr[-2000:]
+    for line in ("- query: bf:resourceQuery", "- workunitid: xs:long[]", "- createdafter: xs:string[]",
+                 "- name: xs:string[]"):
+        assert line in done.stdout
 
 
 def test_workunit_not_available_lists_recent_unfinished_workunits(standin_server: StandinServer) -> None:
