@@ -1,4 +1,4 @@
-"""Turning saved fields into stored rows, matching read queries, and rendering rows for an answer.
+"""Turning saved fields into stored rows, and rendering rows for an answer (queries: :mod:`standin.query`).
 
 Stored rows keep references as ``{"classname": ..., "id": ...}`` whatever form the save used
 (``workunitid: 5``, ``workunit: 5``, ``workunit: {id: 5}``); declared ``long`` fields are ints,
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from standin.schema import EntityType, Field
+from standin.schema import UPPER_CASE_STATUS, EntityType, Field
 from standin.store import Store
 
 
@@ -81,33 +81,6 @@ def normalize(etype: EntityType, data: dict[str, Any], store: Store) -> dict[str
     return out
 
 
-def _comparable(value: Any) -> str:
-    text = str(value)
-    return text.lower() if text.lower() in ("true", "false") else text
-
-
-def _row_values(etype: EntityType, row: dict[str, Any], key: str) -> list[str]:
-    """The values of ``row`` a query on ``key`` compares with."""
-    if key == "id":
-        return [str(row["id"])]
-    ref_field = etype.ref_field_for(key)
-    if ref_field is not None and ref_field.name in row:
-        return [str(r["id"]) for r in _as_list(row[ref_field.name]) if isinstance(r, dict)]
-    return [_comparable(v) for v in _as_list(row.get(key)) if not isinstance(v, dict)]
-
-
-def matches(etype: EntityType, row: dict[str, Any], query: dict[str, Any]) -> bool:
-    """Whether ``row`` satisfies ``query``: every field must match (AND), any of a list's values (OR)."""
-    for key, wanted in query.items():
-        if key == "includedeletableupdateable":
-            continue
-        values = set(_row_values(etype, row, key))
-        wanted_values = {str(_ref_id(w)) if isinstance(w, dict) else _comparable(w) for w in _as_list(wanted)}
-        if not values & wanted_values:
-            return False
-    return True
-
-
 class Renderer:
     """Renders stored rows for an answer, adding back-references (rows of other endpoints are read once)."""
 
@@ -122,9 +95,12 @@ class Renderer:
 
     def render(self, etype: EntityType, row: dict[str, Any], id_only: bool = False) -> dict[str, Any]:
         """``row`` as the answer shows it: ``classname`` set, references completed."""
+        classname = row.get("classname") or etype.endpoint  # a view's rows keep their own class
         if id_only:
-            return {"id": row["id"], "classname": etype.endpoint}
-        out = {**row, "classname": etype.endpoint}
+            return {"id": row["id"], "classname": classname}
+        out = {**row, "classname": classname}
+        if etype.endpoint in UPPER_CASE_STATUS and isinstance(out.get("status"), str):
+            out["status"] = out["status"].upper()
         for f in etype.fields:
             if f.kind != "ref":
                 continue

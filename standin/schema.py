@@ -12,7 +12,8 @@ back. Field kinds:
 - ``nested``: a structure with its own fields (a dataset's ``attribute`` and ``item``).
 
 Fields a *seed* gives that are not declared here (plain text or lists of text) are declared from then
-on as well (see :mod:`standin.seed`); fields only ever *saved* are stored but not sent back.
+on as well (see :mod:`standin.seed`); a *save* with a field that is not declared is refused, as
+B-Fabric refuses it (see :mod:`standin.checks`).
 
 ``many=True`` declares ``maxOccurs="unbounded"``. A ``backref`` on a list reference adds, when a
 row is read, every row of the target endpoint whose ``backref`` field points at it (so a
@@ -91,7 +92,11 @@ ENDPOINT_FIELDS: dict[str, list[Field]] = {
         ref("storage"),
         *s("applicationversion", "exportable"),
     ],
-    "parameter": [ref("workunit"), ref("executable"), *s("key", "value", "context", "type", "required")],
+    "parameter": [
+        ref("workunit"),
+        ref("executable"),
+        *s("key", "label", "value", "context", "type", "required", "modifiable", "enumeration"),
+    ],
     "application": [
         ref("storage"),
         ref("executable"),
@@ -143,10 +148,47 @@ ENDPOINT_FIELDS: dict[str, list[Field]] = {
         *s("cliententityclassname", "action", "logthis"),
         *n("cliententityid"),
     ],
+    "plate": [ref("container", *CONTAINER), refs("sample"), *s("type", "platetype", "barcode")],
+    "instrument": [ref("storage"), *s("type", "serialnumber", "manufacturer", "model", "technology")],
+    # read-only: the projects and orders together (B-Fabric's common superclass of both)
+    "container": [ref("project"), Field("technology", "strings"), *s("type")],
 }
 
 #: The endpoints the stand-in serves.
 ENDPOINTS: tuple[str, ...] = tuple(ENDPOINT_FIELDS)
+
+#: Endpoints answered from the rows of others (read only): ``container`` lists projects and orders.
+VIEWS: dict[str, tuple[str, ...]] = {"container": CONTAINER}
+
+#: Fields a new entity must carry (a reference counts under its field name: ``workunitid`` fills ``workunit``).
+#: Taken from what the bfabric client and its scripts always send when they create one.
+REQUIRED: dict[str, tuple[str, ...]] = {
+    "workunit": ("name", "application", "container"),
+    "resource": ("name", "workunit"),
+    "sample": ("name", "container"),
+    "dataset": ("name", "container"),
+    "link": ("name", "url", "parentclassname", "parentid"),
+    "parameter": ("key",),
+    "project": ("name",),
+    "order": ("name",),
+    "workflow": ("container", "workflowtemplate"),
+    "workflowstep": ("workflow", "workflowtemplatestep"),
+    "plate": ("name", "container"),
+    "instrument": ("name",),
+}
+
+#: The statuses an endpoint accepts (any case on save and in queries; stored as written here).
+STATUSES: dict[str, tuple[str, ...]] = {
+    "workunit": ("pending", "processing", "importing", "waiting", "available", "failed"),
+    "resource": ("pending", "processing", "importing", "available", "failed", "archived"),
+    "externaljob": ("new", "pending", "processing", "running", "done", "failed", "cancelled"),
+}
+
+#: Endpoints whose status B-Fabric sends back in upper case (``PENDING``), as bfabric-scripts expect.
+UPPER_CASE_STATUS: frozenset[str] = frozenset({"workunit"})
+
+#: Query and save fields compared without regard to case (``parentclassname: workunit`` finds ``Workunit``).
+CASE_INSENSITIVE: frozenset[str] = frozenset({"status", "parentclassname", "cliententityclassname"})
 
 
 @dataclass(frozen=True)

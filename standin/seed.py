@@ -5,8 +5,11 @@ without one get a fresh id. References may be written ``workunit: 5``, ``workuni
 ``workunit: {id: 5}``. ``created``/``createdby`` default to now and the server's login.
 
 Undeclared fields with plain values (text, numbers, lists of them) are declared for their
-endpoint from then on, so reads return them (as text). Seed before a client first reads that
-endpoint: suds reads each endpoint's WSDL once per client.
+endpoint from then on, so reads return them (as text) and queries and saves may use them. Seed
+before a client first uses that endpoint: suds reads each endpoint's WSDL once per client.
+
+Seeding skips the checks of a save (required fields, existing references, statuses), so a test can
+set up data a client could not save.
 
 In a seed *file*, the text ``${seed_dir}`` in any string value stands for the absolute path of the
 file's folder.

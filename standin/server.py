@@ -77,6 +77,10 @@ class _Handler(BaseHTTPRequestHandler):
             # the message never echoes the request, which carries the password
             self._reply(500, render_fault(f"{type(exc).__name__}: {exc}"))
             return
+        except Exception:  # a stand-in bug must still answer, not drop the connection
+            log.exception("the stand-in failed on a %s request", endpoint)
+            self._reply(500, render_fault("internal error of the stand-in (see its log)"))
+            return
         self._reply(200, answer)
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002

@@ -7,17 +7,18 @@ import hmac
 import math
 from typing import Any
 
-from standin.entities import Renderer, matches, normalize
-from standin.schema import ENDPOINTS, EntityType, entity_type
+from standin.checks import canonical_status, check_fields, check_row
+from standin.entities import Renderer, normalize
+from standin.errors import ServiceError
+from standin.query import compile_query
+from standin.schema import ENDPOINTS, VIEWS, EntityType, entity_type
 from standin.soap import render_response
 from standin.store import Store
 
 PAGE_SIZE = 100
 LOGIN_ERROR = "Invalid login or password. Could not login."
 
-
-class ServiceError(Exception):
-    """A request B-Fabric would refuse; answered with an ``errorreport``."""
+__all__ = ["PAGE_SIZE", "Service", "ServiceError", "is_endpoint"]
 
 
 def _now() -> str:
@@ -47,7 +48,14 @@ class Service:
             entries = [{"errorreport": LOGIN_ERROR}] if operation == "delete" else []
             return render_response(operation, etype, entries, errorreport=LOGIN_ERROR)
         if operation == "read":
-            return self._read(etype, params)
+            try:
+                return self._read(etype, params)
+            except ServiceError as exc:
+                return render_response("read", etype, [], errorreport=str(exc))
+        if endpoint in VIEWS and operation in ("save", "delete"):
+            message = f"{endpoint} is read only here: save or delete a {' or '.join(VIEWS[endpoint])}."
+            entries = [{"errorreport": message}] if operation == "delete" else []
+            return render_response(operation, etype, entries, errorreport=message)
         if operation == "save":
             try:
                 saved = self.save(etype, _as_list(params.get(endpoint)), str(params.get("login")))
@@ -70,8 +78,23 @@ class Service:
 
     # ---- read -----------------------------------------------------------------------------
     def query(self, etype: EntityType, query: dict[str, Any]) -> list[dict[str, Any]]:
-        """Stored rows of ``etype`` matching ``query``, by id."""
-        return [row for row in self.store.rows(etype.endpoint) if matches(etype, row, query)]
+        """Stored rows of ``etype`` matching ``query``, by id.
+
+        Raises:
+            ServiceError: the query asks for a field ``etype`` does not have, or is malformed.
+        """
+        test = compile_query(etype, query)
+        return [row for row in self._rows(etype.endpoint) if test(row)]
+
+    def _rows(self, endpoint: str) -> list[dict[str, Any]]:
+        """The rows of ``endpoint``; a view's rows are those of its sources (the first source wins an id)."""
+        if endpoint not in VIEWS:
+            return self.store.rows(endpoint)
+        by_id: dict[int, dict[str, Any]] = {}
+        for source in VIEWS[endpoint]:
+            for row in self.store.rows(source):
+                by_id.setdefault(row["id"], {**row, "classname": source})
+        return [by_id[i] for i in sorted(by_id)]
 
     def _read(self, etype: EntityType, params: dict[str, Any]) -> bytes:
         query = params.get("query")
@@ -97,12 +120,17 @@ class Service:
         return rows
 
     def _prepare(self, etype: EntityType, item: Any, login: str) -> dict[str, Any]:
+        """The row to store for one saved ``item``, after B-Fabric's checks."""
         if not isinstance(item, dict):
             raise ServiceError(f"Malformed {etype.endpoint}: expected fields, got {item!r}")
+        check_fields(etype, item)
         try:
             data = normalize(etype, item, self.store)
         except (TypeError, ValueError) as exc:
             raise ServiceError(f"Malformed {etype.endpoint}: {exc}") from exc
+        if "status" in data:
+            data["status"] = canonical_status(etype.endpoint, data["status"])
+        check_row(etype, data, self.store, new="id" not in data)
         stamp = {"modified": _now(), "modifiedby": login}
         if "id" in data:
             existing = self.store.get(etype.endpoint, data["id"])

@@ -87,7 +87,7 @@ def test_cli_serves_seeded_data_until_terminated(tmp_path: Path) -> None:
         config.write_text(snippet)
         client = Bfabric.connect(config_file_path=config)
         assert client.config.base_url == lines[0].split(" at ")[1]
-        assert client.read("workunit", {"id": 1})[0]["status"] == "pending"
+        assert client.read("workunit", {"id": 1})[0]["status"] == "PENDING"  # B-Fabric shows workunit statuses so
         project_id = client.save("project", {"name": "made through the CLI"})[0]["id"]
     finally:
         proc.send_signal(signal.SIGTERM)
