@@ -58,7 +58,7 @@ def test_default_port_taken_picks_a_free_one_and_the_printed_export_works(monkey
         monkeypatch.delenv("BFABRICPY_CONFIG_ENV", raising=False)
         client = Bfabric.connect()
         assert str(DEFAULT_PORT) not in client.config.base_url
-        assert client.read("workunit", {"id": 1})[0]["status"] == "pending"
+        assert client.read("workunit", {"id": 1})[0]["status"].lower() == "pending"
 
 
 def test_an_explicit_port_that_is_taken_says_so_in_one_line():
