@@ -6,7 +6,7 @@ import logging
 from typing import TYPE_CHECKING
 
 from prefect.blocks.core import Block
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import ConfigDict, Field, SecretStr, field_validator, model_validator
 
 if TYPE_CHECKING:
     from bfabric import Bfabric
@@ -48,6 +48,8 @@ class BfabricCredentials(Block):
     _logo_url = "https://fgcz-bfabric.uzh.ch/bfabric/images/bfabric-logo.png"
     _documentation_url = "https://fgcz.github.io/bfabricPy/"
     _description = "Login and web-service password for a B-Fabric instance; builds a bfabric client."
+    # a validation error must not echo what was given: it would show (part of) the password
+    model_config = ConfigDict(hide_input_in_errors=True)
 
     base_url: str = Field(
         description="URL of the B-Fabric instance, ending in /bfabric (e.g. https://fgcz-bfabric.uzh.ch/bfabric).",

@@ -55,6 +55,16 @@ def test_block_validates_url_and_password_length(standin_server: StandinServer) 
         BfabricCredentials(base_url="https://example.org/other", login="x", password=DEFAULT_PASSWORD)
 
 
+@pytest.mark.parametrize("password", ["abcdefghijklmnopqrstuvwxyz01234",  # 31 characters
+                                      "abcdefghijklmnopqrstuvwxyz0123456", ["abcdefghijklmnopqrstuvwxyz012345"]])
+def test_no_part_of_a_bad_password_is_in_the_error(password) -> None:
+    with pytest.raises(ValidationError) as err:
+        BfabricCredentials(base_url="https://example.org/bfabric", login="x", password=password)
+    text = str(err.value) + repr(err.value)  # what reaches a log or a terminal
+    for i in range(0, 25):  # no 8-character piece of it
+        assert "abcdefghijklmnopqrstuvwxyz0123456"[i:i + 8] not in text
+
+
 def test_client_logs_never_contain_the_password(
     standin_server: StandinServer, caplog: pytest.LogCaptureFixture
 ) -> None:
