@@ -71,6 +71,7 @@ class Options(Strict):
     versioned: bool | None = None  # deprecated and ignored, as in BayerCLAW
     executor: Literal["local", "docker"] | None = None  # labflows: how command steps run
     scatter_batch_size: int | None = Field(None, ge=1)  # labflows: scatter branches per task
+    substitution: Literal["word", "raw"] = "word"  # labflows: values in commands: one word each, or pasted
 
 
 class Workflow(Strict):
