@@ -180,10 +180,12 @@ def substitute_shell(script: ShellText | str, resolve: Resolver, env_prefix: str
             out.append(m.group(0))
             continue
         rendered = to_text(value)
-        if pastes_as_text(rendered, mode, globs=globs):
+        place = where[m.start()]
+        # as text, a here-doc's end word would end it early
+        ends_heredoc = bool(place.delimiter) and place.delimiter in rendered
+        if pastes_as_text(rendered, mode, globs=globs) and not ends_heredoc:
             out.append(rendered)
             continue
-        place = where[m.start()]
         name = f"{env_prefix}{len(env) + 1}"
         out.append(_reference(name, rendered, place, m.group(1)))
         if place.kind != "quoted_heredoc":
