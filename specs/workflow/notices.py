@@ -26,6 +26,5 @@ def workflow_notices(wf: Workflow) -> list[str]:
     if not steps:
         return ["notice: Options.substitution is raw, but no step substitutes job data or parameters "
                 "into its commands"]
-    return [f"notice: Options.substitution is raw: step{'s' if len(steps) > 1 else ''} "
-            f"{', '.join(steps)} paste job data and parameter values into commands as shell text "
-            f"(a value may become several words or a glob)"]
+    return ["notice: Options.substitution is raw: job data and parameter values are pasted as shell text "
+            f"(a value may become several words or a glob) into the commands of: {', '.join(steps)}"]

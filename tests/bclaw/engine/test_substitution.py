@@ -8,6 +8,7 @@ import pytest
 from tasks.bclaw.substitution import (
     SubstitutionError, job_data_resolver, substitute, substitute_image_tag, substitute_shell, symbol_resolver,
 )
+from tests.support.hostile import HOSTILE
 
 
 def test_jmespath_lists_and_missing_values_follow_bclaw():
@@ -56,30 +57,6 @@ def test_symbol_pass_uses_the_same_safety():
 
 
 # ---- every value one word, in every quoting context, under sh (dash) and bash ---------------------------
-
-# Values that would run a command, split, glob or shift the quoting if pasted as text; CANARY is
-# replaced by an absolute path per value.
-HOSTILE = {
-    "spaces": "a  b\tc",
-    "star": "*",
-    "globs": "?[ab]{c,d}*",
-    "backticks": "`touch CANARY`",
-    "dollar_paren": "$(touch CANARY)",
-    "newline": "x\ntouch CANARY",
-    "carriage_return": "x\rtouch CANARY\r",
-    "ampersand": "x & touch CANARY",
-    "semicolon": "x; touch CANARY",
-    "pipe": "x | touch CANARY",
-    "find_exec": "nomatch -o -exec touch CANARY {} +",
-    "quotes": "it's \"q\" 'r' \\' \\\" end\\",
-    "variables": "$HOME ${HOME} $0 $#",
-    "heredoc_end": "x\nEOF\ntouch CANARY",
-    "comment": "#x it's",
-    "tilde": "~",
-    "empty": "",
-    "assignment": "A=1",
-    "arithmetic": "$((1+1))",
-}
 
 # context -> (script template for one value ``${job.K}`` writing K.out, expected bytes from the value)
 CONTEXTS = {
