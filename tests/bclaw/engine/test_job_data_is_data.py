@@ -16,11 +16,12 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.hostile import HOSTILE
+from tests.support.hostile import HOSTILE, hostile_values
 
 ROOT = Path(__file__).resolve().parents[3]
 SCATTERED = ["spaces", "star", "backticks", "dollar_paren", "newline", "carriage_return", "ampersand",
-             "semicolon", "quotes", "find_exec", "empty"]
+             "semicolon", "quotes", "find_exec", "empty", "only_backtick", "only_newline", "only_ampersand",
+             "only_redirect"]
 PARENT_NAME = "a b; $(touch CANARY) `touch CANARY` *"
 
 # position -> (command lines for one value reference REF writing OUT, expected bytes from the value)
@@ -96,18 +97,13 @@ def run_cli(tmp: Path, name: str, workflow: dict, job: dict, params: dict[str, s
     return subprocess.run(argv, cwd=tmp, capture_output=True, text=True, env=env, timeout=600)
 
 
-def hostile(canaries: Path, prefix: str) -> dict[str, str]:
-    return {k: v.replace("CANARY", str(canaries / f"{prefix}-{k}")) for k, v in HOSTILE.items()}
-
-
 @pytest.fixture(scope="module")
 def word_run(tmp_path_factory, prefect_harness):
     tmp = tmp_path_factory.mktemp("word")
     canaries = tmp / "canaries"
-    canaries.mkdir()
-    job = {**hostile(canaries, "job"), "parent_name": PARENT_NAME.replace("CANARY", str(canaries / "parent"))}
+    job = {**hostile_values(tmp, "job-"), "parent_name": PARENT_NAME.replace("CANARY", str(canaries / "parent"))}
     job["scattered"] = [job[k] for k in SCATTERED]
-    params = {param_name(k): v for k, v in hostile(canaries, "param").items()}
+    params = {param_name(k): v for k, v in hostile_values(tmp, "param-").items()}
     result = run_cli(tmp, "word", word_workflow(), job, params)
     return result, tmp / "storage" / "bucket" / "word", canaries, job, params
 
@@ -116,8 +112,7 @@ def word_run(tmp_path_factory, prefect_harness):
 def raw_run(tmp_path_factory, prefect_harness):
     tmp = tmp_path_factory.mktemp("raw")
     canaries = tmp / "canaries"
-    canaries.mkdir()
-    job = {**hostile(canaries, "job"), "flags": "-x  -y", "pattern": "*.txt"}
+    job = {**hostile_values(tmp, "job-"), "flags": "-x  -y", "pattern": "*.txt"}
     params = {"Flags": "-p -q", "Evil": f"$(touch {canaries}/param) & touch {canaries}/param2"}
     result = run_cli(tmp, "raw", raw_workflow(), job, params)
     return result, tmp / "storage" / "bucket" / "raw", canaries, job, params

@@ -8,7 +8,7 @@ import pytest
 from tasks.bclaw.substitution import (
     SubstitutionError, job_data_resolver, substitute, substitute_image_tag, substitute_shell, symbol_resolver,
 )
-from tests.support.hostile import HOSTILE
+from tests.support.hostile import HOSTILE, hostile_values
 
 
 def test_jmespath_lists_and_missing_values_follow_bclaw():
@@ -74,17 +74,16 @@ CONTEXTS = {
 }
 
 
-def _run_all(tmp_path, template: str, shell: str, values: dict[str, str], mode: str = "word"):
-    """One script with ``template`` once per value; returns (result, out dir, canary dir)."""
-    work, canaries = tmp_path / "work", tmp_path / "canaries"
+def _run_all(tmp_path, template: str, shell: str, keys, mode: str = "word"):
+    """One script with ``template`` once per hostile value; returns (result, shell text, values, out dir, canaries)."""
+    work = tmp_path / "work"
     work.mkdir()
-    canaries.mkdir()
-    job = {key: value.replace("CANARY", str(canaries / key)) for key, value in values.items()}
+    job = {k: v for k, v in hostile_values(tmp_path).items() if k in keys}
     script = "\n".join(template.replace("K", key) for key in job)
     out = substitute_shell(script, job_data_resolver({"job": job}), mode=mode)
     result = subprocess.run([shell, "-eu", "-c", out.text], cwd=work, env={**os.environ, **out.env},
                             capture_output=True, timeout=60)
-    return result, out, job, work, canaries
+    return result, out, job, work, tmp_path / "canaries"
 
 
 @pytest.mark.parametrize("shell", ["sh", "bash"])
@@ -96,7 +95,7 @@ def test_every_value_is_one_word_in_every_context(tmp_path, context, shell):
     assert list(canaries.iterdir()) == []
     for key, value in job.items():
         assert (work / f"{key}.out").read_bytes() == expected(value).encode(), key
-        assert value == "" or value not in out.text, key  # never pasted as text
+        assert value in out.env.values(), key  # passed as data, not pasted as text
 
 
 def test_ansi_c_quotes_in_bash(tmp_path):
@@ -159,7 +158,7 @@ def test_raw_mode_pastes_plain_values_as_text_so_they_split_and_glob(tmp_path):
     assert result.stdout == "[-x][-y][a.txt][b.txt][-x  -y]"
 
 
-UNSAFE_IN_RAW = {k: v for k, v in HOSTILE.items() if any(c in v for c in "$`;&|<>()\"'\\\n\r")}
+UNSAFE_IN_RAW = {k for k, v in HOSTILE.items() if any(c in v for c in "$`;&|<>()\"'\\\n")}
 
 
 @pytest.mark.parametrize("context", ["unquoted", "double", "single", "heredoc", "after_comment",
@@ -171,7 +170,21 @@ def test_raw_mode_still_never_runs_metacharacters(tmp_path, context):
     assert list(canaries.iterdir()) == []
     for key, value in job.items():
         assert (work / f"{key}.out").read_bytes() == expected(value).encode(), key
-    assert {"newline", "carriage_return", "ampersand", "backticks", "quotes"} <= set(UNSAFE_IN_RAW)
+    assert {"only_newline", "only_ampersand", "only_backtick", "only_redirect"} <= UNSAFE_IN_RAW
+
+
+def test_quotes_inside_an_expression_do_not_count(tmp_path):
+    out = substitute_shell("printf '[%s]' ${job.\"it's\"} ${job.none || 'it\\'s'} ${job.x} > out",
+                           job_data_resolver({"job": {"it's": "q", "x": "a b"}}))
+    subprocess.run(["sh", "-eu", "-c", out.text], cwd=tmp_path, env={**os.environ, **out.env}, check=True)
+    assert (tmp_path / "out").read_text() == "[q][it's][a b]"
+
+
+def test_an_assignment_value_in_command_position_is_not_an_assignment(tmp_path):
+    out = substitute_shell("${job.a} sh -c 'printf %s \"$A\"' > out",
+                           job_data_resolver({"job": {"a": "A=1"}}))
+    result = subprocess.run(["sh", "-u", "-c", out.text], cwd=tmp_path, env={**os.environ, **out.env})
+    assert result.returncode == 127 and (tmp_path / "out").read_text() == ""  # "A=1": command not found
 
 
 def test_raw_mode_find_exec_runs_as_bclaw_would(tmp_path):
