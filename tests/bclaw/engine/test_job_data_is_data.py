@@ -180,3 +180,61 @@ def test_validate_names_the_steps_that_paste_raw(tmp_path):
     assert result.stderr == (f"{wf}: notice: Options.substitution is raw: job data and parameter values "
                              f"are pasted as shell text (a value may become several words or a glob) into "
                              f"the commands of: pasted\n")
+
+
+# ---- --param values are data (in process: the loader and one command step) -----------------------------
+
+def test_param_values_in_commands_are_literals_and_pasted_elsewhere(write_workflow):
+    values = {"Yaml": "[1, 2]", "Bool": "yes", "Job": "${job.sample}", "Shell": "$(touch x); echo x"}
+    wf = write_workflow("""
+        Repository: s3://bucket/${Bool}
+        Parameters: {Yaml: {Type: String}, Bool: {Type: String}, Job: {Type: String}, Shell: {Type: String}}
+        Steps:
+          - one:
+              image: img:${Bool}
+              commands:
+                - printf '%s|' ${Yaml} "${Bool}" '${Job}' ${Shell} > out.txt
+              outputs: {out: out.txt}
+        """, params=values)
+    assert wf.repository == "s3://bucket/yes" and wf.steps[0].image.name == "img:yes"  # pasted as text
+    assert wf.steps[0].commands == [
+        "printf '%s|' ${`\"[1, 2]\"`} \"${`\"yes\"`}\" '${`\"$\\u007bjob.sample\\u007d\"`}' "
+        "${`\"$(touch x); echo x\"`} > out.txt"]
+
+
+def test_param_values_reach_the_command_as_text(write_workflow, ctx, repo, tmp_path):
+    from tasks.bclaw.command_step import run_command_step
+
+    values = {"Yaml": "[1, 2]", "Bool": "yes", "Job": "${job.sample}", "Shell": f"$(touch {tmp_path}/c); x}}"}
+    wf = write_workflow("""
+        Repository: s3://bucket/repo
+        Parameters: {Yaml: {Type: String}, Bool: {Type: String}, Job: {Type: String}, Shell: {Type: String}}
+        Steps:
+          - one:
+              commands:
+                - printf '%s|' ${Yaml} "${Bool}" '${Job}' ${Shell} > out.txt
+              outputs: {out: out.txt}
+        """, params=values)
+    run_command_step(wf.steps[0], ctx)
+    assert repo.read_text("s3://bucket/repo/out.txt") == "|".join(values.values()) + "|"
+    assert not (tmp_path / "c").exists()
+
+
+def test_a_line_break_into_a_quoted_heredoc_fails_the_step_before_running(write_workflow, ctx, repo, tmp_path):
+    from tasks.bclaw.command_step import run_command_step
+    from tasks.bclaw.substitution import SubstitutionError
+
+    ctx.write_job_data({"v": f"x\nEOF\ntouch {tmp_path}/c"})
+    wf = write_workflow("""
+        Repository: s3://bucket/repo
+        Steps:
+          - one:
+              commands:
+                - "cat > out.txt <<'EOF'"
+                - ${job.v}
+                - EOF
+              outputs: {out: out.txt}
+        """)
+    with pytest.raises(SubstitutionError, match="quoted here-doc"):
+        run_command_step(wf.steps[0], ctx)
+    assert not (tmp_path / "c").exists() and not repo.exists("s3://bucket/repo/out.txt")
