@@ -13,7 +13,7 @@ from prefect.client.schemas.filters import LogFilter, LogFilterFlowRunId
 from flows.run import main
 from flows.workflow import WorkflowFailed, run_workflow
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]  # the project root (tests/bclaw/engine/…)
 
 
 def qc_storage(tmp_path) -> Path:
