@@ -30,7 +30,8 @@ POSITIONS = {
     "double": (["printf '%s' \"REF\" > OUT"], lambda v: v),
     "single": (["printf '%s' 'REF' > OUT"], lambda v: v),
     "heredoc": (["cat > OUT <<EOF", "REF", "EOF"], lambda v: v + "\n"),
-    "after_comment": (["# it's the value's turn: REF", "printf '%s' REF > OUT"], lambda v: v),
+    # one apostrophe: a tracker that reads comments as code would think a quote is open
+    "after_comment": (["# it's REF", "printf '%s' REF > OUT"], lambda v: v),
     "command_substitution": (["v=\"$(printf '%s.' REF)\"", "printf '%s' \"$v\" > OUT"], lambda v: v + "."),
 }
 CASES = [(pos, key) for pos in POSITIONS for key in HOSTILE]
@@ -238,3 +239,23 @@ def test_a_line_break_into_a_quoted_heredoc_fails_the_step_before_running(write_
     with pytest.raises(SubstitutionError, match="quoted here-doc"):
         run_command_step(wf.steps[0], ctx)
     assert not (tmp_path / "c").exists() and not repo.exists("s3://bucket/repo/out.txt")
+
+
+# ---- the option in validate and the JSON schema ------------------------------------------------------
+
+def test_validate_notices_only_for_raw_workflows_and_refuses_unknown_modes(tmp_path):
+    from flows.cli.specs import check_one, schema_for
+
+    word, raw_unused, bogus = tmp_path / "word.yaml", tmp_path / "unused.yaml", tmp_path / "bogus.yaml"
+    steps = "Steps:\n  - a:\n      commands: ['echo ${job.x}']\n"
+    word.write_text("Repository: s3://b/r\n" + steps)
+    raw_unused.write_text("Repository: s3://b/r\nOptions: {substitution: raw}\nSteps: [{a: {commands: ['true']}}]\n")
+    bogus.write_text("Repository: s3://b/r\nOptions:\n  substitution: paste\n" + steps)
+    assert check_one(word) == ([], [])
+    assert check_one(raw_unused) == ([], [f"{raw_unused}: notice: Options.substitution is raw, but no step "
+                                           f"substitutes job data or parameters into its commands"])
+    problems, notices = check_one(bogus)
+    assert len(problems) == 1 and problems[0].startswith(f"{bogus}:3:") and "substitution" in problems[0]
+    assert "'word' or 'raw'" in problems[0] and notices == []
+    options = schema_for("workflow")["$defs"]["OptionsSpec"]["properties"]["substitution"]
+    assert options["enum"] == ["word", "raw"] and options["default"] == "word"
