@@ -23,8 +23,8 @@ _KIND: dict[str, Kind] = {
     "top": "unquoted", "cmd": "unquoted", "bt": "unquoted", "comment": "comment",
     "dq": "double", "sq": "single", "ansi": "ansi", "hd": "heredoc", "hq": "quoted_heredoc",
 }
-_WORD_BREAK = set(" \t\n;&|()<>")
-_DELIMITER_END = set(" \t\n;&|()<>")
+# characters that end a word: a '#' after one starts a comment, a here-doc's end word stops at one
+_WORD_BREAK = frozenset(" \t\n;&|()<>")
 
 
 @dataclass(frozen=True)
@@ -76,7 +76,7 @@ def _heredoc_word(text: str, i: int) -> tuple[_HereDoc, int]:
             quoted = True
             i += 1
             word.append(text[i])
-        elif ch in _DELIMITER_END:
+        elif ch in _WORD_BREAK:
             break
         else:
             word.append(ch)

@@ -39,7 +39,6 @@ from tasks.bclaw.shell_context import Place, places
 
 _SUB = re.compile(r"\$\{(.+?)\}")
 Mode = Literal["word", "raw"]
-MODES: tuple[Mode, ...] = ("word", "raw")
 # raw mode: characters that can make a shell do something other than read words.
 _UNSAFE = frozenset("$`;&|<>()\"'\\\n\r")
 # word mode: characters that read as one literal word in every context (no space, glob, quote,
