@@ -53,22 +53,32 @@ def register(subparsers: Any) -> None:
 def validate_one(path: str | Path, *, kind: str | None = None,
                  params: dict[str, str] | None = None) -> list[str]:
     """The problems of one file as printable lines; empty when the file is valid."""
+    return check_one(path, kind=kind, params=params)[0]
+
+
+def check_one(path: str | Path, *, kind: str | None = None,
+              params: dict[str, str] | None = None) -> tuple[list[str], list[str]]:
+    """``(problems, notices)`` of one file as printable lines; notices only for a valid file."""
     try:
         if params:
             doc = load_yaml_file(path)
             found = kind or detect_kind(doc.data)
             if found != "workflow":
-                return [f"{path}: --param applies to workflow files only"]
+                return [f"{path}: --param applies to workflow files only"], []
             from specs.workflow.model import workflow_from_doc
 
-            workflow_from_doc(doc, params)
+            model = workflow_from_doc(doc, params)
         else:
-            validate_file(path, kind)
+            found, model = validate_file(path, kind)
     except SpecError as exc:
-        return [str(p) for p in exc.problems]
+        return [str(p) for p in exc.problems], []
     except (ImportError, AttributeError) as exc:  # a kind whose validator is not available
-        return [f"{path}: cannot validate this kind of file here: {exc}"]
-    return []
+        return [f"{path}: cannot validate this kind of file here: {exc}"], []
+    if found != "workflow":
+        return [], []
+    from specs.workflow.notices import workflow_notices
+
+    return [], [f"{path}: {line}" for line in workflow_notices(model)]
 
 
 def validate_paths(paths: list[str], *, kind: str | None = None, params: dict[str, str] | None = None,
@@ -77,8 +87,8 @@ def validate_paths(paths: list[str], *, kind: str | None = None, params: dict[st
     out, err = out or sys.stdout, err or sys.stderr
     status = 0
     for path in paths:
-        problems = validate_one(path, kind=kind, params=params)
-        for line in problems:
+        problems, notices = check_one(path, kind=kind, params=params)
+        for line in problems + notices:
             print(line, file=err)
         if problems:
             status = 2

@@ -12,7 +12,7 @@ everything is re-exported here, so engine code imports from ``specs.workflow.mod
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field, ValidationError, field_validator
 
@@ -75,6 +75,7 @@ class Options(Strict):
     versioned: bool | None = None  # deprecated and ignored, as in BayerCLAW
     executor: ExecutorName | None = None  # labflows: how command steps run (tasks.runtime.executors)
     scatter_batch_size: int | None = Field(None, ge=1)  # labflows: scatter branches per task
+    substitution: Literal["word", "raw"] = "word"  # labflows: values in commands: one word each, or pasted
 
 
 # files named like this say nothing; the folder they are in names the workflow

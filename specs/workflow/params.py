@@ -4,10 +4,16 @@
 inside ``Parameters`` itself, with the value given on the command line (``--param Name=value``)
 or else the parameter's ``Default``. Other ``${…}`` (``${job.x}``, ``${scatter.y}``, unknown
 names) are left alone, and substituted text is not substituted again.
+
+Values are data. In a step's ``commands`` a reference becomes a JMESPath JSON literal
+(``${`"value"`}``, see :func:`command_literal`) that the engine resolves like job data, so the value
+is quoted for the shell like any ``${job.x}`` (``Options: substitution``) and never read as shell
+code. Elsewhere (image, Repository, file names) the text is pasted, as CloudFormation does.
 """
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -16,6 +22,23 @@ from specs.source import Loc, Problem, SourceDoc
 
 PARAMETER_REF = re.compile(r"\$\{([A-Za-z0-9]+)\}")
 PARAMETER_NAME = re.compile(r"^[A-Za-z0-9]+$")
+
+
+def command_literal(value: str) -> str:
+    """``value`` as ``${`"…"`}``: a JMESPath JSON literal inside a substitution.
+
+    JSON escapes line breaks, and ``{``, ``}`` and backticks are written as ``\\u`` escapes, so
+    the literal is one ``${…}`` on one line whatever the value holds.
+    """
+    body = json.dumps(value)
+    for ch in "{}`":
+        body = body.replace(ch, f"\\u{ord(ch):04x}")
+    return "${`" + body + "`}"
+
+
+def in_commands(loc: Loc) -> bool:
+    """True for a location inside a step's ``commands`` (a step sits at ``…, index, name``)."""
+    return any(key == "commands" and k >= 2 and isinstance(loc[k - 2], int) for k, key in enumerate(loc))
 
 
 def parameter_text(value: Any) -> str:
@@ -80,7 +103,7 @@ class Parameters:
     def _value(self, doc: SourceDoc, m: re.Match, loc: Loc) -> str:
         name = m.group(1)
         if name in self.values:
-            return self.values[name]
+            return command_literal(self.values[name]) if in_commands(loc) else self.values[name]
         if name in self.declared:
             self.problems.append(doc.problem(loc, f"parameter {name!r} has no Default and no value "
                                                   f"was given (--param {name}=VALUE)"))

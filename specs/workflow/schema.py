@@ -175,6 +175,10 @@ class OptionsSpec(_Raw):
     executor: ExecutorName | None = Field(
         None, description="labflows: where commands run (the host, or a container engine).")
     scatter_batch_size: int | None = Field(None, ge=1, description="labflows: scatter branches per task.")
+    substitution: Literal["word", "raw"] = Field(
+        "word", description="labflows: how ${job.x}, ${scatter.x}, ${parent.x} and parameter values go into "
+                            "commands: word (each value is exactly one shell word) or raw (pasted as text, as "
+                            "BayerCLAW does, so a value can be several arguments or a glob).")
 
 
 def _any_case_top_level(schema: dict[str, Any]) -> None:

@@ -100,7 +100,8 @@ def run_command_step(step, ctx: RunContext, prev_outputs: dict[str, str] | None 
     resolve = job_data_resolver(job_data)
 
     # first pass: job data into everything the step names
-    script = substitute_shell("\n".join(step.commands), resolve)
+    mode = ctx.options.substitution
+    script = substitute_shell("\n".join(step.commands), resolve, mode=mode)
     inputs = substitute_all(dict(prev_outputs or {}) if step.inputs is None else dict(step.inputs), resolve)
     references = substitute_all(dict(step.references), resolve)
     outputs = {s: _Output(substitute(o.name, resolve), o.dest and substitute(o.dest, resolve),
@@ -120,7 +121,8 @@ def run_command_step(step, ctx: RunContext, prev_outputs: dict[str, str] | None 
         symbols = fetch_references(ctx.repo, references, ctx.scratch / "references", workspace)
         symbols.update(download_inputs(ctx.repo, inputs, ctx.repo_uri, workspace))
         symbols.update({s.rstrip("!"): o.name for s, o in outputs.items()})
-        script = substitute_shell(script, symbol_resolver(symbols), env_prefix="BC_SYMBOL_")
+        script = substitute_shell(script, symbol_resolver(symbols), env_prefix="BC_SYMBOL_", mode=mode,
+                                  globs=True)
         report.command = script.text
 
         job_file = workspace / f"job_data_{workspace.name}.json"

@@ -4,24 +4,47 @@ The inner text of ``${…}`` is a JMESPath expression over the job data (``job``
 ``scatter``), so ``${job.a.b}`` and ``${job.l[0]}`` work. A null or missing value leaves the
 ``${…}`` as written, which is how ``${HOME}`` and output symbols survive the first pass.
 
-Job data is text users control. In commands, a value that contains shell metacharacters is
-never pasted into the script: it is passed in an environment variable and referenced with the
-quoting its place needs (``"${V}"`` outside quotes, ``${V}`` in double quotes, ``'"${V}"'``
-inside single quotes). Plain values are pasted as they are, as BayerCLAW does.
+Job data is text users control. In commands (:func:`substitute_shell`) a value is pasted as
+text only when that cannot change the script; otherwise it is passed in an environment variable
+and referenced with the quoting its place needs (see :mod:`tasks.bclaw.shell_context`):
+
+- ``"${V}"`` unquoted (and in comments, ``$(…)``, backticks),
+- ``${V}`` inside double quotes and unquoted here-docs,
+- ``'"${V}"'`` inside single quotes, ``'"${V}"$'`` inside ``$'…'``,
+- the text itself in a quoted here-doc (``<<'EOF'`` expands nothing), refused if it has a line break.
+
+Two modes (the workflow's ``Options: substitution``):
+
+- ``word`` (default): every value is exactly one shell word, whatever it contains. Only values of
+  letters, digits and ``_./:@%+,-`` are pasted as text (they mean the same quoted or not).
+- ``raw``: BayerCLAW's textual pasting, so ``tool ${job.flags}`` can mean several arguments and
+  ``*`` globs; values with shell metacharacters (``$`;&|<>()"'`` a backslash and line breaks) still go
+  through a variable, so no value ever runs as code.
+
+The second (symbol) pass treats file names the same way, except that glob characters stay
+unquoted in ``word`` mode: an input ``reads: "*.fq"`` is expanded by the shell, as in BayerCLAW.
 """
 
 from __future__ import annotations
 
 import re
+import string
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any, Callable, Literal
 
 import jmespath
 from jmespath.exceptions import JMESPathError
 
+from tasks.bclaw.shell_context import Place, places
+
 _SUB = re.compile(r"\$\{(.+?)\}")
-# Characters that can make a shell do something other than read a word.
-_UNSAFE = set("$`;&|<>()\"'\\\n\r")
+Mode = Literal["word", "raw"]
+# raw mode: characters that can make a shell do something other than read words.
+_UNSAFE = frozenset("$`;&|<>()\"'\\\n\r")
+# word mode: characters that read as one literal word in every context (no space, glob, quote,
+# expansion, comment, tilde or assignment).
+_WORD_SAFE = frozenset(string.ascii_letters + string.digits + "_./:@%+,-")
+_GLOB = frozenset("*?[]")
 
 Resolver = Callable[[str], Any]
 
@@ -75,44 +98,80 @@ def substitute_image_tag(image: str, resolve: Resolver) -> str:
     return head + sep + substitute(last, resolve)
 
 
+class SubstitutionError(ValueError):
+    """A value cannot be substituted into its place in a script without changing the script."""
+
+
 @dataclass
 class ShellText:
-    """A shell script with unsafe values moved into environment variables."""
+    """A shell script with values moved into environment variables."""
 
     text: str
     env: dict[str, str] = field(default_factory=dict)
 
 
 def is_plain(value: str) -> bool:
-    """True when pasting ``value`` into a shell script cannot run anything."""
+    """True when pasting ``value`` into a shell script cannot run anything (``raw`` mode's test)."""
     return not (_UNSAFE & set(value))
 
 
-def _quote_states(text: str) -> list[str]:
-    """For each character, the shell quoting state before it: ``''``, ``"'"`` or ``'"'``."""
-    states, state, escaped = [], "", False
-    for ch in text:
-        states.append(state)
-        if escaped:
-            escaped = False
-        elif ch == "\\" and state != "'":
-            escaped = True
-        elif state == "" and ch in "'\"":
-            state = ch
-        elif state == ch:
-            state = ""
-    return states
+def is_word(value: str, *, globs: bool = False) -> bool:
+    """True when ``value`` pasted as text is exactly one literal word (``word`` mode's test).
+
+    With ``globs``, ``*?[]`` are allowed too: the shell expands them, as a file pattern wants.
+    """
+    allowed = _WORD_SAFE | _GLOB if globs else _WORD_SAFE
+    return value != "" and set(value) <= allowed
 
 
-def substitute_shell(script: ShellText | str, resolve: Resolver, env_prefix: str = "BC_VALUE_") -> ShellText:
-    """Substitute into a shell script; unsafe values go through environment variables."""
+def pastes_as_text(value: str, mode: Mode, *, globs: bool = False) -> bool:
+    """Whether ``value`` goes into the script as text in ``mode`` (else through a variable)."""
+    return is_plain(value) if mode == "raw" else is_word(value, globs=globs)
+
+
+def _reference(name: str, value: str, place: Place, expr: str) -> str:
+    """The text standing for variable ``name`` (holding ``value``) at ``place``."""
+    if place.kind == "quoted_heredoc":
+        # nothing expands here: the text itself is inert unless it could end the here-doc
+        if "\n" in value or "\r" in value or (place.delimiter and place.delimiter in value):
+            raise SubstitutionError(f"${{{expr}}}: a value with a line break (or the here-doc's end "
+                                    f"word {place.delimiter!r}) cannot go into a quoted here-doc")
+        return value
+    if place.escaped:
+        raise SubstitutionError(f"${{{expr}}}: a backslash right before it would escape the quoting "
+                                f"of its value; remove the backslash")
+    return {
+        "unquoted": f'"${{{name}}}"',
+        "comment": f'"${{{name}}}"',
+        "double": f"${{{name}}}",
+        "heredoc": f"${{{name}}}",
+        "single": f"'\"${{{name}}}\"'",
+        "ansi": f"'\"${{{name}}}\"$'",
+    }[place.kind]
+
+
+def substitute_shell(script: ShellText | str, resolve: Resolver, env_prefix: str = "BC_VALUE_",
+                     mode: Mode = "word", *, globs: bool = False) -> ShellText:
+    """Substitute into a shell script; values that are not safe as text go through variables.
+
+    Args:
+        script: the commands (or the result of an earlier pass, whose variables are kept).
+        resolve: maps the text inside ``${…}`` to a value; None leaves it as written.
+        env_prefix: names of the new variables (``BC_VALUE_1``, …).
+        mode: ``word`` (each value one word) or ``raw`` (BayerCLAW's pasting); see the module.
+        globs: keep ``*?[]`` unquoted in ``word`` mode (file name symbols).
+
+    Raises:
+        SubstitutionError: a value cannot be placed safely (a line break into a quoted here-doc).
+    """
     script = script if isinstance(script, ShellText) else ShellText(script)
     env = dict(script.env)
     text = script.text
-    states = _quote_states(text)
+    matches = list(_SUB.finditer(text))
+    where = places(text, [m.span() for m in matches])
     out: list[str] = []
     pos = 0
-    for m in _SUB.finditer(text):
+    for m in matches:
         value = resolve(m.group(1))
         out.append(text[pos:m.start()])
         pos = m.end()
@@ -120,12 +179,15 @@ def substitute_shell(script: ShellText | str, resolve: Resolver, env_prefix: str
             out.append(m.group(0))
             continue
         rendered = to_text(value)
-        if is_plain(rendered):
+        place = where[m.start()]
+        # as text, a here-doc's end word would end it early
+        ends_heredoc = bool(place.delimiter) and place.delimiter in rendered
+        if pastes_as_text(rendered, mode, globs=globs) and not ends_heredoc:
             out.append(rendered)
             continue
         name = f"{env_prefix}{len(env) + 1}"
-        env[name] = rendered
-        state = states[m.start()]
-        out.append({"": f'"${{{name}}}"', '"': f"${{{name}}}", "'": f"'\"${{{name}}}\"'"}[state])
+        out.append(_reference(name, rendered, place, m.group(1)))
+        if place.kind != "quoted_heredoc":
+            env[name] = rendered
     out.append(text[pos:])
     return ShellText("".join(out), env)

@@ -16,6 +16,7 @@ from specs.workflow.model import (
     load_workflow,
     step_order,
 )
+from tasks.bclaw.substitution import job_data_resolver, substitute
 
 VALID = Path(__file__).parent / "valid"
 
@@ -53,7 +54,8 @@ def test_language_sample_workflow():
     assert annotate.inputs is None and annotate.compute.memory == 99
     assert (annotate.retry.attempts, annotate.retry.interval, annotate.retry.backoff_rate) == (2, 60, 2.0)
     assert blast.image.model_dump() == {"name": "ncbi-blast", "auth": "registry-secret"}
-    assert blast.commands == [
+    # a parameter in a command is a JSON literal, read as data when the step runs
+    assert [substitute(c, job_data_resolver({})) for c in blast.commands] == [
         "blastp -query ${prots} -db /ref_data/uniprot/uniprot.fasta -out raw_output.txt -evalue 1e-10",
         "parse_blast.py raw_output.txt > ${blast_out}",
     ]

@@ -76,16 +76,23 @@ PARAMS = """
 """
 
 
+def as_run(commands: list[str]) -> list[str]:
+    """Commands as the engine reads them: parameter values in commands are JSON literals (data)."""
+    from tasks.bclaw.substitution import job_data_resolver, substitute
+
+    return [substitute(line, job_data_resolver({})) for line in commands]
+
+
 def test_parameters_reference_behaviour_7():
     wf = load(PARAMS)
-    assert wf.steps[0].commands == ["echo string ${reference} 42 ${skip_me} ${job.x} ${scatter.y}"]
+    assert as_run(wf.steps[0].commands) == ["echo string ${reference} 42 ${skip_me} ${job.x} ${scatter.y}"]
     assert wf.repository == "s3://b/string"
     assert wf.parameters["value2"] == {"Type": "String", "Default": "${reference}"}  # block untouched
 
 
 def test_command_line_values_override_defaults_without_recursion():
     wf = load(PARAMS, {"value1": "${value3}", "value3": "7"})
-    assert wf.steps[0].commands == ["echo ${value3} ${reference} 7 ${skip_me} ${job.x} ${scatter.y}"]
+    assert as_run(wf.steps[0].commands) == ["echo ${value3} ${reference} 7 ${skip_me} ${job.x} ${scatter.y}"]
     assert wf.parameter_values == {"value1": "${value3}", "value2": "${reference}", "value3": "7"}
 
 
@@ -214,7 +221,8 @@ def test_command_step_defaults():
 
 def test_other_defaults():
     assert Options().model_dump() == {"shell": "sh", "task_role": None, "s3_tags": {}, "job_tags": {},
-                                      "versioned": None, "executor": None, "scatter_batch_size": None}
+                                      "versioned": None, "executor": None, "scatter_batch_size": None,
+                                      "substitution": "word"}
     assert Filesystem(efs_id="fs-12ab", host_path="/mnt").root_dir == "/"
     scatter = ScatterStep(name="s", scatter={"x": [1]}, steps=[CommandStep(name="c", commands=["x"])])
     assert (scatter.inputs, scatter.outputs, scatter.max_concurrency, scatter.error_tolerance,
