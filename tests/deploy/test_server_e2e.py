@@ -172,10 +172,10 @@ def stack(tmp_path_factory) -> Iterator[Stack]:
             time.sleep(0.3)
         stack = Stack(url, env, logs, checkout)
         stack.cli("work-pool", "create", POOL, "--type", "process")
+        worker = _start(env, logs, checkout, "worker", "worker", "start", "--pool", POOL, "--limit", "4")
+        cleanup.callback(_stop, worker)  # started first: it boots while deploy runs
         stack.cli("--no-prompt", "deploy", "--name", "run-workflow", "--name", "launcher", "--name", "run-app",
                   timeout=120)
-        worker = _start(env, logs, checkout, "worker", "worker", "start", "--pool", POOL, "--limit", "4")
-        cleanup.callback(_stop, worker)
         yield stack
 
 
@@ -234,53 +234,13 @@ def test_deployed_run_workflow_completes_with_outputs_and_artifacts(stack, tmp_p
     assert "| exit code | 0 |" in artifacts["qc-report"].data
 
 
-def test_launcher_starts_one_run_per_job_file_and_a_second_pass_none(stack, tmp_path):
-    deployment = stack.api(lambda c: c.read_deployment_by_name("launcher/launcher"))
-    assert [(s.schedule.interval.total_seconds(), s.active) for s in deployment.schedules] == [(60.0, True)]
-
-    storage = _storage(tmp_path)
-    launch = tmp_path / "launch"
-    (launch / "qc").mkdir(parents=True)
-    (launch / "qc" / "lane 1.json").write_text('{"sample": "LA", "reads": 20}')
-    (launch / "qc" / "lane-2.yaml").write_text("sample: LB\nreads: 30\n")
-    params = {"prefix": str(launch), "workflows_dir": "examples", "storage": str(storage)}
-
-    def launch_once() -> Any:
-        for _ in range(3):  # the scheduled launcher may hold the deployment's one slot (CANCEL_NEW)
-            run = stack.api(lambda c: c.create_flow_run_from_deployment(deployment.id, parameters=params))
-            final = stack.wait_final(run.id)
-            if not final.state.is_cancelled():
-                break
-        assert final.state.is_completed(), f"{final.state}\n{stack.tail('worker.log')}"
-        return final
-
-    launch_once()
-    launched = stack.api(_launched_runs)
-    assert len(launched) == 2
-    assert sorted(r.name.rsplit("_", 1)[0] for r in launched) == ["lane-1", "lane-2"]
-    assert all(re.fullmatch(r"lane-[12]_[0-9a-f]{8}", r.name) for r in launched)
-
-    launch_once()
-    assert sorted(r.id for r in stack.api(_launched_runs)) == sorted(r.id for r in launched)
-
-    for run in launched:
-        final = stack.wait_final(run.id)
-        assert final.state.is_completed(), f"{final.name}: {final.state}\n{stack.tail('worker.log')}"
-        assert final.name == run.name  # the launcher's name survives the flow's own naming
-        assert "workflow:qc" in final.tags
-    assert (storage / "labflows-examples/runs/qc/LA/report.txt").read_text() == "sample LA\nlines 80\n"
-    assert (storage / "labflows-examples/runs/qc/LB/report.txt").read_text() == "sample LB\nlines 120\n"
-    assert (storage / "labflows-examples/runs/qc/LB/lane-2.yaml").exists()  # job file copied in
-    records = [p for p in (launch / "_launcher_" / "launched").rglob("*.json") if p.is_file()]
-    assert len(records) == 2
-
-
-# ---- more deployments of run-workflow, made the way `prefect deploy` made run-workflow ---------------
+# ---- more deployments like the shipped ones ---------------------------------------------------------
 @contextlib.contextmanager
-def _deployment_variant(stack: Stack, name: str, parameters: dict[str, Any], **changes: Any) -> Iterator[UUID]:
-    """A deployment ``run-workflow/<name>`` like the shipped one with other defaults; deleted at the end
-    (with the runs it still has scheduled)."""
-    base = stack.api(lambda c: c.read_deployment_by_name("run-workflow/run-workflow"))
+def _deployment_variant(stack: Stack, name: str, parameters: dict[str, Any], *,
+                        like: str = "run-workflow/run-workflow", **changes: Any) -> Iterator[UUID]:
+    """A deployment ``<flow>/<name>`` like the shipped ``like`` (no schedule, no concurrency limit)
+    with other defaults; deleted at the end (with the runs it still has scheduled)."""
+    base = stack.api(lambda c: c.read_deployment_by_name(like))
     deployment_id = stack.api(lambda c: c.create_deployment(
         flow_id=base.flow_id, name=name, entrypoint=base.entrypoint, path=base.path, work_pool_name=POOL,
         pull_steps=base.pull_steps, parameter_openapi_schema=base.parameter_openapi_schema,
@@ -294,6 +254,46 @@ def _deployment_variant(stack: Stack, name: str, parameters: dict[str, Any], **c
 def _runs_of(client, deployment_id: UUID) -> list[Any]:
     return client.read_flow_runs(deployment_filter=DeploymentFilter(id=DeploymentFilterId(any_=[deployment_id])),
                                  sort=FlowRunSort.EXPECTED_START_TIME_ASC, limit=200, offset=0)
+
+
+def test_launcher_starts_one_run_per_job_file_and_a_second_pass_none(stack, tmp_path):
+    deployment = stack.api(lambda c: c.read_deployment_by_name("launcher/launcher"))
+    assert [(s.schedule.interval.total_seconds(), s.active) for s in deployment.schedules] == [(60.0, True)]
+
+    storage = _storage(tmp_path)
+    launch = tmp_path / "launch"
+    (launch / "qc").mkdir(parents=True)
+    (launch / "qc" / "lane 1.json").write_text('{"sample": "LA", "reads": 20}')
+    (launch / "qc" / "lane-2.yaml").write_text("sample: LB\nreads: 30\n")
+    params = {"prefix": str(launch), "workflows_dir": "examples", "storage": str(storage)}
+
+    def launch_once(deployment_id: UUID) -> Any:
+        run = stack.api(lambda c: c.create_flow_run_from_deployment(deployment_id, parameters=params))
+        final = stack.wait_final(run.id)
+        assert final.state.is_completed(), f"{final.state}\n{stack.tail('worker.log')}"
+        return final
+
+    # an unscheduled copy: the shipped deployment's one slot (CANCEL_NEW) belongs to its schedule
+    with _deployment_variant(stack, "manual-passes", params, like="launcher/launcher") as deployment_id:
+        launch_once(deployment_id)
+        launched = stack.api(_launched_runs)
+        assert len(launched) == 2
+        assert sorted(r.name.rsplit("_", 1)[0] for r in launched) == ["lane-1", "lane-2"]
+        assert all(re.fullmatch(r"lane-[12]_[0-9a-f]{8}", r.name) for r in launched)
+
+        launch_once(deployment_id)
+        assert sorted(r.id for r in stack.api(_launched_runs)) == sorted(r.id for r in launched)
+
+    for run in launched:
+        final = stack.wait_final(run.id)
+        assert final.state.is_completed(), f"{final.name}: {final.state}\n{stack.tail('worker.log')}"
+        assert final.name == run.name  # the launcher's name survives the flow's own naming
+        assert "workflow:qc" in final.tags
+    assert (storage / "labflows-examples/runs/qc/LA/report.txt").read_text() == "sample LA\nlines 80\n"
+    assert (storage / "labflows-examples/runs/qc/LB/report.txt").read_text() == "sample LB\nlines 120\n"
+    assert (storage / "labflows-examples/runs/qc/LB/lane-2.yaml").exists()  # job file copied in
+    records = [p for p in (launch / "_launcher_" / "launched").rglob("*.json") if p.is_file()]
+    assert len(records) == 2
 
 
 def _hello_params(storage: Path) -> dict[str, Any]:
@@ -408,13 +408,10 @@ def test_subpipe_deployments_get_their_own_job_data_and_a_misconfigured_target_o
     child_defaults = {"workflow": str(tmp_path / "child.yaml"), "job_file": str(tmp_path / "default-job.json"),
                       "storage": str(tmp_path / "elsewhere")}
     with _deployment_variant(stack, "e2e-child", child_defaults) as child_id:
-        started = {}
-        for name in targets:  # both parents at once
-            out = stack.cli("deployment", "run", "run-workflow/run-workflow",
-                            "--param", f"workflow={tmp_path / name}.yaml",
-                            "--param", f'job={{"id": "{name}", "name": "parent-{name}"}}',
-                            "--param", f"storage={storage}")
-            started[name] = UUID(re.search(r"UUID: ([0-9a-f-]{36})", out).group(1))
+        shipped = stack.api(lambda c: c.read_deployment_by_name("run-workflow/run-workflow"))
+        started = {name: stack.api(lambda c, n=name: c.create_flow_run_from_deployment(shipped.id, parameters={
+            "workflow": f"{tmp_path / n}.yaml", "job": {"id": n, "name": f"parent-{n}"}, "storage": str(storage)})).id
+            for name in targets}  # both parents at once
         bad, good = stack.wait_final(started["bad"]), stack.wait_final(started["good"], timeout=180)
         children = stack.api(_runs_of, child_id)
 
