@@ -8,13 +8,17 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import asdict
+from pathlib import Path
+from typing import Any
 
 from prefect import flow, task
 from prefect.artifacts import create_table_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
+from prefect.states import Completed
 
 from blocks.resolve import load_repository
+from tasks.launcher.rejections import announce_rejections
 from tasks.launcher.router import (
     JobFile,
     LauncherSetup,
@@ -24,6 +28,7 @@ from tasks.launcher.router import (
     run_launcher,
 )
 from tasks.runtime.executors import ExecutorName
+from tasks.runtime.logs import run_logger
 
 DEFAULT_PREFIX = "./.labflows/launcher"
 
@@ -42,6 +47,15 @@ def _launch_as_task_run(setup: LauncherSetup, job: JobFile) -> LaunchOutcome:
     return launch_task.with_options(task_run_name=f"launch:{job.rel}")(setup, job)
 
 
+def create_local_folders(prefix: str, workflows_dir: str) -> None:
+    """Create a local launcher folder and the workflows folder on first use (a fresh clone has neither)."""
+    folders = [Path(workflows_dir)] if prefix.startswith("s3://") else [Path(prefix), Path(workflows_dir)]
+    for folder in folders:
+        if not folder.is_dir():
+            folder.mkdir(parents=True, exist_ok=True)
+            run_logger().info("created %s", folder.absolute())
+
+
 def _run_name() -> str:
     return f"launcher:{flow_run.parameters.get('prefix', DEFAULT_PREFIX)}"[:120]
 
@@ -58,7 +72,7 @@ def launcher(
     executor: ExecutorName | None = None,
     params: dict[str, str] | None = None,
     limit: int = 100,
-) -> dict:
+) -> Any:
     """Start a workflow run for each new job file in a launcher folder (BayerCLAW's job router).
 
     Job files go to ``<prefix>/<workflow>/<path>.json`` (JSON or YAML); each version of a file
@@ -80,7 +94,10 @@ def launcher(
 
     Returns:
         Counts per outcome (launched, rejected, error, ...) and one entry per job file handled.
+        With rejected files the run ends ``Completed`` with a message saying so, a
+        ``launcher-rejected`` artifact and one ``labflows.job.rejected`` event per file.
     """
+    create_local_folders(normalize_prefix(prefix), workflows_dir)
     setup = LauncherSetup(
         launcher_repo=load_repository(launcher_block or repository_block, storage),
         prefix=normalize_prefix(prefix),
@@ -100,7 +117,9 @@ def launcher(
             table=[asdict(o) for o in outcomes], key="launcher",
             description=f"job files handled in {setup.prefix}: " + ", ".join(f"{n} {s}" for s, n in counts.items()))
     summary = {**counts, "outcomes": [asdict(o) for o in outcomes]}
+    rejected = announce_rejections(setup.prefix, outcomes)
     if counts.get("error"):
         raise LauncherErrors(f"{counts['error']} job file(s) could not be launched; they are tried again "
                              "next run: " + "; ".join(o.message for o in outcomes if o.status == "error"))
-    return summary
+    # a returned state keeps the summary as the result and puts the rejections on the run's face
+    return Completed(message=rejected, data=summary) if rejected else summary

@@ -61,6 +61,28 @@ def use_running_server() -> str | None:
     return None
 
 
+def api_url_problem() -> str | None:
+    """One line when the configured ``PREFECT_API_URL`` does not answer: which setting, where, the fix.
+
+    Without it, every command that talks to Prefect ends in a long ``Failed to reach API`` traceback.
+    None when no URL is configured (Prefect's temporary server) or the server answers.
+    """
+    from prefect.settings import get_current_settings
+    from prefect.settings.profiles import load_current_profile
+
+    settings = get_current_settings()
+    url = settings.api.url
+    if not url or is_healthy(url, timeout=2.0):
+        return None
+    if os.environ.get("PREFECT_API_URL"):
+        where, fix = "the environment variable PREFECT_API_URL", "unset PREFECT_API_URL"
+    else:
+        where = f"PREFECT_API_URL in Prefect profile {load_current_profile().name!r} ({settings.profiles_path})"
+        fix = "prefect config unset PREFECT_API_URL"
+    return (f"{where} points to {url}, which does not answer: start that server (prefect server start) "
+            f"or run `{fix}` so that labflows starts its own")
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -30,6 +30,8 @@ COMMANDS: dict[str, str] = {
     "app-action": "flows.cli.app",
     "outputs": "flows.cli.app",
 }
+# Commands that run flows: a configured Prefect API that does not answer is one line for them.
+NEEDS_API = {"workflow", "launch", "app"}
 
 
 DESCRIPTION = "Run BayerCLAW workflows and B-Fabric apps as Prefect flows."
@@ -78,6 +80,12 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     args = build_parser(_command_of(argv)).parse_args(argv)
     try:
+        if args.command in NEEDS_API:
+            from flows.cli.local_server import api_url_problem
+
+            problem = api_url_problem()
+            if problem:
+                raise UsageError(problem)
         return int(args.func(args) or 0)
     except SpecError as exc:
         for problem in exc.problems:

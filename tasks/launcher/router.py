@@ -78,6 +78,7 @@ class LaunchOutcome:
     run_name: str = ""
     flow_run_id: str = ""
     message: str = ""
+    moved_to: str = ""  # where a rejected file went (its note is this plus ".error.txt")
 
 
 @dataclass
@@ -243,7 +244,7 @@ def launch_job_file(setup: LauncherSetup, job: JobFile) -> LaunchOutcome:
             reject_job_file(setup, job, str(exc))
         except Exception as move_exc:  # noqa: BLE001 - report, try again next run
             return LaunchOutcome(job.uri, "error", message=f"{exc}; could not move it aside: {move_exc}")
-        return LaunchOutcome(job.uri, "rejected", message=str(exc))
+        return LaunchOutcome(job.uri, "rejected", message=str(exc), moved_to=rejected_uri(setup.prefix, job.rel))
     except Exception as exc:  # noqa: BLE001 - a workflow problem or a storage error: next run retries
         logger.error("could not launch %s: %s", job.uri, exc)
         return LaunchOutcome(job.uri, "error", message=str(exc))

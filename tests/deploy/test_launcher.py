@@ -232,3 +232,33 @@ def test_launch_command_runs_one_pass_and_reports(drop_job, runs_of, workflow_de
     assert '"launched": 1' in out and '"rejected": 1' in out
     assert [r.parameters["job"] for r in runs_of(workflow_deployment)] == [{"id": "CLI"}]
     assert main(args + ["--workflow", "broken"]) == 2  # NAME=FILE expected
+
+
+def test_a_rejecting_launcher_run_says_so_and_creates_missing_folders(runs_of, workflow_deployment, launch_dir,
+                                                                     tmp_path):
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+
+    from flows.launcher import launcher
+
+    # launch_dir (unused) clears the deployment's runs; these folders do not exist yet
+    launch, workflows = tmp_path / "fresh" / "launch", tmp_path / "fresh" / "workflows"
+    state = launcher(prefix=str(launch), workflows_dir=str(workflows), deployment=workflow_deployment,
+                     storage=str(tmp_path / "storage"), return_state=True)
+    assert state.is_completed() and not state.message
+    assert launch.is_dir() and workflows.is_dir()
+
+    (launch / "nosuch").mkdir()
+    (launch / "nosuch" / "j.json").write_text('{"id": "N"}')
+    state = launcher(prefix=str(launch), workflows_dir=str(workflows), deployment=workflow_deployment,
+                     storage=str(tmp_path / "storage"), return_state=True)
+    assert state.is_completed()
+    assert state.message.startswith("1 job file(s) rejected and moved to _launcher_/rejected/: ")
+    assert "no workflow named 'nosuch'" in state.message and "\n" not in state.message
+    assert state.result()["rejected"] == 1
+    assert (launch / RECORDS_DIR / "rejected" / "nosuch" / "j.json.error.txt").exists()
+    with get_client(sync_client=True) as client:
+        artifacts = client.read_artifacts(artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=["launcher-rejected"])))
+    table_row = next(a.data for a in artifacts if a.flow_run_id == state.state_details.flow_run_id)
+    assert f"| {launch}/nosuch/j.json | " in table_row and "no workflow named 'nosuch'" in table_row
+    assert runs_of(workflow_deployment) == []

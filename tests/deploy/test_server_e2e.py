@@ -1,5 +1,6 @@
-"""End to end through a real Prefect server: ``prefect server start``, the ``labflows`` process pool,
-``prefect deploy`` from ``prefect.yaml``, a worker, ``prefect deployment run`` and the launcher.
+"""End to end through a real Prefect server: ``prefect server start`` with its scheduler on (as by
+default), the ``labflows`` process pool, ``prefect deploy`` from ``prefect.yaml`` in a fresh copy of
+the checkout, a worker, ``prefect deployment run``, schedules, the launcher and subpipe deployments.
 
 Everything runs as separate processes, as on a lab server; every process started here is stopped
 at the end (also when a test fails): SIGINT to its process group, a wait, then SIGKILL.
@@ -20,6 +21,7 @@ import sys
 import time
 import urllib.request
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Any, Iterator
 from uuid import UUID
@@ -27,7 +29,7 @@ from uuid import UUID
 import pytest
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.filters import (
-    ArtifactFilter, DeploymentFilter, DeploymentFilterName, FlowRunFilter, FlowRunFilterId,
+    ArtifactFilter, ArtifactFilterFlowRunId, ArtifactFilterKey, DeploymentFilter, DeploymentFilterId, DeploymentFilterName, FlowRunFilter, FlowRunFilterId,
     FlowRunFilterTags, TaskRunFilter,
 )
 from prefect.client.schemas.sorting import ArtifactSort, FlowRunSort
@@ -47,11 +49,12 @@ class Stack:
     url: str
     env: dict[str, str]
     logs: Path
+    checkout: Path  # the fresh copy of the checkout the deployments and the worker run in
 
     def cli(self, *args: str, timeout: float = 90) -> str:
         """Run a ``prefect`` command against the server from the checkout; its output."""
-        result = subprocess.run([*PREFECT, *args], cwd=ROOT, env=self.env, capture_output=True, text=True,
-                                timeout=timeout)
+        result = subprocess.run([*PREFECT, *args], cwd=self.checkout, env=self.env, capture_output=True,
+                                text=True, timeout=timeout)
         assert result.returncode == 0, f"prefect {' '.join(args)}:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
         return result.stdout
 
@@ -110,10 +113,26 @@ def _stop(proc: subprocess.Popen, grace_s: float = 15) -> None:
         proc.wait(10)
 
 
-def _start(stack_env: dict[str, str], logs: Path, name: str, *args: str) -> subprocess.Popen:
+def _start(stack_env: dict[str, str], logs: Path, cwd: Path, name: str, *args: str) -> subprocess.Popen:
     log = open(logs / f"{name}.log", "wb")
-    return subprocess.Popen([*PREFECT, *args], cwd=ROOT, env=stack_env, stdout=log, stderr=subprocess.STDOUT,
+    return subprocess.Popen([*PREFECT, *args], cwd=cwd, env=stack_env, stdout=log, stderr=subprocess.STDOUT,
                             stdin=subprocess.DEVNULL, start_new_session=True)
+
+
+def _fresh_checkout(dest: Path) -> Path:
+    """The checkout's files as a fresh clone has them (tracked and new, not ignored: no .labflows/)."""
+    listed = subprocess.run(["git", "ls-files", "-z", "-co", "--exclude-standard"], cwd=ROOT, check=True,
+                            capture_output=True).stdout.decode().split("\0")
+    for rel in filter(None, listed):
+        if (ROOT / rel).is_file():
+            (dest / rel).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(ROOT / rel, dest / rel)
+    return dest
+
+
+# Dropped into the fresh checkout's launcher folder before deploying: the shipped launcher
+# deployment's schedule must pick them up by itself (one run for hello, a rejection for nosuch).
+LAUNCHER_DROPS = {"hello/first.json": '{"SAMPLE_ID": "dropped-1"}', "nosuch/job.json": '{"id": 1}'}
 
 
 @pytest.fixture(scope="module")
@@ -124,34 +143,39 @@ def stack(tmp_path_factory) -> Iterator[Stack]:
     logs.mkdir()
     port = _free_port()
     url = f"http://127.0.0.1:{port}/api"
+    checkout = _fresh_checkout(base / "checkout")
+    for rel, text in LAUNCHER_DROPS.items():
+        (checkout / ".labflows/launcher" / rel).parent.mkdir(parents=True, exist_ok=True)
+        (checkout / ".labflows/launcher" / rel).write_text(text)
     env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
     env.update({
+        "PYTHONPATH": str(checkout),  # the copy's code, not an editable install's
         "PREFECT_HOME": str(base / "prefect-home"),  # its own SQLite database
         "PREFECT_API_URL": url,
         "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
         "PREFECT_SERVER_UI_ENABLED": "false",
         "PREFECT_WORKER_QUERY_SECONDS": "1",
         "PREFECT_WORKER_PREFETCH_SECONDS": "1",
-        # runs are started by the test, not by schedules (the launcher deployment has one)
-        "PREFECT_SERVER_SERVICES_SCHEDULER_ENABLED": "false",
+        # the scheduler stays on (as shipped); its passes come every 5 s instead of 60 s
+        "PREFECT_SERVER_SERVICES_SCHEDULER_LOOP_SECONDS": "5",
         "PREFECT_LOGGING_TO_API_BATCH_INTERVAL": "0.3",
         "LABFLOWS_SCRATCH": str(base / "scratch"),  # workspaces outside the checkout
         "LABFLOWS_HOME": str(base / "labflows-home"),
     })
     with contextlib.ExitStack() as cleanup:
-        server = _start(env, logs, "server", "server", "start", "--host", "127.0.0.1", "--port", str(port))
+        server = _start(env, logs, checkout, "server", "server", "start", "--host", "127.0.0.1", "--port", str(port))
         cleanup.callback(_stop, server)
         deadline = time.monotonic() + 90
         while not _healthy(url):
             assert server.poll() is None, (logs / "server.log").read_text()[-3000:]
             assert time.monotonic() < deadline, "prefect server did not answer within 90 s"
             time.sleep(0.3)
-        stack = Stack(url, env, logs)
+        stack = Stack(url, env, logs, checkout)
         stack.cli("work-pool", "create", POOL, "--type", "process")
+        worker = _start(env, logs, checkout, "worker", "worker", "start", "--pool", POOL, "--limit", "4")
+        cleanup.callback(_stop, worker)  # started first: it boots while deploy runs
         stack.cli("--no-prompt", "deploy", "--name", "run-workflow", "--name", "launcher", "--name", "run-app",
                   timeout=120)
-        worker = _start(env, logs, "worker", "worker", "start", "--pool", POOL, "--limit", "4")
-        cleanup.callback(_stop, worker)
         yield stack
 
 
@@ -171,9 +195,9 @@ def _artifacts(client, flow_run_id: UUID) -> list[Any]:
         sort=ArtifactSort.CREATED_DESC, limit=50, offset=0)
 
 
-def _launched_runs(client) -> list[Any]:
+def _launched_runs(client, workflow: str = "qc") -> list[Any]:
     return client.read_flow_runs(
-        flow_run_filter=FlowRunFilter(tags=FlowRunFilterTags(all_=["launcher"])),
+        flow_run_filter=FlowRunFilter(tags=FlowRunFilterTags(all_=["launcher", f"workflow:{workflow}"])),
         deployment_filter=DeploymentFilter(name=DeploymentFilterName(any_=["run-workflow"])),
         sort=FlowRunSort.EXPECTED_START_TIME_ASC, limit=50, offset=0)
 
@@ -182,7 +206,8 @@ def _launched_runs(client) -> list[Any]:
 def test_deployments_work_in_the_checkout_with_a_described_form(stack, name):
     deployment = stack.api(lambda c: c.read_deployment_by_name(name))
     assert deployment.work_pool_name == POOL
-    assert deployment.pull_steps == [{"prefect.deployments.steps.set_working_directory": {"directory": str(ROOT)}}]
+    assert deployment.pull_steps == [
+        {"prefect.deployments.steps.set_working_directory": {"directory": str(stack.checkout)}}]
     props = deployment.parameter_openapi_schema["properties"]
     assert props and all(p.get("description") for p in props.values()), props
 
@@ -209,6 +234,28 @@ def test_deployed_run_workflow_completes_with_outputs_and_artifacts(stack, tmp_p
     assert "| exit code | 0 |" in artifacts["qc-report"].data
 
 
+# ---- more deployments like the shipped ones ---------------------------------------------------------
+@contextlib.contextmanager
+def _deployment_variant(stack: Stack, name: str, parameters: dict[str, Any], *,
+                        like: str = "run-workflow/run-workflow", **changes: Any) -> Iterator[UUID]:
+    """A deployment ``<flow>/<name>`` like the shipped ``like`` (no schedule, no concurrency limit)
+    with other defaults; deleted at the end (with the runs it still has scheduled)."""
+    base = stack.api(lambda c: c.read_deployment_by_name(like))
+    deployment_id = stack.api(lambda c: c.create_deployment(
+        flow_id=base.flow_id, name=name, entrypoint=base.entrypoint, path=base.path, work_pool_name=POOL,
+        pull_steps=base.pull_steps, parameter_openapi_schema=base.parameter_openapi_schema,
+        parameters=parameters, tags=["labflows"], **changes))
+    try:
+        yield deployment_id
+    finally:
+        stack.api(lambda c: c.delete_deployment(deployment_id))
+
+
+def _runs_of(client, deployment_id: UUID) -> list[Any]:
+    return client.read_flow_runs(deployment_filter=DeploymentFilter(id=DeploymentFilterId(any_=[deployment_id])),
+                                 sort=FlowRunSort.EXPECTED_START_TIME_ASC, limit=200, offset=0)
+
+
 def test_launcher_starts_one_run_per_job_file_and_a_second_pass_none(stack, tmp_path):
     deployment = stack.api(lambda c: c.read_deployment_by_name("launcher/launcher"))
     assert [(s.schedule.interval.total_seconds(), s.active) for s in deployment.schedules] == [(60.0, True)]
@@ -220,20 +267,22 @@ def test_launcher_starts_one_run_per_job_file_and_a_second_pass_none(stack, tmp_
     (launch / "qc" / "lane-2.yaml").write_text("sample: LB\nreads: 30\n")
     params = {"prefix": str(launch), "workflows_dir": "examples", "storage": str(storage)}
 
-    def launch_once() -> Any:
-        run = stack.api(lambda c: c.create_flow_run_from_deployment(deployment.id, parameters=params))
+    def launch_once(deployment_id: UUID) -> Any:
+        run = stack.api(lambda c: c.create_flow_run_from_deployment(deployment_id, parameters=params))
         final = stack.wait_final(run.id)
         assert final.state.is_completed(), f"{final.state}\n{stack.tail('worker.log')}"
         return final
 
-    launch_once()
-    launched = stack.api(_launched_runs)
-    assert len(launched) == 2
-    assert sorted(r.name.rsplit("_", 1)[0] for r in launched) == ["lane-1", "lane-2"]
-    assert all(re.fullmatch(r"lane-[12]_[0-9a-f]{8}", r.name) for r in launched)
+    # an unscheduled copy: the shipped deployment's one slot (CANCEL_NEW) belongs to its schedule
+    with _deployment_variant(stack, "manual-passes", params, like="launcher/launcher") as deployment_id:
+        launch_once(deployment_id)
+        launched = stack.api(_launched_runs)
+        assert len(launched) == 2
+        assert sorted(r.name.rsplit("_", 1)[0] for r in launched) == ["lane-1", "lane-2"]
+        assert all(re.fullmatch(r"lane-[12]_[0-9a-f]{8}", r.name) for r in launched)
 
-    launch_once()
-    assert sorted(r.id for r in stack.api(_launched_runs)) == sorted(r.id for r in launched)
+        launch_once(deployment_id)
+        assert sorted(r.id for r in stack.api(_launched_runs)) == sorted(r.id for r in launched)
 
     for run in launched:
         final = stack.wait_final(run.id)
@@ -245,3 +294,137 @@ def test_launcher_starts_one_run_per_job_file_and_a_second_pass_none(stack, tmp_
     assert (storage / "labflows-examples/runs/qc/LB/lane-2.yaml").exists()  # job file copied in
     records = [p for p in (launch / "_launcher_" / "launched").rglob("*.json") if p.is_file()]
     assert len(records) == 2
+
+
+def _hello_params(storage: Path) -> dict[str, Any]:
+    return {"workflow": "examples/hello/workflow.yaml", "job_file": "examples/hello/job.json",
+            "storage": str(storage)}
+
+
+def test_a_short_interval_schedule_fires_and_a_worker_completes_its_runs(stack, tmp_path):
+    from prefect.client.schemas.actions import DeploymentScheduleCreate
+    from prefect.client.schemas.schedules import IntervalSchedule
+
+    schedule = DeploymentScheduleCreate(schedule=IntervalSchedule(interval=timedelta(seconds=15)),
+                                        max_scheduled_runs=2)
+    with _deployment_variant(stack, "every-15s", _hello_params(tmp_path / "storage"),
+                             schedules=[schedule]) as deployment_id:
+        deadline = time.monotonic() + 120  # well inside the test's timeout, so the logs get shown
+        while time.monotonic() < deadline:  # nothing but the server's scheduler creates these runs
+            runs = stack.api(_runs_of, deployment_id)
+            if any(r.state and r.state.is_final() for r in runs):
+                break
+            time.sleep(1)
+        else:
+            raise AssertionError(f"no scheduled run finished; runs {[(r.name, r.state_name) for r in runs]}\n"
+                                 f"{stack.tail('server.log')}\n{stack.tail('worker.log')}")
+    finished = [r for r in runs if r.state.is_final()]
+    assert all(r.state.is_completed() for r in finished), [(r.name, r.state) for r in finished]
+    assert all(r.auto_scheduled and r.idempotency_key.startswith("scheduled ") for r in runs)
+    assert (tmp_path / "storage/example-bucket/hello-world/sample-001/hello.txt").read_text() == \
+        "Hello world! This is job sample-001!\n"
+
+
+def _wait_for(stack: Stack, what: str, probe, timeout: float) -> Any:
+    """``probe()`` once it returns something truthy; fails after ``timeout`` seconds with the logs."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = probe()
+        if found:
+            return found
+        time.sleep(1)
+    raise AssertionError(f"{what}: not seen within {timeout:.0f} s\n{stack.tail('worker.log')}")
+
+
+def _rejected_events(client) -> list[dict]:
+    async def read() -> list[dict]:
+        resp = await client._client.post("/events/filter", json={
+            "filter": {"event": {"name": ["labflows.job.rejected"]}}, "limit": 50})
+        resp.raise_for_status()
+        return resp.json()["events"]
+
+    return read()
+
+
+def test_the_shipped_launcher_schedule_launches_dropped_jobs_and_reports_rejections(stack):
+    """LAUNCHER_DROPS were dropped into the fresh checkout before deploying; only the schedule acts."""
+    launcher = stack.api(lambda c: c.read_deployment_by_name("launcher/launcher"))
+    launch = stack.checkout / ".labflows/launcher"
+
+    def rejecting_run() -> Any:
+        runs = stack.api(_runs_of, launcher.id)
+        return next((r for r in runs if r.state.is_completed() and "rejected" in (r.state.message or "")), None)
+
+    run = _wait_for(stack, "a scheduled launcher run that rejected nosuch/job.json", rejecting_run, 180)
+    assert run.auto_scheduled
+    assert "no workflow named 'nosuch'" in run.state.message and "\n" not in run.state.message
+    assert (stack.checkout / "workflows").is_dir()  # created on first use: a fresh clone has none
+    moved = launch / "_launcher_/rejected/nosuch/job.json"
+    assert moved.read_text() == LAUNCHER_DROPS["nosuch/job.json"]
+    assert "no workflow named 'nosuch'" in Path(f"{moved}.error.txt").read_text()
+
+    artifacts = stack.api(lambda c: c.read_artifacts(artifact_filter=ArtifactFilter(
+        flow_run_id=ArtifactFilterFlowRunId(any_=[run.id]), key=ArtifactFilterKey(any_=["launcher-rejected"]))))
+    assert [a.type for a in artifacts] == ["markdown"]
+    assert f"| {launch}/nosuch/job.json | " in artifacts[0].data
+
+    events = _wait_for(stack, "the labflows.job.rejected event", lambda: stack.api(_rejected_events), 30)
+    assert [e["payload"]["file"] for e in events] == [f"{launch}/nosuch/job.json"]
+    assert "no workflow named 'nosuch'" in events[0]["payload"]["reason"]
+    assert events[0]["payload"]["moved_to"] == f"{launch}/_launcher_/rejected/nosuch/job.json"
+    assert any(r["prefect.resource.id"] == f"prefect.flow-run.{run.id}" for r in events[0]["related"])
+
+    launched = stack.api(_launched_runs, "hello")
+    assert [r.name.rsplit("_", 1)[0] for r in launched] == ["first"]
+    final = stack.wait_final(launched[0].id)
+    assert final.state.is_completed(), f"{final.state}\n{stack.tail('worker.log')}"
+    assert (stack.checkout / ".labflows/storage/example-bucket/hello-world/dropped-1/hello.txt").read_text() == \
+        "Hello world! This is job dropped-1!\n"
+
+
+SUBPIPE_PARENT = """
+Repository: s3://e2e/parent/${{job.id}}
+Steps:
+  - sub:
+      subpipe: deployment:{target}
+      retrieve: [result.txt -> copied.txt]
+"""
+SUBPIPE_CHILD = """
+Repository: s3://elsewhere/child/${job.name}
+Steps:
+  - work:
+      commands: ['echo "child ${job.name}" > result.txt']
+      outputs: {result: result.txt}
+"""
+
+
+def test_subpipe_deployments_get_their_own_job_data_and_a_misconfigured_target_one_line(stack, tmp_path):
+    (tmp_path / "child.yaml").write_text(SUBPIPE_CHILD)
+    (tmp_path / "default-job.json").write_text('{"name": "DEFAULT"}')
+    targets = {"good": "run-workflow/e2e-child", "bad": "run-workflow/run-workflow"}  # the latter: no workflow
+    for name, target in targets.items():
+        (tmp_path / f"{name}.yaml").write_text(SUBPIPE_PARENT.format(target=target))
+    storage = tmp_path / "storage"
+    child_defaults = {"workflow": str(tmp_path / "child.yaml"), "job_file": str(tmp_path / "default-job.json"),
+                      "storage": str(tmp_path / "elsewhere")}
+    with _deployment_variant(stack, "e2e-child", child_defaults) as child_id:
+        shipped = stack.api(lambda c: c.read_deployment_by_name("run-workflow/run-workflow"))
+        started = {name: stack.api(lambda c, n=name: c.create_flow_run_from_deployment(shipped.id, parameters={
+            "workflow": f"{tmp_path / n}.yaml", "job": {"id": n, "name": f"parent-{n}"}, "storage": str(storage)})).id
+            for name in targets}  # both parents at once
+        bad, good = stack.wait_final(started["bad"]), stack.wait_final(started["good"], timeout=180)
+        children = stack.api(_runs_of, child_id)
+
+    assert bad.state.is_failed()
+    message = bad.state.message
+    assert "deployment run-workflow/run-workflow has no value for the required parameter(s) 'workflow'" in message
+    assert "409" not in message and "\n" not in message
+
+    assert good.state.is_completed(), f"{good.state}\n{stack.tail('worker.log')}"
+    sub = storage / "e2e/parent/good/sub"
+    assert (sub / "result.txt").read_text() == "child parent-good\n"
+    assert json.loads((sub / "_JOB_DATA_").read_text())["job"] == {"id": "good", "name": "parent-good"}
+    assert not (sub / "default-job.json").exists()  # the deployment's default job file stays out
+    assert (storage / "e2e/parent/good/copied.txt").read_text() == "child parent-good\n"
+    assert not (tmp_path / "elsewhere").exists()
+    assert [(c.parameters["job_file"], c.state.is_completed()) for c in children] == [(None, True)]
