@@ -120,10 +120,11 @@ def test_docker_shim_on_path_and_a_failing_step_exit_code(podman, cli, tmp_path)
     assert podman.containers() == []
 
 
-def test_timeout_stops_and_removes_the_container(podman, tmp_path):
+def test_timeout_stops_and_removes_a_container_that_ignores_sigterm(podman, tmp_path):
+    # The worst case: SIGTERM ignored, so the client is killed and the container would outlive it.
     log = tmp_path / "run.log"
-    run = CommandRun(script="echo started\nsleep 300\n", workspace=tmp_path, image=IMAGE, log_file=log,
-                     timeout_s=3)
+    run = CommandRun(script="trap '' TERM\necho started\nsleep 300\n", workspace=tmp_path, image=IMAGE,
+                     log_file=log, timeout_s=2)
     with pytest.raises(CommandTimeout):
         run_commands(run, "podman")
     assert "started" in log.read_text()  # it was running when the time ran out

@@ -85,9 +85,14 @@ class ContainerExecutor(Executor):
             raise
 
     def remove(self, name: str) -> None:
-        """``ENGINE rm -f NAME``, quietly: the container may already be gone."""
-        try:
-            subprocess.run([self.program, "rm", "-f", name], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                           stderr=subprocess.DEVNULL, timeout=REMOVE_TIMEOUT_S, check=False)
-        except (OSError, subprocess.TimeoutExpired):
-            pass
+        """``ENGINE kill NAME`` then ``ENGINE rm -f NAME``, quietly: the container may already be gone.
+
+        ``kill`` (SIGKILL in both engines) first, because podman's ``rm -f`` would wait the stop
+        timeout (10 s) for a container that ignores SIGTERM.
+        """
+        for argv in ([self.program, "kill", name], [self.program, "rm", "-f", name]):
+            try:
+                subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                               timeout=REMOVE_TIMEOUT_S, check=False)
+            except (OSError, subprocess.TimeoutExpired):
+                pass
