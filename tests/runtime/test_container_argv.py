@@ -48,3 +48,15 @@ def test_no_name_no_limits_no_init():
 def test_an_engine_without_a_gpu_mapping_is_refused():
     with pytest.raises(ValueError, match="no GPU mapping"):
         ContainerExecutor("nerdctl")
+
+
+@pytest.mark.parametrize("image", ["", "--privileged", "-v/:/host", "img:1 --rm", "img;true", "img\n"])
+def test_an_image_that_is_not_a_reference_is_refused(image):
+    for engine in ("docker", "podman"):
+        with pytest.raises(ValueError, match="is not an image reference"):
+            EXECUTORS[engine].argv(invocation(image=image))
+
+
+@pytest.mark.parametrize("image", ["busybox", "localhost:5000/a/b_c:1.2-x", "docker.io/library/ubuntu@sha256:ab12"])
+def test_image_references_pass(image):
+    assert EXECUTORS["podman"].argv(invocation(image=image))[-4] == image

@@ -40,7 +40,7 @@ WORKFLOW = """\
 Repository: s3://bucket/wf/${job.id}
 Steps:
   - inside:
-      image: localhost/busybox:test
+      image: localhost/busybox:${job.tag}
       compute: {cpus: 1, memory: 96 Mb}
       retry: {attempts: 0}
       commands:
@@ -64,7 +64,7 @@ def write_workflow(tmp_path: Path, code: int) -> tuple[Path, Path]:
     commands = "\n".join(f"        - {json.dumps(line)}" for line in LIMITS.replace(";\n", "; ").splitlines())
     workflow.write_text(WORKFLOW.replace("        - limits.sh", commands))
     job = tmp_path / "job.json"
-    job.write_text(json.dumps({"id": "j1", "evil": EVIL, "code": code}))
+    job.write_text(json.dumps({"id": "j1", "evil": EVIL, "code": code, "tag": "test"}))
     return workflow, job
 
 

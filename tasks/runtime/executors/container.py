@@ -15,10 +15,15 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 import subprocess
 import uuid
 
 from tasks.runtime.executors.base import Executor, Invocation
+
+#: What an image reference may look like: ``[host[:port]/]path[:tag][@digest]``. Anything else,
+#: in particular a leading ``-`` (an image tag may come from job data), would be read as options.
+IMAGE_REFERENCE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._/:@-]{0,511}")
 
 #: Seconds to wait for ``ENGINE rm -f`` when a run did not end normally.
 REMOVE_TIMEOUT_S = 30.0
@@ -48,7 +53,13 @@ class ContainerExecutor(Executor):
         self.program = program
 
     def argv(self, inv: Invocation) -> list[str]:
-        """The ``<engine> run …`` argv for ``inv`` (see the module docstring for the order)."""
+        """The ``<engine> run …`` argv for ``inv`` (see the module docstring for the order).
+
+        Raises:
+            ValueError: ``inv.image`` is not an image reference (it could be read as options).
+        """
+        if not IMAGE_REFERENCE.fullmatch(inv.image):
+            raise ValueError(f"container image {inv.image!r} is not an image reference")
         argv = [self.program, "run", "--user", f"{os.getuid()}:{os.getgid()}", "--rm"]
         if inv.name:
             argv += ["--name", inv.name]
