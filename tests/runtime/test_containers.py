@@ -102,20 +102,31 @@ def test_workflow_step_runs_in_podman_through_the_cli(podman, cli, tmp_path):
     assert int(mem) == 96 * 1024 * 1024  # compute.memory: 96 Mb
 
 
-def test_docker_shim_on_path_and_a_failing_step_exit_code(podman, cli, tmp_path):
+def test_docker_shim_on_path_auth_login_and_a_failing_step_exit_code(podman, cli, tmp_path):
+    from prefect.blocks.system import Secret
+
+    password = "pw $(touch CANARY5) 'q"
+    Secret(value={"username": "bot", "password": password}).save("regcreds-cli", overwrite=True)
     bindir = tmp_path / "bin"
     bindir.mkdir()
-    calls = tmp_path / "docker-calls"
-    shim = bindir / "docker"
-    shim.write_text(f'#!/bin/sh\necho "$1" >> {calls}\nexec podman "$@"\n')
+    calls, login = tmp_path / "docker-calls", tmp_path / "login"
+    shim = bindir / "docker"  # the docker CLI, played by podman; logins recorded instead of sent
+    shim.write_text(f'#!/bin/sh\necho "$1" >> {calls}\n'
+                    f'if [ "$1" = login ]; then echo "$@" > {login}.args; cat > {login}.stdin; exit 0; fi\n'
+                    'exec podman "$@"\n')
     shim.chmod(0o755)
     workflow, job = write_workflow(tmp_path, code=7)
+    workflow.write_text(workflow.read_text().replace("image: localhost/busybox:${job.tag}",
+                                                     'image: "localhost/busybox:${job.tag} +auth: regcreds-cli"'))
     storage = tmp_path / "storage"
     result = cli("workflow", str(workflow), "--job", str(job), "--storage", str(storage), "--executor", "docker",
                  env={"PATH": f"{bindir}:{os.environ['PATH']}"})
     assert result.returncode == 1, result.stderr[-2000:]
     assert "command exited with code 7" in result.stderr
-    assert calls.read_text().split() == ["run"]  # through the docker CLI, once
+    assert calls.read_text().split() == ["login", "run"]  # through the docker CLI: login, then one run
+    assert login.with_suffix(".args").read_text() == "login --username bot --password-stdin localhost\n"
+    assert login.with_suffix(".stdin").read_text() == password
+    assert "touch CANARY5" not in result.stdout + result.stderr  # the password is never logged
     assert (storage / "bucket/wf/j1/uid.txt").read_text() == f"{os.getuid()}\n"  # it ran before exit 7
     assert podman.containers() == []
 

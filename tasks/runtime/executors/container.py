@@ -95,6 +95,21 @@ class ContainerExecutor(Executor):
             self.remove(named.name)
             raise
 
+    def login(self, registry: str, username: str, password: str) -> None:
+        """``ENGINE login --username USER --password-stdin REGISTRY``: the password goes on stdin,
+        never on a command line or into the log.
+
+        Raises:
+            RuntimeError: The login failed (one line: the engine's last error line, no password).
+        """
+        argv = [self.program, "login", "--username", username, "--password-stdin", registry]
+        result = subprocess.run(argv, input=password, capture_output=True, text=True,
+                                timeout=REMOVE_TIMEOUT_S, check=False)
+        if result.returncode != 0:
+            last = (result.stderr.strip().splitlines() or ["no output"])[-1].replace(password, "***")
+            raise RuntimeError(f"{self.program} login to {registry} as {username} failed "
+                               f"(exit {result.returncode}): {last}")
+
     def remove(self, name: str) -> None:
         """``ENGINE kill NAME`` then ``ENGINE rm -f NAME``, quietly: the container may already be gone.
 
