@@ -83,3 +83,11 @@ def test_login_for_image_reads_the_secret_block(tmp_path, monkeypatch):
     login_for_image("registry.example.com/tools/bwa:1", "regcreds-login", "docker")
     assert calls(record) == [{"argv": ["login", "--username", "bot", "--password-stdin", "registry.example.com"],
                               "stdin": PASSWORD}]
+
+
+def test_login_without_the_engine_says_so(monkeypatch, tmp_path):
+    from tasks.runtime.executors import ExecutorUnavailable
+
+    monkeypatch.setenv("PATH", str(tmp_path))
+    with pytest.raises(ExecutorUnavailable, match="executor podman: no 'podman' command on PATH"):
+        EXECUTORS["podman"].login("r.example.com", "bot", PASSWORD)
