@@ -9,6 +9,9 @@ The engines differ in one place only, how GPUs are asked for: docker has ``--gpu
 podman (4.x) takes CDI devices, ``--device nvidia.com/gpu=all`` or one ``--device
 nvidia.com/gpu=I`` per index. Which OCI runtime podman uses is podman's configuration
 (``containers.conf``: ``[engine] runtime = "runc"``), never part of the argv.
+
+Each run gets a fresh ``--name`` so a container left by a timeout or cancel can be killed and
+removed; ``login`` (for BayerCLAW's ``+auth``) passes the password on stdin.
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ from tasks.runtime.executors.base import Executor, ExecutorUnavailable, Invocati
 #: in particular a leading ``-`` (an image tag may come from job data), would be read as options.
 IMAGE_REFERENCE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._/:@-]{0,511}")
 
-#: Seconds to wait for ``ENGINE rm -f`` when a run did not end normally.
+#: Seconds to wait for ``ENGINE kill`` / ``rm -f`` / ``login`` before giving up on them.
 REMOVE_TIMEOUT_S = 30.0
 
 
