@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 TEST_STAMP := $(VENV)/.installed-test
 
-.PHONY: demo test install clean
+.PHONY: demo test install clean container-deps
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -24,7 +24,11 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(PY) -m flows.run workflow examples/hello/workflow.yaml --job examples/hello/job.json
 
-test: $(TEST_STAMP)
+# podman, runc, busybox-static for tests/runtime (real containers); quick no-op when present.
+container-deps:
+	@sh tests/support/install_podman.sh
+
+test: $(TEST_STAMP) container-deps
 	$(PY) -m pytest -q
 
 clean:

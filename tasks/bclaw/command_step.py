@@ -24,6 +24,7 @@ from tasks.bclaw.containment import PathRefused, check_command_paths
 from tasks.bclaw.context import RunContext, StepRecord
 from tasks.bclaw.labels import step_tag
 from tasks.bclaw.qc import QCFailure, run_qc_checks
+from tasks.bclaw.registry_login import login_for_image
 from tasks.bclaw.staging import (
     download_inputs,
     fetch_references,
@@ -140,6 +141,8 @@ def run_command_step(step, ctx: RunContext, prev_outputs: dict[str, str] | None 
         shell = step.compute.shell or ctx.options.shell
         run = CommandRun(script.text, workspace, shell, env, image, step.compute.cpus,
                          step.compute.memory, step.compute.gpu, log_file, step.timeout)
+        if step.image.auth:  # +auth: registry login with a Prefect Secret block
+            login_for_image(image, step.image.auth, ctx.executor)
         code = 1
         try:
             code = report.exit_code = run_commands(run, ctx.executor)

@@ -39,7 +39,13 @@ def run_streaming(
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
             text=True, errors="replace", bufsize=1, start_new_session=True,
         )
-        timer = threading.Timer(timeout_s, terminate_group, args=(proc,)) if timeout_s else None
+        fired = threading.Event()  # the timer ran (finished is also set by cancel())
+
+        def stop_on_timeout() -> None:
+            fired.set()
+            terminate_group(proc)
+
+        timer = threading.Timer(timeout_s, stop_on_timeout) if timeout_s else None
         if timer:
             timer.daemon = True
             timer.start()
@@ -58,7 +64,9 @@ def run_streaming(
         finally:
             if timer:
                 timer.cancel()
-        if timer and timer.finished.is_set() and code < 0:
+        # A container client forwards the signal and exits with the container's status (often
+        # 143, not negative): the timer firing, not the code, says it timed out.
+        if fired.is_set():
             raise CommandTimeout(f"timed out after {timeout_s:g} s: {' '.join(argv)}")
         return code
     finally:

@@ -20,7 +20,7 @@ from tasks.runtime.executors.base import (
 from tasks.runtime.executors.container import ContainerExecutor
 from tasks.runtime.executors.local import LocalExecutor
 
-__all__ = ["EXECUTORS", "Executor", "ExecutorName", "ExecutorUnavailable", "Invocation", "Mount",
+__all__ = ["EXECUTORS", "ContainerExecutor", "Executor", "ExecutorName", "ExecutorUnavailable", "Invocation", "Mount",
            "get_executor"]
 
 EXECUTORS: dict[str, Executor] = {

@@ -45,6 +45,7 @@ class Invocation:
         init: Run an init process in the container (reaps zombies, forwards signals).
         env_args: Extra ``--env`` arguments, ``NAME`` or ``NAME=VALUE``, after those of ``env``.
         cpus, memory_mib, gpu: Resource limits of a container.
+        name: The container's name; None lets the executor pick a fresh one when it runs.
         engine_args: Further ``<engine> run`` options, just before the image.
         log_file, timeout_s, prefix: As :func:`tasks.runtime.streaming.run_streaming` takes them.
     """
@@ -61,6 +62,7 @@ class Invocation:
     cpus: float | None = None
     memory_mib: int | None = None
     gpu: int | str = 0
+    name: str | None = None
     engine_args: list[str] = field(default_factory=list)
     log_file: Path | None = None
     timeout_s: float | None = None

@@ -262,7 +262,9 @@ outputs:
     ws = argv[argv.index("--workdir") + 1]
     env_names = [argv[i + 1] for i, a in enumerate(argv) if a == "--env"]
     assert env_names == sorted(env_names) and env_names
-    assert argv == ["run", "--user", f"{os.getuid()}:{os.getgid()}", "--rm", "--init",
+    name = argv[argv.index("--name") + 1]  # fresh per run, so a timed-out container can be removed
+    assert name.startswith("labflows-")
+    assert argv == ["run", "--user", f"{os.getuid()}:{os.getgid()}", "--rm", "--name", name, "--init",
                     "--mount", f"type=bind,source={ws},target={ws}", "--workdir", ws, "--entrypoint", "",
                     "--cpus", "2", "--memory", "2048m", *[x for n in env_names for x in ("--env", n)],
                     "docker.io/library/ubuntu:S1", "sh", "-veu", f"{ws}/_commands.sh"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -136,7 +137,10 @@ def test_docker_command_runs_the_engine_from_path(recorder_on_path, tmp_path, mo
     run_command(spec, ["arg1"], cwd=tmp_path)
     (call,) = recorder_on_path.calls()
     assert Path(call["argv"][0]).name == engine
-    assert call["argv"][1:] == docker_argv(spec, ["arg1"], tmp_path)[1:]
+    expected = docker_argv(spec, ["arg1"], tmp_path)
+    name = call["argv"][call["argv"].index("--name") + 1]  # a fresh name per run, so it can be removed
+    assert re.fullmatch(r"labflows-[0-9a-f]{12}", name)
+    assert call["argv"][1:] == [*expected[1:5], "--name", name, *expected[5:]]
     assert f"type=bind,source={tmp_path},target={tmp_path}" in call["argv"]
     assert call["argv"][-3:] == ["python", "script.py", "arg1"]
 
