@@ -6,7 +6,7 @@ import os
 import subprocess
 import sys
 
-from tests.support.paths import EXAMPLES, REPO_ROOT
+from tests.support.paths import EXAMPLES
 
 
 def test_unknown_repository_block_exits_2_naming_it(tmp_path):

@@ -3,8 +3,6 @@ and a configuration line that can be pasted as printed."""
 
 from __future__ import annotations
 
-import json
-import os
 import signal
 import socket
 import subprocess

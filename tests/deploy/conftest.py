@@ -7,7 +7,7 @@ import asyncio
 import textwrap
 import uuid
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any, Callable
 
 import boto3
 import pytest
