@@ -24,7 +24,9 @@ from tasks.bclaw.initialize import (
 from tasks.bclaw.labels import add_flow_run_tags, workflow_tag
 from tasks.bclaw.step_kinds import flow_handlers
 from tasks.bclaw.walk import Handlers, StepOutcome, walk_steps
+from tasks.bclaw.workspaces import sweep_stale_workspaces
 from tasks.runtime.executors import ExecutorName
+from tasks.runtime.logs import run_logger
 from tasks.runtime.task_runners import make_task_runner
 
 
@@ -70,6 +72,9 @@ def run_loaded_workflow(wf: Workflow, job: Any, *, job_file: str | None, repo: R
                      execution_id=execution_id, workflow_dir=wf.source.parent)
     check_job_paths(wf.steps, job)  # before anything is written
     initialize_repository(repo, repo_uri, job, job_file)
+    stale = sweep_stale_workspaces(ctx.scratch)
+    if stale:
+        run_logger().info("removed %d workspace(s) of runs that ended without cleaning up", len(stale))
     records: list[StepRecord] = []
     summary = {"workflow": wf.name, "repository": repo_uri, "steps": records}
     try:

@@ -9,10 +9,8 @@ from __future__ import annotations
 
 import json
 import shutil
-import tempfile
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from prefect import task
 from prefect.cache_policies import NO_CACHE
@@ -39,6 +37,7 @@ from tasks.bclaw.substitution import (
     substitute_shell,
     symbol_resolver,
 )
+from tasks.bclaw.workspaces import keep_workspace, new_workspace
 from tasks.runtime.logs import run_logger
 
 
@@ -112,7 +111,7 @@ def run_command_step(step, ctx: RunContext, prev_outputs: dict[str, str] | None 
     check_command_paths(step, inputs, references, outputs)  # job data moves no path out of its root
 
     ctx.scratch.mkdir(parents=True, exist_ok=True)
-    workspace = Path(tempfile.mkdtemp(prefix=f"{step.name}-", dir=ctx.scratch))
+    workspace = new_workspace(ctx.scratch, step.name)
     # kept after the workspace is removed: <scratch>/logs/<execution>/<step>[branch].log
     log_file = ctx.scratch / "logs" / (ctx.execution_id or "local") / f"{name}.log"
     log_file.parent.mkdir(parents=True, exist_ok=True)
@@ -163,6 +162,7 @@ def run_command_step(step, ctx: RunContext, prev_outputs: dict[str, str] | None 
         if ok:
             shutil.rmtree(workspace, ignore_errors=True)
         else:
+            keep_workspace(workspace)
             logger.warning("%s: workspace kept for inspection: %s", name, workspace)
     uris = [u for out in uploaded for u in out.uris]
     record = StepRecord(name, "done", time.monotonic() - started, uris)
