@@ -11,6 +11,7 @@ from typing import Any
 from blocks.repository import Repository, join_uri
 
 JOB_DATA = "_JOB_DATA_"
+JOB_REF = "job_ref"  # in a branch's _JOB_DATA_: where the job is, instead of a copy
 CONTROL_DIR = "_control_"
 
 
@@ -53,12 +54,29 @@ class RunContext:
         return self.uri(CONTROL_DIR, f"{step_name}.complete")
 
     def read_job_data(self) -> dict:
-        """The extended job data ``{job, parent, scatter}`` of this repository."""
-        return json.loads(self.repo.read_text(self.uri(JOB_DATA)))
+        """The extended job data ``{job, parent, scatter}`` of this repository.
 
-    def write_job_data(self, job: Any, parent: dict | None = None, scatter: dict | None = None) -> None:
-        """Write ``<repo>/_JOB_DATA_``."""
-        data = {"job": job, "parent": parent or {}, "scatter": scatter or {}}
+        A branch's ``_JOB_DATA_`` names the ``_JOB_DATA_`` that holds the job (``job_ref``)
+        instead of a copy of it, so a run stores its job data once however many branches it has.
+        """
+        data = json.loads(self.repo.read_text(self.uri(JOB_DATA)))
+        ref = data.pop(JOB_REF, None)
+        if "job" not in data and isinstance(ref, str):
+            data["job"] = json.loads(self.repo.read_text(ref)).get("job")
+        return data
+
+    def job_source_uri(self) -> str:
+        """The ``_JOB_DATA_`` that holds this repository's job (its own, or the one it refers to)."""
+        data = json.loads(self.repo.read_text(self.uri(JOB_DATA)))
+        ref = data.get(JOB_REF)
+        return ref if "job" not in data and isinstance(ref, str) else self.uri(JOB_DATA)
+
+    def write_job_data(self, job: Any, parent: dict | None = None, scatter: dict | None = None, *,
+                       job_ref: str | None = None) -> None:
+        """Write ``<repo>/_JOB_DATA_``; with ``job_ref`` (the URI of a ``_JOB_DATA_`` holding the
+        job) the job itself is not copied."""
+        data = {JOB_REF: job_ref} if job_ref else {"job": job}
+        data.update({"parent": parent or {}, "scatter": scatter or {}})
         self.repo.write_text(self.uri(JOB_DATA), json.dumps(data, indent=2))
 
     def derive(self, **changes) -> "RunContext":

@@ -24,7 +24,7 @@ from prefect.cache_policies import NO_CACHE
 from blocks.repository import join_uri
 from tasks.bclaw.artifacts import step_reports_off
 from tasks.bclaw.command_step import run_command_step
-from tasks.bclaw.context import RunContext
+from tasks.bclaw.context import JOB_REF, RunContext
 from tasks.bclaw.qc import QCFailure
 from tasks.bclaw.walk import Handlers, StepOutcome, walk_steps
 from tasks.runtime.logs import run_logger
@@ -118,7 +118,7 @@ class ScatterPlan:
                  limiter: Limiter | None = None, threads: int = 2):
         self.step = step  # specs.workflow.model.ScatterStep
         self.ctx = ctx
-        self.template = template  # {job, parent, scatter: {}}
+        self.template = template  # {job_ref, parent, scatter: {}}
         self.handlers = handlers
         self.limiter = limiter
         self.threads = threads
@@ -131,7 +131,7 @@ def run_branch(plan: ScatterPlan, index: int, row: dict[str, str]) -> BranchResu
     records: list = []
     with hold(plan.limiter):
         try:
-            bctx.write_job_data(plan.template["job"], plan.template["parent"], row)
+            bctx.write_job_data(None, plan.template["parent"], row, job_ref=plan.template[JOB_REF])
             walk_steps(plan.step.steps, bctx, plan.handlers, records, {})
         except Exception as exc:
             label = branch_label(plan.step.name, index)

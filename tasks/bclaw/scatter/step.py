@@ -3,7 +3,8 @@
 The step, in order (BayerCLAW's scatter, map and gather states):
 
 1. write ``<repo>/<Step>/_JOB_DATA_`` (the branches' template: ``parent`` = the parent's values,
-   the step's inputs as full URIs and its output file names) and ``items.csv`` (one row per branch,
+   the step's inputs as full URIs and its output file names; ``job_ref`` = the ``_JOB_DATA_`` that
+   holds the job, which is stored once per run, not copied into every branch) and ``items.csv`` (one row per branch,
    the Cartesian product of the expanded ``scatter`` values, :mod:`tasks.bclaw.scatter.expand`);
 2. map :func:`tasks.bclaw.scatter.branches.scatter_batch` over batches of branches (one branch per task
    run up to 32 branches, then about √N task runs of about √N branches; ``batch_size`` /
@@ -28,7 +29,7 @@ from prefect.artifacts import (
 from prefect.futures import as_completed
 
 from blocks.repository import join_uri
-from tasks.bclaw.context import JOB_DATA, RunContext, StepRecord
+from tasks.bclaw.context import JOB_DATA, JOB_REF, RunContext, StepRecord
 from tasks.bclaw.labels import artifact_key, step_tag
 from tasks.bclaw.scatter.branches import (
     BatchFailed,
@@ -60,7 +61,7 @@ def branch_template(step, ctx: RunContext, job_data: dict, prev: dict, outputs: 
     parent = {**job_data.get("parent", {}),
               **{sym.rstrip("?"): qualify(v, ctx.repo_uri) for sym, v in inputs.items()},
               **outputs}
-    return {"job": job_data.get("job"), "parent": parent, "scatter": {}}
+    return {JOB_REF: ctx.job_source_uri(), "parent": parent, "scatter": {}}
 
 
 class Progress:

@@ -117,9 +117,11 @@ def test_gather_manifest_branch_repos_and_auto_inputs(run_flow, storage):
     assert branch["scatter"] == {"x": "c"}
     assert branch["parent"] == {"shared": "s3://bkt/gather/g1/shared.txt", "out1": "out1.txt",
                                 "out2": "out2.txt", "out3": "out3.txt"}
-    assert branch["job"]["id"] == "g1"
+    # the job is stored once per run: branches refer to the run's _JOB_DATA_ instead of copying it
+    assert "job" not in branch and branch["job_ref"] == "s3://bkt/gather/g1/_JOB_DATA_"
+    assert read(repo / "_JOB_DATA_")["job"]["id"] == "g1"
     assert (repo / "test-step/00002/_control_/work.complete").exists()
-    # the template and items.csv, as BayerCLAW writes them
+    # the template and items.csv
     assert read(repo / "test-step/_JOB_DATA_") == {**branch, "scatter": {}}
     with open(repo / "test-step/items.csv") as f:
         assert list(csv.DictReader(f)) == [{"x": "a"}, {"x": "b"}, {"x": "c"}]
