@@ -22,6 +22,7 @@ from tasks.bclaw.initialize import (
     render_repository,
 )
 from tasks.bclaw.labels import add_flow_run_tags, workflow_tag
+from tasks.bclaw.run_lock import repository_lock
 from tasks.bclaw.step_kinds import flow_handlers
 from tasks.bclaw.walk import Handlers, StepOutcome, walk_steps
 from tasks.bclaw.workspaces import sweep_stale_workspaces
@@ -71,19 +72,20 @@ def run_loaded_workflow(wf: Workflow, job: Any, *, job_file: str | None, repo: R
                      executor=executor or wf.options.executor or "local",
                      execution_id=execution_id, workflow_dir=wf.source.parent)
     check_job_paths(wf.steps, job)  # before anything is written
-    initialize_repository(repo, repo_uri, job, job_file)
-    stale = sweep_stale_workspaces(ctx.scratch)
-    if stale:
-        run_logger().info("removed %d workspace(s) of runs that ended without cleaning up", len(stale))
-    records: list[StepRecord] = []
-    summary = {"workflow": wf.name, "repository": repo_uri, "steps": records}
-    try:
-        walk_steps(wf.steps, ctx, handlers(), records)
-    except Exception as exc:
+    with repository_lock(repo, repo_uri, run_name=flow_run.get_name() or ""):  # before _JOB_DATA_ is written
+        initialize_repository(repo, repo_uri, job, job_file)
+        stale = sweep_stale_workspaces(ctx.scratch)
+        if stale:
+            run_logger().info("removed %d workspace(s) of runs that ended without cleaning up", len(stale))
+        records: list[StepRecord] = []
+        summary = {"workflow": wf.name, "repository": repo_uri, "steps": records}
+        try:
+            walk_steps(wf.steps, ctx, handlers(), records)
+        except Exception as exc:
+            summary["steps"] = _with_steps_not_run(wf, records)
+            raise WorkflowFailed(str(exc), summary) from exc
         summary["steps"] = _with_steps_not_run(wf, records)
-        raise WorkflowFailed(str(exc), summary) from exc
-    summary["steps"] = _with_steps_not_run(wf, records)
-    return summary
+        return summary
 
 
 def _with_steps_not_run(wf: Workflow, records: list[StepRecord]) -> list[dict]:

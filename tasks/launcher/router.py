@@ -7,7 +7,7 @@ also with two launchers at once or after a crash half-way, comes from two things
 1. the flow run is created with an idempotency key made of the file's URI and version; the
    Prefect server returns the existing run for a key it has seen (one database constraint);
 2. a record ``<prefix>/_launcher_/launched/<workflow>/<path>/<version>.json`` is then created
-   atomically (see :mod:`tasks.launcher.store`); later launcher runs skip recorded versions
+   atomically (see :mod:`tasks.runtime.repo_ops`); later launcher runs skip recorded versions
    without asking the server, and the record survives a reset of the Prefect database.
 
 A launcher that crashes between 1 and 2 leaves no record; the next run asks again with the same
@@ -33,7 +33,7 @@ from specs.workflow.model import Workflow, load_workflow
 from tasks.bclaw.initialize import JobDataError, render_repository
 from tasks.bclaw.labels import workflow_tag
 from tasks.launcher.names import JobKey, execution_name, parse_job_key
-from tasks.launcher.store import FileVersion, create_exclusive, file_version
+from tasks.runtime.repo_ops import FileVersion, create_exclusive, file_version
 from tasks.runtime.logs import run_logger
 
 RECORDS_DIR = "_launcher_"

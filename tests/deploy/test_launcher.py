@@ -14,7 +14,7 @@ import pytest
 from tasks.launcher.router import (
     RECORDS_DIR, find_new_job_files, launch_job_file, record_uri, run_launcher, start_run,
 )
-from tasks.launcher.store import create_exclusive, file_version
+from tasks.runtime.repo_ops import create_exclusive, file_version
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")
 

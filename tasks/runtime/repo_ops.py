@@ -1,5 +1,6 @@
-"""Repository operations the launcher needs beyond the :class:`~blocks.repository.Repository`
-primitives: a file's version and an atomic "create unless it exists".
+"""Repository operations beyond the :class:`~blocks.repository.Repository` primitives: a file's
+version (the launcher's run names) and an atomic "create unless it exists" (the launcher's
+records, a workflow run's repository lock).
 
 File versions:
 
