@@ -30,7 +30,7 @@ from standin.server import StandinServer
 if TYPE_CHECKING:
     from bfabric import Bfabric
 
-EXAMPLE_SEED = Path(__file__).resolve().parent.parent / "examples" / "bfabric" / "seed.yaml"
+EXAMPLE_SEED = Path(__file__).resolve().parents[2] / "examples" / "bfabric" / "seed.yaml"
 
 _SSH = '''\
 import json, os, subprocess, sys
