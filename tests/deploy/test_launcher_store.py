@@ -1,0 +1,97 @@
+"""The launcher's exactly-once record (tasks/launcher/store.py) without a Prefect server: job-file
+versions and "create unless it exists" on local folders and on S3 (moto over HTTP)."""
+
+from __future__ import annotations
+
+import os
+import threading
+import uuid
+
+import boto3
+import pytest
+
+from blocks.local import LocalRepository
+from blocks.repository import RepositoryError
+from tasks.launcher.store import FileVersion, create_exclusive, file_version
+
+
+@pytest.fixture
+def local(tmp_path) -> LocalRepository:
+    return LocalRepository(root=str(tmp_path / "storage"))
+
+
+@pytest.fixture
+def plain_bucket(moto_endpoint: str) -> str:
+    """A fresh bucket without versioning."""
+    name = f"plain-{uuid.uuid4().hex[:12]}"
+    boto3.client("s3", endpoint_url=moto_endpoint, region_name="us-east-1", aws_access_key_id="testing",
+                 aws_secret_access_key="testing").create_bucket(Bucket=name)
+    return name
+
+
+def test_a_local_file_version_is_its_etag_and_a_rewrite_is_a_new_version(local):
+    uri = "s3://bkt/jobs/a.json"
+    local.write_bytes(uri, b"{}")
+    first = file_version(local, uri)
+    assert first == FileVersion(local.etag(uri), local.etag(uri)) and first.token
+    path = local.path_of(uri)
+    copy = path.with_name("copy")
+    copy.write_bytes(b"{}")
+    os.replace(copy, path)  # the same content copied in again: a new file
+    assert file_version(local, uri) != first
+
+
+def test_s3_versions_are_version_ids_or_etags(s3_repo, versioned_bucket, plain_bucket):
+    uri = f"s3://{versioned_bucket}/jobs/a.json"
+    s3_repo.write_bytes(uri, b"one")
+    first = file_version(s3_repo, uri)
+    assert first.token == first.name_part and first.token not in ("", "null")
+    s3_repo.write_bytes(uri, b"two")
+    assert file_version(s3_repo, uri).token != first.token
+
+    plain = f"s3://{plain_bucket}/jobs/a.json"
+    s3_repo.write_bytes(plain, b"one")
+    assert file_version(s3_repo, plain) == FileVersion("etag-" + s3_repo.etag(plain), "")
+
+
+def test_local_create_is_exclusive_and_leaves_no_temporary_file(local, tmp_path):
+    uri = "s3://bkt/_launcher_/launched/x.json"
+    assert create_exclusive(local, uri, b"first") is True
+    assert create_exclusive(local, uri, b"second") is False
+    assert local.read_bytes(uri) == b"first"
+    assert sorted(p.name for p in local.path_of(uri).parent.iterdir()) == ["x.json"]
+
+    plain = tmp_path / "plain" / "y.json"  # a plain path, not in any bucket
+    assert create_exclusive(local, str(plain), b"p") is True and plain.read_bytes() == b"p"
+
+
+def test_local_claims_race_in_threads_with_one_winner(local):
+    uri = "s3://bkt/_launcher_/launched/race.json"
+    barrier = threading.Barrier(6)
+    results: list[bool] = []
+
+    def claim(i: int) -> None:
+        barrier.wait()
+        results.append(create_exclusive(local, uri, str(i).encode()))
+
+    threads = [threading.Thread(target=claim, args=(i,)) for i in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert sorted(results) == [False] * 5 + [True]
+    assert local.read_bytes(uri) in {str(i).encode() for i in range(6)}
+
+
+def test_s3_create_is_conditional_and_other_errors_are_raised(s3_repo, plain_bucket, tmp_path):
+    uri = f"s3://{plain_bucket}/_launcher_/launched/x.json"
+    assert create_exclusive(s3_repo, uri, b"first") is True
+    assert create_exclusive(s3_repo, uri, b"second") is False
+    assert s3_repo.read_bytes(uri) == b"first"
+    with pytest.raises(Exception) as info:  # a missing bucket is no lost race
+        create_exclusive(s3_repo, f"s3://no-such-{plain_bucket}/x.json", b"x")
+    assert "NoSuchBucket" in str(info.value) and not isinstance(info.value, RepositoryError)
+
+    plain = tmp_path / "local.json"  # an S3 repository given a plain path writes the local file
+    assert create_exclusive(s3_repo, str(plain), b"l") is True
+    assert create_exclusive(s3_repo, str(plain), b"m") is False and plain.read_bytes() == b"l"
