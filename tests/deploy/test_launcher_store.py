@@ -1,5 +1,8 @@
 """The launcher's exactly-once record (tasks/launcher/store.py) without a Prefect server: job-file
-versions and "create unless it exists" on local folders and on S3 (moto over HTTP)."""
+versions and "create unless it exists" on local folders and on S3 (moto over HTTP).
+
+The local tests come first: a mutation run (bench/mutate.py, pytest -x) then often stops before
+the S3 server is started."""
 
 from __future__ import annotations
 
@@ -41,19 +44,6 @@ def test_a_local_file_version_is_its_etag_and_a_rewrite_is_a_new_version(local):
     assert file_version(local, uri) != first
 
 
-def test_s3_versions_are_version_ids_or_etags(s3_repo, versioned_bucket, plain_bucket):
-    uri = f"s3://{versioned_bucket}/jobs/a.json"
-    s3_repo.write_bytes(uri, b"one")
-    first = file_version(s3_repo, uri)
-    assert first.token == first.name_part and first.token not in ("", "null")
-    s3_repo.write_bytes(uri, b"two")
-    assert file_version(s3_repo, uri).token != first.token
-
-    plain = f"s3://{plain_bucket}/jobs/a.json"
-    s3_repo.write_bytes(plain, b"one")
-    assert file_version(s3_repo, plain) == FileVersion("etag-" + s3_repo.etag(plain), "")
-
-
 def test_local_create_is_exclusive_and_leaves_no_temporary_file(local, tmp_path):
     uri = "s3://bkt/_launcher_/launched/x.json"
     assert create_exclusive(local, uri, b"first") is True
@@ -81,6 +71,19 @@ def test_local_claims_race_in_threads_with_one_winner(local):
         t.join(30)
     assert sorted(results) == [False] * 5 + [True]
     assert local.read_bytes(uri) in {str(i).encode() for i in range(6)}
+
+
+def test_s3_versions_are_version_ids_or_etags(s3_repo, versioned_bucket, plain_bucket):
+    uri = f"s3://{versioned_bucket}/jobs/a.json"
+    s3_repo.write_bytes(uri, b"one")
+    first = file_version(s3_repo, uri)
+    assert first.token == first.name_part and first.token not in ("", "null")
+    s3_repo.write_bytes(uri, b"two")
+    assert file_version(s3_repo, uri).token != first.token
+
+    plain = f"s3://{plain_bucket}/jobs/a.json"
+    s3_repo.write_bytes(plain, b"one")
+    assert file_version(s3_repo, plain) == FileVersion("etag-" + s3_repo.etag(plain), "")
 
 
 def test_s3_create_is_conditional_and_other_errors_are_raised(s3_repo, plain_bucket, tmp_path):
