@@ -15,8 +15,8 @@ Usage (``make mutate`` runs the whole list; it is not part of ``make test``)::
 
 Needs ``cosmic-ray`` (the ``mutate`` extra) on PATH or next to this Python, or ``--cosmic-ray``.
 Sessions are kept in ``--work`` (default ``.labflows/mutate``): a second run of a module only
-re-runs the mutants whose session was not finished (cosmic-ray's ``exec`` resumes), unless
-``--fresh``.
+runs the mutants not judged yet (cosmic-ray's ``exec`` resumes); ``--rejudge`` also runs the
+survivors again (after adding tests that should kill them); ``--fresh`` starts anew.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ import os
 import re
 import shlex
 import shutil
+import sqlite3
 import subprocess
 import sys
 import time
@@ -132,6 +133,13 @@ def mark_annotation_mutants(session: str, module_file: str) -> None:
             db.set_multiple_results(inside, WorkResult(output=ANNOTATION, worker_outcome=WorkerOutcome.SKIPPED))
 
 
+def forget_survivors(session: Path) -> int:
+    """Drop the results of surviving mutants, so the next ``exec`` judges them again (with the tests
+    as they are now); returns how many. cosmic-ray has no command for this: its tables are plain."""
+    with sqlite3.connect(session) as db:
+        return db.execute("DELETE FROM work_results WHERE test_outcome = 'SURVIVED'").rowcount
+
+
 def copy_tree(dest: Path) -> None:
     """The files git knows (tracked and untracked, not ignored), as they are on disk, into ``dest``."""
     listed = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
@@ -227,6 +235,8 @@ def run_module(module: str, args: argparse.Namespace, cosmic_ray: str,
     write_config(config, module, command, timeout=max(30.0, 4 * base))
     if not session.exists():
         subprocess.run([cosmic_ray, "init", str(config), str(session)], cwd=tree, env=env, check=True)
+    elif args.rejudge:
+        print(f"{module}: judging {forget_survivors(session)} survivors again", flush=True)
     cr_python = Path(cosmic_ray).with_name("python")
     subprocess.run([str(cr_python if cr_python.is_file() else sys.executable), __file__, "--mark-annotations",
                     str(session), str(tree / module)], check=True)
@@ -259,6 +269,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cosmic-ray", help="the cosmic-ray executable")
     parser.add_argument("--work", default=str(ROOT / ".labflows" / "mutate"), help="folder for sessions")
     parser.add_argument("--fresh", action="store_true", help="start each module's session anew")
+    parser.add_argument("--rejudge", action="store_true",
+                        help="run the surviving mutants of the kept sessions again (after adding tests)")
     parser.add_argument("--survivors", action="store_true", help="print each surviving mutant's diff")
     parser.add_argument("--target", type=float, default=90.0, help="minimum score per module, in percent")
     parser.add_argument("--mark-annotations", nargs=2, metavar=("SESSION", "FILE"), help=argparse.SUPPRESS)
