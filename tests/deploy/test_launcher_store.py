@@ -98,3 +98,6 @@ def test_s3_create_is_conditional_and_other_errors_are_raised(s3_repo, plain_buc
     plain = tmp_path / "local.json"  # an S3 repository given a plain path writes the local file
     assert create_exclusive(s3_repo, str(plain), b"l") is True
     assert create_exclusive(s3_repo, str(plain), b"m") is False and plain.read_bytes() == b"l"
+    taken = tmp_path / "taken.json"  # by anything at all (here a folder): the claim is lost, atomically
+    taken.mkdir()
+    assert create_exclusive(s3_repo, str(taken), b"t") is False and taken.is_dir()
