@@ -6,16 +6,59 @@ the S3 server is started."""
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 import os
 import threading
 import uuid
+from pathlib import Path
 
 import boto3
 import pytest
 
 from blocks.local import LocalRepository
-from blocks.repository import RepositoryError
+from blocks.repository import ObjectNotFound, Repository, RepositoryError
 from tasks.launcher.store import FileVersion, create_exclusive, file_version
+
+
+class DictRepository(Repository):
+    """A repository of a third kind (neither a local folder nor S3), objects in a dict: the launcher
+    falls back to "check, then write" for it."""
+
+    _block_type_name = "Labflows Test Dict Repository"
+    objects: dict[str, bytes] = {}
+
+    def exists(self, uri: str) -> bool:
+        return uri in self.objects
+
+    def read_bytes(self, uri: str) -> bytes:
+        if uri not in self.objects:
+            raise ObjectNotFound(uri)
+        return self.objects[uri]
+
+    def write_bytes(self, uri: str, data: bytes, *, tags=None, metadata=None) -> None:
+        self.objects[uri] = data
+
+    def etag(self, uri: str) -> str:
+        return hashlib.md5(self.read_bytes(uri)).hexdigest()
+
+    def list_uris(self, prefix: str) -> list[str]:
+        return sorted(u for u in self.objects if u.startswith(prefix))
+
+    def delete(self, uri: str) -> None:
+        self.objects.pop(uri, None)
+
+    def download(self, uri: str, dest: Path) -> None:
+        raise NotImplementedError
+
+    def upload(self, src: Path, uri: str, *, tags=None, metadata=None) -> None:
+        raise NotImplementedError
+
+    def get_tags(self, uri: str) -> dict[str, str]:
+        return {}
+
+    def get_metadata(self, uri: str) -> dict[str, str]:
+        return {}
 
 
 @pytest.fixture
@@ -53,6 +96,28 @@ def test_local_create_is_exclusive_and_leaves_no_temporary_file(local, tmp_path)
 
     plain = tmp_path / "plain" / "y.json"  # a plain path, not in any bucket
     assert create_exclusive(local, str(plain), b"p") is True and plain.read_bytes() == b"p"
+
+
+def test_a_local_claim_on_a_name_taken_by_anything_is_lost(local):
+    uri = "s3://bkt/_launcher_/launched/taken.json"
+    local.path_of(uri).mkdir(parents=True)  # a folder holds the name
+    assert create_exclusive(local, uri, b"t") is False and local.path_of(uri).is_dir()
+
+
+def test_other_repositories_check_then_write(tmp_path):
+    repo = DictRepository(objects={})
+    uri = "s3://bkt/_launcher_/launched/x.json"
+    assert create_exclusive(repo, uri, b"first") is True
+    assert create_exclusive(repo, uri, b"second") is False
+    assert repo.objects == {uri: b"first"}
+    assert file_version(repo, uri) == FileVersion(repo.etag(uri), repo.etag(uri))
+
+
+def test_a_file_version_cannot_change_once_read():
+    version = FileVersion("token", "part")
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        version.token = "other"  # type: ignore[misc]
+    assert {version: 1}[FileVersion("token", "part")] == 1
 
 
 def test_local_claims_race_in_threads_with_one_winner(local):
