@@ -139,12 +139,13 @@ def test_transient_failures_are_retried_until_success():
     ]
 
 
-def test_transient_failures_stop_after_the_last_attempt():
+@pytest.mark.parametrize("attempts", [2, 3])
+def test_transient_failures_stop_after_the_last_attempt(attempts):
     fn = Flaky(*[client_error("SlowDown", 503)] * 5)
     with pytest.raises(RepositoryError) as info:
-        RetryPolicy(attempts=3, backoff_seconds=0).run("upload", URI, fn, detail=" from /tmp/x")
-    assert str(info.value) == f"could not upload {URI} from /tmp/x after 3 attempts: SlowDown (HTTP 503)"
-    assert fn.calls == 3 and isinstance(info.value.__cause__, ClientError)
+        RetryPolicy(attempts=attempts, backoff_seconds=0).run("upload", URI, fn, detail=" from /tmp/x")
+    assert str(info.value) == f"could not upload {URI} from /tmp/x after {attempts} attempts: SlowDown (HTTP 503)"
+    assert fn.calls == attempts and isinstance(info.value.__cause__, ClientError)
 
 
 @pytest.mark.parametrize("error,expected", [
@@ -194,6 +195,13 @@ def test_backoff_doubles_with_jitter_and_is_capped():
         assert max(delays) - min(delays) > base * 0.2  # jittered, not fixed
 
 
+def test_failures_are_frozen_values():
+    failure = Failure("transient", "SlowDown (HTTP 503)")
+    with pytest.raises(AttributeError):
+        failure.kind = "permanent"  # type: ignore[misc]
+    assert {failure} == {Failure("transient", "SlowDown (HTTP 503)")}
+
+
 def test_bucket_of_and_ignore_errors():
     assert bucket_of("s3://bkt/a/b") == "bkt" and bucket_of("s3://bkt") == "bkt"
     done: list[int] = []
@@ -203,3 +211,10 @@ def test_bucket_of_and_ignore_errors():
 
     ignore_errors([lambda: done.append(1), boom, lambda: done.append(3)])
     assert done == [1, 3]
+
+
+def test_policy_defaults_are_the_documented_ones():
+    """3 attempts, 1 s first wait doubling up to 20 s (S3Repository passes its own fields)."""
+    policy = RetryPolicy()
+    assert (policy.attempts, policy.backoff_seconds, policy.max_backoff_seconds) == (3, 1.0, 20.0)
+    assert (policy.scrub, policy.warn) == ((), None)
