@@ -166,3 +166,28 @@ def test_s3_create_is_conditional_and_other_errors_are_raised(s3_repo, plain_buc
     taken = tmp_path / "taken.json"  # by anything at all (here a folder): the claim is lost, atomically
     taken.mkdir()
     assert create_exclusive(s3_repo, str(taken), b"t") is False and taken.is_dir()
+
+
+@pytest.mark.parametrize("answer", [
+    (409, "ConditionalRequestConflict", "A conflicting conditional operation is in progress."),
+    (412, "PreconditionFailed", "At least one of the pre-conditions you specified did not hold"),
+    (412, "SomeNewCode", "a 412 by any code is a lost race"),
+])
+def test_s3_conflicts_and_failed_preconditions_are_lost_races(moto_endpoint, plain_bucket, answer):
+    """As S3 (and compatible servers) may answer a conditional create that another writer won."""
+    from prefect_aws import AwsCredentials
+    from prefect_aws.client_parameters import AwsClientParameters
+
+    from blocks.s3 import S3Repository
+    from tests.blocks.s3.fault_proxy import FaultProxy
+
+    host, port = moto_endpoint.rsplit("//", 1)[1].split(":")
+    proxy = FaultProxy(host, int(port), answer_all=answer).start()
+    try:
+        repo = S3Repository(max_attempts=1, credentials=AwsCredentials(
+            aws_access_key_id="testing", aws_secret_access_key="testing", region_name="us-east-1",
+            aws_client_parameters=AwsClientParameters(endpoint_url=proxy.url)))
+        assert create_exclusive(repo, f"s3://{plain_bucket}/_launcher_/launched/x.json", b"x") is False
+        assert proxy.counts["answer"] == 1
+    finally:
+        proxy.stop()
