@@ -22,6 +22,8 @@ URI = "s3://bkt/run/in.fq"
 
 
 def client_error(code: str | None, status: int | None, message: str | None = None) -> ClientError:
+    if code is not None:
+        code = code.encode().decode()  # a fresh string, as parsed from a response (not an interned literal)
     error = {k: v for k, v in {"Code": code, "Message": message}.items() if v is not None}
     response: dict = {"Error": error}
     if status is not None:
@@ -195,11 +197,21 @@ def test_backoff_doubles_with_jitter_and_is_capped():
         assert max(delays) - min(delays) > base * 0.2  # jittered, not fixed
 
 
-def test_failures_are_frozen_values():
+def test_failures_and_policies_are_frozen_values():
     failure = Failure("transient", "SlowDown (HTTP 503)")
     with pytest.raises(AttributeError):
         failure.kind = "permanent"  # type: ignore[misc]
     assert {failure} == {Failure("transient", "SlowDown (HTTP 503)")}
+    policy = RetryPolicy()
+    with pytest.raises(AttributeError):
+        policy.attempts = 10  # type: ignore[misc]
+
+
+def test_a_policy_of_zero_attempts_still_makes_one():
+    fn = Flaky(*[client_error("SlowDown", 503)] * 3)
+    with pytest.raises(RepositoryError, match="^could not read .*: SlowDown"):
+        RetryPolicy(attempts=0, backoff_seconds=0).run("read", URI, fn)
+    assert fn.calls == 1
 
 
 def test_bucket_of_and_ignore_errors():
