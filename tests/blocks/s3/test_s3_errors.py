@@ -55,6 +55,7 @@ def test_throttling_and_server_errors_are_transient(code, status, reason):
     ("NoSuchKey", 404, "not_found", "NoSuchKey (HTTP 404)"),
     ("404", 404, "not_found", "HTTP 404 Not Found"),
     ("NotFound", None, "not_found", "NotFound"),
+    ("NoSuchVersion", 404, "not_found", "NoSuchVersion (HTTP 404)"),  # any 404 but a missing upload
     ("NoSuchBucket", 404, "no_bucket", "NoSuchBucket (HTTP 404)"),
     ("NoSuchUpload", 404, "permanent", "NoSuchUpload (HTTP 404): the message"),
     ("InvalidRequest", 400, "permanent", "InvalidRequest (HTTP 400): the message"),
