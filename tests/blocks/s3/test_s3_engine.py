@@ -16,7 +16,7 @@ from blocks.s3 import S3Repository
 from flows.run import main
 from flows.workflow import run_workflow
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 EXAMPLES_BUCKET = "labflows-examples"  # the qc example's Repository and reference live here
 
 
