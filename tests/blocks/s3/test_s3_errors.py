@@ -208,6 +208,12 @@ def test_failures_and_policies_are_frozen_values():
         policy.attempts = 10  # type: ignore[misc]
 
 
+def test_the_hooks_of_run_are_keyword_only():
+    """``on_failure``/``explain``/``detail`` by position would silently swap meanings: refused."""
+    with pytest.raises(TypeError):
+        RetryPolicy(backoff_seconds=0).run("read", URI, Flaky(), lambda: None)  # type: ignore[misc]
+
+
 def test_a_policy_of_zero_attempts_still_makes_one():
     fn = Flaky(*[client_error("SlowDown", 503)] * 3)
     with pytest.raises(RepositoryError, match="^could not read .*: SlowDown"):
