@@ -5,7 +5,9 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 TEST_STAMP := $(VENV)/.installed-test
 
-.PHONY: demo test install clean container-deps
+MUTATE_STAMP := $(VENV)/.installed-mutate
+
+.PHONY: demo test mutate install clean container-deps
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -30,6 +32,15 @@ container-deps:
 
 test: $(TEST_STAMP) container-deps
 	$(PY) -m pytest -q
+
+$(MUTATE_STAMP): pyproject.toml | $(PY)
+	$(PY) -m pip install -q -e '.[mutate]'
+	touch $@ $(TEST_STAMP) $(STAMP)
+
+# mutation testing of the safety-critical modules (not part of `make test`; see bench/mutation.md);
+# MODULES="blocks/s3_errors.py tasks/runtime/repo_ops.py" for some of them
+mutate: $(MUTATE_STAMP)
+	$(PY) bench/mutate.py $(MODULES)
 
 clean:
 	rm -rf .labflows examples/*/storage/*/runs

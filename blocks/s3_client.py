@@ -31,7 +31,9 @@ def build_s3_client(credentials: Any, *, max_attempts: int, retry_mode: str, max
     """
     session = credentials.get_boto3_session()
     params = credentials.aws_client_parameters.get_params_override()
-    ours = Config(retries={"max_attempts": max_attempts, "mode": retry_mode},
+    # botocore's "max_attempts" counts retries after the first request; "total_max_attempts" is
+    # the number of attempts, which is what the repository's max_attempts means
+    ours = Config(retries={"total_max_attempts": max_attempts, "mode": retry_mode},
                   max_pool_connections=max_pool_connections)
     theirs = params.pop("config", None)
     params["config"] = theirs.merge(ours) if theirs is not None else ours

@@ -6,6 +6,7 @@ import io
 import json
 from pathlib import Path
 
+import jsonschema
 import pytest
 
 import specs.kinds
@@ -157,5 +158,4 @@ def test_schema_keys_match_the_models(runtime, raw, extra_raw, extra_runtime):
 
 @pytest.mark.parametrize("path", VALID, ids=lambda p: p.name)
 def test_valid_examples_match_the_json_schema(path):
-    jsonschema = pytest.importorskip("jsonschema")
     jsonschema.validate(load_yaml_file(path).data, workflow.SCHEMA_MODEL.model_json_schema())

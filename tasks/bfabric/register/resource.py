@@ -117,7 +117,8 @@ def _same_resource(current: Mapping[str, Any], wanted: Mapping[str, Any]) -> boo
         and _ref_id(current.get("workunit")) == wanted["workunitid"]
         and _ref_id(current.get("storage")) == wanted["storageid"]
         and current.get("relativepath") == wanted["relativepath"]
-        and current.get("filechecksum") == wanted["filechecksum"]
+        # B-Fabric may hold the MD5 in upper case; ours is lower-case hex
+        and str(current.get("filechecksum") or "").lower() == wanted["filechecksum"]
         and current.get("status") == wanted["status"]
         and str(current.get("size")) == str(wanted["size"])
     )

@@ -127,3 +127,49 @@ def test_access_denied_fails_at_once(make_repo, fault_proxy, bucket, tmp_path):
     with pytest.raises(RepositoryError) as info:  # a HEAD's 403 has no body, hence no error code
         repo.etag(uri)
     assert str(info.value) == f"access denied: could not read {uri}: HTTP 403 Forbidden"
+
+
+@pytest.mark.parametrize("before", [None, b"the previous version\n"], ids=["absent", "present"])
+def test_a_download_failing_part_way_leaves_the_destination_as_it_was(make_repo, fault_proxy, bucket, s3_direct,
+                                                                     tmp_path, before):
+    """Every GET breaks off half-way, until botocore's, the body re-reads' and labflows' attempts are
+    spent: the bytes that did arrive stay in ``<dest>.part`` (then removed), never in ``dest``."""
+    s3_direct.put_object(Bucket=bucket, Key="in/data.bin", Body=os.urandom(200_000))
+    repo = make_repo(endpoint=fault_proxy.url, max_attempts=1, transfer_attempts=2, retry_backoff_seconds=0.01)
+    dest = tmp_path / "in" / "data.bin"
+    if before is not None:
+        dest.parent.mkdir()
+        dest.write_bytes(before)
+    fault_proxy.faults, fault_proxy.share = ("truncate",), 1.0
+
+    with pytest.raises(RepositoryError) as info:
+        repo.download(f"s3://{bucket}/in/data.bin", dest)
+    assert str(info.value).startswith(f"could not download s3://{bucket}/in/data.bin after 2 attempts: ")
+    assert fault_proxy.counts["truncate"] >= 2
+    if before is None:
+        assert not dest.exists()
+    else:
+        assert dest.read_bytes() == before
+    assert_no_leftovers(s3_direct, bucket, tmp_path)
+
+
+@pytest.mark.parametrize("answer,reason", [
+    ((503, "SlowDown", "Please reduce your request rate."), "SlowDown (HTTP 503)"),
+    ((503, "ServiceUnavailable", "Service is unable to handle request."), "ServiceUnavailable (HTTP 503)"),
+])
+def test_503_is_retried_by_labflows_itself(make_repo, fault_proxy, bucket, tmp_path, answer, reason):
+    """botocore makes one attempt per request here (max_attempts=1), so every retry seen is labflows'
+    own: a 503 must be judged transient by labflows, not only by botocore."""
+    repo = make_repo(endpoint=fault_proxy.url, max_attempts=1, transfer_attempts=3, retry_backoff_seconds=0.01)
+    fault_proxy.answer_all = answer
+    uri = f"s3://{bucket}/in/x.txt"
+
+    with pytest.raises(RepositoryError) as info:
+        repo.download(uri, tmp_path / "x.txt")
+    assert str(info.value) == f"could not download {uri} after 3 attempts: {reason}"
+    assert fault_proxy.counts["answer"] == 3
+
+    with pytest.raises(RepositoryError) as info:  # a HEAD: no body, so no code, only the status
+        repo.etag(uri)
+    assert str(info.value) == f"could not read {uri} after 3 attempts: HTTP 503 Service Unavailable"
+    assert fault_proxy.counts["answer"] == 6

@@ -1,0 +1,308 @@
+"""Mutation testing of the safety-critical modules with cosmic-ray, one module at a time.
+
+Each module is mutated in a throw-away copy of the tree (the files git knows, as they are on disk),
+never in the checkout, and each mutant is judged by only the tests that cover that module
+(:data:`MODULES`). The table printed at the end has, per module: mutants, killed, survived,
+equivalent (survivors listed in bench/mutation.md with why), timeouts (counted as killed: the
+tests noticed) and the score, killed / (mutants - equivalent).
+
+Usage (``make mutate`` runs the whole list; it is not part of ``make test``)::
+
+    python bench/mutate.py                          # every module of MODULES
+    python bench/mutate.py blocks/s3_errors.py      # just these
+    python bench/mutate.py --list                   # the modules and their tests
+    python bench/mutate.py --survivors blocks/s3_errors.py   # print each survivor's diff
+
+Needs ``cosmic-ray`` (the ``mutate`` extra) on PATH or next to this Python, or ``--cosmic-ray``.
+Sessions are kept in ``--work`` (default ``.labflows/mutate``): a second run of a module only
+runs the mutants not judged yet (cosmic-ray's ``exec`` resumes); ``--rejudge`` also runs the
+survivors again (after adding tests that should kill them); ``--fresh`` starts anew.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import json
+import os
+import re
+import shlex
+import shutil
+import sqlite3
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+#: Module -> the tests that cover it (run for each of its mutants; keep them fast).
+MODULES: dict[str, list[str]] = {
+    "tasks/bclaw/substitution.py": ["tests/bclaw/engine/test_substitution.py"],
+    "tasks/bclaw/qc.py": ["tests/bclaw/engine/test_qc.py"],
+    "tasks/bclaw/staging.py": ["tests/bclaw/engine/test_command_step.py"],
+    "blocks/local.py": ["tests/blocks/test_local_repository.py"],
+    "blocks/s3_errors.py": ["tests/blocks/s3/test_s3_errors.py"],
+    "blocks/s3.py": ["tests/blocks/s3/test_s3_primitives.py", "tests/blocks/s3/test_s3_faults.py"],
+    "tasks/runtime/repo_ops.py": ["tests/deploy/test_launcher_store.py"],
+    "tasks/bfabric/checksums.py": ["tests/bfabric/test_checksums.py"],
+    "tasks/bfabric/inputs/fetch.py": ["tests/bfabric/inputs/test_fetch.py", "tests/bfabric/inputs/test_checksum_case.py"],
+    "tasks/bfabric/register/resource.py": ["tests/bfabric/register/test_register_resource.py",
+                                           "tests/bfabric/register/test_register_resource_identity.py",
+                                           "tests/bfabric/register/test_register_idempotency.py"],
+    "specs/source.py": ["tests/specs/test_malformed.py", "tests/specs/test_cli_specs.py"],
+}
+
+MUTATION_MD = ROOT / "bench" / "mutation.md"
+# a row of the "Equivalent mutants" table: | module | line:col | operator | why |
+_EQUIVALENT_ROW = re.compile(r"^\|\s*`?([\w/.]+\.py)`?\s*\|\s*(\d+):(\d+)\s*\|\s*`?([\w/]+)`?\s*\|\s*(.+?)\s*\|\s*$")
+
+
+@dataclass
+class Row:
+    """One module's result."""
+
+    module: str
+    mutants: int = 0
+    killed: int = 0
+    survived: int = 0
+    equivalent: int = 0
+    timeouts: int = 0
+    incompetent: int = 0
+    pending: int = 0
+    minutes: float = 0.0
+
+    @property
+    def score(self) -> float | None:
+        judged = self.mutants - self.equivalent - self.incompetent - self.pending
+        return 100.0 * self.killed / judged if judged > 0 else None
+
+
+def equivalent_mutants(path: Path = MUTATION_MD) -> dict[tuple[str, int, int, str], str]:
+    """``(module, line, col, operator) -> why`` from the table in bench/mutation.md."""
+    found: dict[tuple[str, int, int, str], str] = {}
+    if not path.is_file():
+        return found
+    in_section = False
+    for line in path.read_text().splitlines():
+        if line.startswith("## "):
+            in_section = line.lower().startswith("## equivalent mutants")
+            continue
+        match = _EQUIVALENT_ROW.match(line) if in_section else None
+        if match:
+            module, row, col, operator, why = match.groups()
+            found[(module, int(row), int(col), operator)] = why
+    return found
+
+
+ANNOTATION = "equivalent: an annotation of an undecorated function under `from __future__ import annotations`"
+
+
+def annotation_spans(source: str) -> list[tuple[tuple[int, int], tuple[int, int]]]:
+    """Where the never-evaluated annotations are: those of undecorated functions and methods in a
+    module with ``from __future__ import annotations`` (kept as strings nobody reads; decorated
+    functions are left out, as Prefect's and pydantic's decorators do read them)."""
+    tree = ast.parse(source)
+    postponed = any(isinstance(n, ast.ImportFrom) and n.module == "__future__"
+                    and any(a.name == "annotations" for a in n.names) for n in tree.body)
+    spans = []
+    for node in ast.walk(tree) if postponed else ():
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and not node.decorator_list:
+            args = node.args
+            every = [*args.posonlyargs, *args.args, *args.kwonlyargs, args.vararg, args.kwarg]
+            for annotation in [a.annotation for a in every if a is not None] + [node.returns]:
+                if annotation is not None:
+                    spans.append(((annotation.lineno, annotation.col_offset),
+                                  (annotation.end_lineno, annotation.end_col_offset)))
+    return spans
+
+
+def mark_annotation_mutants(session: str, module_file: str) -> None:
+    """Mark the session's mutants inside never-evaluated annotations as equivalent (pending ones
+    are then not run). Runs under cosmic-ray's Python: ``mutate.py --mark-annotations SESSION FILE``."""
+    from cosmic_ray.work_db import use_db
+    from cosmic_ray.work_item import WorkerOutcome, WorkResult
+
+    spans = annotation_spans(Path(module_file).read_text())
+    with use_db(session) as db:
+        inside = [item.job_id for item in db.work_items
+                  if all(any(start <= tuple(m.start_pos) and tuple(m.end_pos) <= end for start, end in spans)
+                         for m in item.mutations)]
+        if inside:
+            db.set_multiple_results(inside, WorkResult(output=ANNOTATION, worker_outcome=WorkerOutcome.SKIPPED))
+
+
+def forget_survivors(session: Path) -> int:
+    """Drop the results of surviving mutants, so the next ``exec`` judges them again (with the tests
+    as they are now); returns how many. cosmic-ray has no command for this: its tables are plain."""
+    with sqlite3.connect(session) as db:
+        return db.execute("DELETE FROM work_results WHERE test_outcome = 'SURVIVED'").rowcount
+
+
+def copy_tree(dest: Path) -> None:
+    """The files git knows (tracked and untracked, not ignored), as they are on disk, into ``dest``."""
+    listed = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+                            cwd=ROOT, check=True, capture_output=True).stdout.decode().split("\0")
+    for name in filter(None, listed):
+        source = ROOT / name
+        if source.is_file():
+            target = dest / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, target)
+
+
+def find_cosmic_ray(given: str | None) -> str:
+    """The cosmic-ray executable: ``given``, next to this Python, or on PATH."""
+    for candidate in (given, str(Path(sys.executable).with_name("cosmic-ray")), shutil.which("cosmic-ray")):
+        if candidate and Path(candidate).is_file():
+            return candidate
+    sys.exit("cosmic-ray not found: pip install -e '.[mutate]' (or pass --cosmic-ray PATH)")
+
+
+def test_command(python: str, tests: list[str]) -> str:
+    """The command judging one mutant: stop at the first failure, no output beyond the summary."""
+    return shlex.join([python, "-m", "pytest", "-x", "-q", "--no-header", *tests])
+
+
+def baseline_seconds(tree: Path, command: str, env: dict[str, str]) -> float:
+    """Run the module's tests once, unmutated; they must pass (else every mutant would look killed)."""
+    started = time.monotonic()
+    result = subprocess.run(shlex.split(command), cwd=tree, env=env, capture_output=True, text=True)
+    if result.returncode != 0:
+        sys.exit(f"the tests fail without any mutation:\n{command}\n{result.stdout[-3000:]}{result.stderr[-2000:]}")
+    return time.monotonic() - started
+
+
+def write_config(path: Path, module: str, command: str, timeout: float) -> None:
+    path.write_text(
+        "[cosmic-ray]\n"
+        f"module-path = {json.dumps(module)}\n"
+        f"timeout = {timeout:.0f}\n"
+        "excluded-modules = []\n"
+        f"test-command = {json.dumps(command)}\n\n"
+        "[cosmic-ray.distributor]\n"
+        'name = "local"\n'
+    )
+
+
+def read_session(cosmic_ray: str, session: Path, module: str,
+                 equivalents: dict[tuple[str, int, int, str], str]) -> tuple[Row, list[dict]]:
+    """Count the session's outcomes; returns the row and the surviving mutations (not equivalent)."""
+    dump = subprocess.run([cosmic_ray, "dump", str(session)], check=True, capture_output=True, text=True).stdout
+    row, survivors = Row(module), []
+    for line in filter(None, dump.splitlines()):
+        item, result = json.loads(line)
+        mutation = item["mutations"][0]
+        row.mutants += 1
+        if result is None:
+            row.pending += 1
+            continue
+        key = (module, mutation["start_pos"][0], mutation["start_pos"][1], mutation["operator_name"])
+        outcome, worker = result.get("test_outcome"), result.get("worker_outcome")
+        if result.get("output") == ANNOTATION:
+            row.equivalent += 1
+        elif outcome == "incompetent" or worker in ("exception", "abnormal", "skipped"):
+            row.incompetent += 1
+        elif outcome == "killed":
+            row.killed += 1
+            row.timeouts += result.get("output") == "timeout"
+        elif key in equivalents:
+            row.equivalent += 1
+        else:
+            row.survived += 1
+            survivors.append({**mutation, "diff": result.get("diff", "")})
+    return row, survivors
+
+
+def run_module(module: str, args: argparse.Namespace, cosmic_ray: str,
+               equivalents: dict[tuple[str, int, int, str], str]) -> tuple[Row, list[dict]]:
+    """Mutate one module in its own copy of the tree and judge every mutant by its tests."""
+    work = Path(args.work).resolve() / module.replace("/", "__")
+    session = work / "session.sqlite"
+    tree = work / "tree"
+    if args.fresh and work.exists():
+        shutil.rmtree(work)
+    if tree.exists():  # never reuse a tree a killed run may have left mutated
+        shutil.rmtree(tree)
+    tree.mkdir(parents=True)
+    copy_tree(tree)
+    env = {**os.environ, "PYTHONPATH": str(tree), "PYTHONDONTWRITEBYTECODE": "1"}
+    command = test_command(args.python, MODULES[module])
+    started = time.monotonic()
+    base = baseline_seconds(tree, command, env)
+    config = work / "config.toml"
+    write_config(config, module, command, timeout=max(30.0, 4 * base))
+    if not session.exists():
+        subprocess.run([cosmic_ray, "init", str(config), str(session)], cwd=tree, env=env, check=True)
+    elif args.rejudge:
+        print(f"{module}: judging {forget_survivors(session)} survivors again", flush=True)
+    cr_python = Path(cosmic_ray).with_name("python")
+    subprocess.run([str(cr_python if cr_python.is_file() else sys.executable), __file__, "--mark-annotations",
+                    str(session), str(tree / module)], check=True)
+    print(f"{module}: baseline {base:.1f} s; mutating ...", flush=True)
+    subprocess.run([cosmic_ray, "exec", str(config), str(session)], cwd=tree, env=env, check=True)
+    row, survivors = read_session(cosmic_ray, session, module, equivalents)
+    row.minutes = (time.monotonic() - started) / 60
+    shutil.rmtree(tree)
+    return row, survivors
+
+
+def table(rows: list[Row]) -> str:
+    """The results as a Markdown table."""
+    lines = ["| module | mutants | killed | survived | equivalent | timeouts | score | minutes |",
+             "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    for r in rows:
+        score = "-" if r.score is None else f"{r.score:.1f}%"
+        extra = "".join(f" ({n} {what})" for n, what in ((r.incompetent, "incompetent"), (r.pending, "pending")) if n)
+        lines.append(f"| {r.module} | {r.mutants}{extra} | {r.killed} | {r.survived} | {r.equivalent} | "
+                     f"{r.timeouts} | {score} | {r.minutes:.1f} |")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the modules asked for; print the table (and the survivors); exit 1 when one scores below target."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("modules", nargs="*", help="modules to mutate (default: all of MODULES)")
+    parser.add_argument("--list", action="store_true", help="print the modules and their tests, then stop")
+    parser.add_argument("--python", default=sys.executable, help="the Python that runs the tests")
+    parser.add_argument("--cosmic-ray", help="the cosmic-ray executable")
+    parser.add_argument("--work", default=str(ROOT / ".labflows" / "mutate"), help="folder for sessions")
+    parser.add_argument("--fresh", action="store_true", help="start each module's session anew")
+    parser.add_argument("--rejudge", action="store_true",
+                        help="run the surviving mutants of the kept sessions again (after adding tests)")
+    parser.add_argument("--survivors", action="store_true", help="print each surviving mutant's diff")
+    parser.add_argument("--target", type=float, default=90.0, help="minimum score per module, in percent")
+    parser.add_argument("--mark-annotations", nargs=2, metavar=("SESSION", "FILE"), help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+
+    if args.mark_annotations:
+        mark_annotation_mutants(*args.mark_annotations)
+        return 0
+    if args.list:
+        for module, tests in MODULES.items():
+            print(f"{module}: {' '.join(tests)}")
+        return 0
+    unknown = [m for m in args.modules if m not in MODULES]
+    if unknown:
+        parser.error(f"not a module of MODULES: {', '.join(unknown)} (see --list)")
+    cosmic_ray = find_cosmic_ray(args.cosmic_ray)
+    equivalents = equivalent_mutants()
+    rows: list[Row] = []
+    for module in args.modules or list(MODULES):
+        row, survivors = run_module(module, args, cosmic_ray, equivalents)
+        rows.append(row)
+        for s in survivors:
+            where = f"{s['module_path']}:{s['start_pos'][0]}:{s['start_pos'][1]}"
+            print(f"SURVIVED {where} {s['operator_name']} (in {s.get('definition_name')})")
+            if args.survivors:
+                print(s["diff"])
+    print(table(rows))
+    low = [r.module for r in rows if r.score is not None and r.score < args.target]
+    if low:
+        print(f"below {args.target:.0f}%: {', '.join(low)}")
+    return 1 if low else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
