@@ -19,6 +19,7 @@ from contextlib import contextmanager
 from blocks.repository import ObjectNotFound, Repository, join_uri
 from tasks.bclaw.context import CONTROL_DIR
 from tasks.runtime.logs import run_logger
+from tasks.runtime.processes import pid_alive
 from tasks.runtime.repo_ops import create_exclusive
 
 LOCK_NAME = "_RUN_LOCK_"
@@ -26,16 +27,6 @@ LOCK_NAME = "_RUN_LOCK_"
 
 class RepositoryBusy(RuntimeError):
     """Another run holds the repository's lock."""
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def _holder(repo: Repository, uri: str) -> dict | None:
@@ -65,7 +56,7 @@ def repository_lock(repo: Repository, repo_uri: str, run_name: str = "") -> Iter
     data = json.dumps(mine).encode()
     if not create_exclusive(repo, uri, data):
         holder = _holder(repo, uri)
-        stale = holder is not None and holder.get("host") == mine["host"] and not _alive(int(holder.get("pid", 0)))
+        stale = holder is not None and holder.get("host") == mine["host"] and not pid_alive(int(holder.get("pid", 0)))
         if holder is None or stale:
             if stale:
                 run_logger().warning("taking over the lock of %s, which ended without releasing it", _describe(holder))

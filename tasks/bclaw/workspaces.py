@@ -15,6 +15,8 @@ import socket
 import tempfile
 from pathlib import Path
 
+from tasks.runtime.processes import pid_alive
+
 OWNER_FILE = ".labflows-owner"
 KEPT_FILE = ".labflows-kept"
 
@@ -32,16 +34,6 @@ def keep_workspace(workspace: Path) -> None:
     (workspace / KEPT_FILE).touch()
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # someone else's process: alive
-        return True
-    return True
-
-
 def sweep_stale_workspaces(scratch: Path) -> list[Path]:
     """Remove the workspaces under ``scratch`` whose owner (on this host) has died; returns them."""
     host = socket.gethostname()
@@ -53,7 +45,7 @@ def sweep_stale_workspaces(scratch: Path) -> list[Path]:
             pid = int(owner["pid"])
         except (OSError, ValueError, KeyError, TypeError):
             continue
-        if owner.get("host") != host or pid == os.getpid() or _alive(pid) or (workspace / KEPT_FILE).exists():
+        if owner.get("host") != host or pid == os.getpid() or pid_alive(pid) or (workspace / KEPT_FILE).exists():
             continue
         shutil.rmtree(workspace, ignore_errors=True)
         removed.append(workspace)
