@@ -21,6 +21,7 @@ from pydantic import ValidationError
 
 from specs.bounded_yaml import LimitError, compose_and_construct
 from specs.limits import Limits, LimitsConfigError
+from specs.suggest import did_you_mean, keys_at
 
 Loc = tuple[str | int, ...]
 
@@ -136,13 +137,18 @@ class SourceDoc:
                     dst[k[n:]] = v
         return view
 
-    def problems_from(self, err: ValidationError, prefix: Loc = ()) -> list[Problem]:
-        """Turn a pydantic error into located problems; ``prefix`` is where the model's data sits."""
+    def problems_from(self, err: ValidationError, prefix: Loc = (), model: type | None = None) -> list[Problem]:
+        """Turn a pydantic error into located problems; ``prefix`` is where the model's data sits.
+
+        With ``model`` (the one validated), an unknown key gets a close-match suggestion.
+        """
         problems = []
         for e in err.errors(include_url=False):
             loc = prefix + tuple(p for p in e["loc"] if not _is_union_tag(p))
             is_extra = e["type"] == "extra_forbidden"
             msg = "unknown key" if is_extra else _clean_msg(e)
+            if is_extra and model is not None and e["loc"]:
+                msg += did_you_mean(str(e["loc"][-1]), keys_at(model, e["loc"][:-1]))
             problems.append(self.problem(loc, msg, key=is_extra))
         return problems
 

@@ -160,7 +160,7 @@ def app_from_doc(doc: SourceDoc) -> AppSpecTemplate:
     try:
         template = AppSpecTemplate.model_validate(doc.data)
     except ValidationError as exc:
-        raise SpecError(problems_from(doc, exc)) from None
+        raise SpecError(problems_from(doc, exc, model=AppSpecTemplate)) from None
     problems: list[Problem] = []
     render_data(doc, doc.data, (), CHECK_VARIABLES, problems)
     problems += _duplicate_problems(doc, template)
@@ -179,7 +179,7 @@ def _render_version(doc: SourceDoc, index: int, variables: AppVariables, app_dir
     try:
         commands = CommandsSpec.model_validate(rendered)
     except ValidationError as exc:
-        problems.extend(problems_from(doc, exc, loc))
+        problems.extend(problems_from(doc, exc, loc, CommandsSpec))
         return None
     return AppVersion(version=variables.version, commands=resolve_commands_paths(commands, app_dir))
 
@@ -189,7 +189,7 @@ def _render_bfabric(doc: SourceDoc, variables: AppVariables, problems: list[Prob
     try:
         return BfabricAppSpec.model_validate(rendered)
     except ValidationError as exc:
-        problems.extend(problems_from(doc, exc, ("bfabric",)))
+        problems.extend(problems_from(doc, exc, ("bfabric",), BfabricAppSpec))
         return None
 
 

@@ -66,14 +66,14 @@ def _data_loc(data: Any, loc: Loc, missing: bool) -> Loc:
     return tuple(kept)
 
 
-def problems_from(doc: SourceDoc, exc: ValidationError, prefix: Loc = ()) -> list[Problem]:
+def problems_from(doc: SourceDoc, exc: ValidationError, prefix: Loc = (), model: type | None = None) -> list[Problem]:
     """Like :meth:`SourceDoc.problems_from`, but located by the document's own keys.
 
     pydantic puts the tag of a discriminated union (``inputs[0].file.source``) into error
     locations; those parts are dropped so that the line, column and path point at the YAML.
     """
     out = []
-    for err, problem in zip(exc.errors(include_url=False), doc.problems_from(exc, prefix)):
+    for err, problem in zip(exc.errors(include_url=False), doc.problems_from(exc, prefix, model)):
         loc = _data_loc(doc.data, prefix + tuple(err["loc"]), missing=err["type"] == "missing")
         message = problem.message
         if err["type"] in ("union_tag_invalid", "union_tag_not_found"):
@@ -95,7 +95,7 @@ def model_from_doc(doc: SourceDoc, model: type[ModelT]) -> ModelT:
     try:
         return model.model_validate(doc.data)
     except ValidationError as exc:
-        raise SpecError(problems_from(doc, exc)) from None
+        raise SpecError(problems_from(doc, exc, model=model)) from None
 
 
 def load_model(path: str | Path, model: type[ModelT]) -> ModelT:

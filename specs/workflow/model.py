@@ -17,6 +17,7 @@ from typing import Any, Literal
 from pydantic import Field, ValidationError, field_validator
 
 from specs.source import Problem, SourceDoc, SpecError, load_yaml_file
+from specs.suggest import did_you_mean
 from specs.workflow.params import Parameters
 from specs.workflow.parse import KIND_KEYS, StepParser, step_order
 from specs.workflow.paths import field_problem
@@ -129,8 +130,9 @@ def _top_level_keys(doc: SourceDoc, problems: list[Problem]) -> dict[str, Any]:
     for key in doc.data:
         canonical = str(key).lower()
         if canonical not in TOP_LEVEL_KEYS:
-            expected = ", ".join(k.capitalize() for k in TOP_LEVEL_KEYS)
-            problems.append(doc.problem((key,), f"unknown key (expected one of {expected})", key=True))
+            expected = [k.capitalize() for k in TOP_LEVEL_KEYS]
+            hint = did_you_mean(str(key), expected) or f" (expected one of {', '.join(expected)})"
+            problems.append(doc.problem((key,), f"unknown key{hint}", key=True))
         elif canonical in keys:
             problems.append(doc.problem((key,), f"given twice ({keys[canonical]!r} and {key!r})", key=True))
         else:
@@ -148,7 +150,7 @@ def _options(doc: SourceDoc, data: dict, key: Any, problems: list[Problem]) -> O
     try:
         return Options.model_validate(raw)
     except ValidationError as err:
-        problems.extend(doc.problems_from(err, (key,)))
+        problems.extend(doc.problems_from(err, (key,), Options))
         return Options()
 
 

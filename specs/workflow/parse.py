@@ -14,6 +14,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from specs.source import Loc, Problem, SourceDoc
+from specs.suggest import closest
 from specs.workflow.paths import step_path_problems
 from specs.workflow.steps import (
     Branch,
@@ -114,8 +115,11 @@ class StepParser:
             return None
         found = next(((key, kind, model) for key, kind, model in KIND_KEYS if key in spec), None)
         if found is None:
+            kind_keys = [key for key, _kind, _model in KIND_KEYS]
+            typo = next(((k, m) for k in spec if (m := closest(str(k), kind_keys))), None)
+            hint = f": did you mean {typo[1]!r} (not {typo[0]!r})?" if typo else ""
             self.problem(loc, "step has no 'commands' (nor scatter, subpipe, Type, choices or "
-                              "branches, which mark the other step kinds)", key=True)
+                              f"branches, which mark the other step kinds){hint}", key=True)
             return None
         _, kind, model = found
         if kind == "scatter" and in_scatter:
@@ -228,7 +232,7 @@ class StepParser:
         try:
             return model.model_validate(data)
         except ValidationError as err:
-            problems = self.doc.problems_from(err, loc)
+            problems = self.doc.problems_from(err, loc, model)
         if skip_nested:  # nested steps already reported their own problems
             nested = [self.doc.spelled((*loc, k)) for k in ("steps", "branches")]
             problems = [p for p in problems if not any(p.path.startswith(n) for n in nested)]

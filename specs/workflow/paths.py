@@ -27,7 +27,13 @@ from specs.paths import (
     repository_target_problem,
     s3_target_problem,
 )
-from specs.workflow.steps import ChooserStep, CommandStep, ParallelStep, ScatterStep, SubpipeStep
+from specs.workflow.steps import (
+    ChooserStep,
+    CommandStep,
+    ParallelStep,
+    ScatterStep,
+    SubpipeStep,
+)
 
 Kind = Literal["folder", "read", "workspace", "dest", "target", "repository"]
 Loc = tuple[str | int, ...]

@@ -126,3 +126,26 @@ def test_a_broken_chunks_file_stops_an_app_run_before_anything_is_written(tmp_pa
     result = run_cli("app-action", "process", str(ROOT / "examples/bfabric/app/app.yml"), str(work), "1")
     assert (result.returncode, result.stdout) == (2, f"{chunks}:{line}\n")
     assert {p: p.stat().st_mtime_ns for p in tmp_path.rglob("*")} == before
+
+
+@pytest.mark.parametrize("kind,text,expected", [
+    ("workflow", "Repository: s3://b/r\nSteps:\n  - one:\n      comands: [echo hi]\n",
+     "3:5: Steps[0].one: step has no 'commands' (nor scatter, subpipe, Type, choices or branches, which mark "
+     "the other step kinds): did you mean 'commands' (not 'comands')?"),
+    ("workflow", "Repository: s3://b/r\nOptinos: {}\nSteps:\n  - one: {commands: [x]}\n",
+     "2:1: Optinos: unknown key (did you mean 'Options'?)"),
+    ("workflow", "Repository: s3://b/r\nSteps:\n  - one:\n      commands: [x]\n      compute: {cpu: 2}\n",
+     "5:17: Steps[0].one.compute.cpu: unknown key (did you mean 'cpus'?)"),
+    ("workflow", "Repository: s3://b/r\nSteps:\n  - one:\n      commands: [x]\n      zzz: 1\n",
+     "5:7: Steps[0].one.zzz: unknown key"),  # nothing close: no suggestion
+    ("app", "bfabric: {app_runner: 0.9.1}\nversoins: []\n", "2:1: versoins: unknown key (did you mean 'versions'?)"),
+    ("inputs", "inputs:\n  - type: static_file\n    filename: a.txt\n    content: x\n    filenmae: b\n",
+     "5:5: inputs[0].filenmae: unknown key (did you mean 'filename'?)"),
+])
+def test_unknown_keys_get_a_close_match(tmp_path, kind, text, expected):
+    path = tmp_path / f"x.{'yaml' if kind == 'workflow' else 'yml'}"
+    path.write_text(text)
+    done = subprocess.run([sys.executable, "-m", "flows.run", "validate", "--kind", kind, str(path)],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2
+    assert f"{path}:{expected}" in done.stdout.splitlines() + done.stderr.splitlines(), done.stdout + done.stderr
