@@ -17,6 +17,7 @@ from tasks.bclaw.command_step import command_step_task
 from tasks.bclaw.containment import check_job_paths
 from tasks.bclaw.context import RunContext, StepRecord
 from tasks.bclaw.initialize import (
+    check_job_references,
     initialize_repository,
     load_job_file,
     render_repository,
@@ -71,6 +72,7 @@ def run_loaded_workflow(wf: Workflow, job: Any, *, job_file: str | None, repo: R
     ctx = RunContext(repo=repo, repo_uri=repo_uri, workflow_name=wf.name, options=wf.options,
                      executor=executor or wf.options.executor or "local",
                      execution_id=execution_id, workflow_dir=wf.source.parent)
+    check_job_references(wf.steps, job)  # before any step runs
     check_job_paths(wf.steps, job)  # before anything is written
     with repository_lock(repo, repo_uri, run_name=flow_run.get_name() or ""):  # before _JOB_DATA_ is written
         initialize_repository(repo, repo_uri, job, job_file)

@@ -70,7 +70,11 @@ def run_command(args: argparse.Namespace) -> int:
     job = load_job(args.job)  # before the engine (and Prefect) is imported: bad input fails fast
 
     from tasks.bclaw.containment import PathRefused, check_job_paths
-    from tasks.bclaw.initialize import JobDataError, render_repository
+    from tasks.bclaw.initialize import (
+        JobDataError,
+        check_job_references,
+        render_repository,
+    )
     from tasks.bclaw.native import unsupported_native_steps
 
     problems = unsupported_native_steps(wf.steps)
@@ -78,6 +82,7 @@ def run_command(args: argparse.Namespace) -> int:
         raise UsageError(f"{args.workflow}: " + "; ".join(problems))
     try:
         render_repository(wf.repository, job)
+        check_job_references(wf.steps, job)
         check_job_paths(wf.steps, job)
     except (JobDataError, PathRefused) as exc:
         raise UsageError(f"{args.job}: {exc}") from None

@@ -67,3 +67,12 @@ def _strings(data: Any, loc: Loc) -> Iterator[tuple[Loc, str]]:
     elif isinstance(data, list):
         for i, value in enumerate(data):
             yield from _strings(value, (*loc, i))
+
+
+def job_references(data: Any, loc: Loc = ()) -> Iterator[tuple[Loc, str]]:
+    """``(loc, path)`` of every ``${job.PATH}`` in the string values of ``data``."""
+    for where, text in _strings(data, loc):
+        for m in _REFERENCE.finditer(text):
+            inner = m.group(1).strip()
+            if inner.startswith("job."):
+                yield where, inner[len("job."):]

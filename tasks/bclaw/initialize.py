@@ -7,8 +7,12 @@ import re
 from pathlib import Path
 from typing import Any
 
+import jmespath
+from jmespath.exceptions import JMESPathError
+
 from blocks.repository import Repository, basename
-from specs.source import load_yaml_file
+from specs.source import format_path, load_yaml_file
+from specs.workflow.references import job_references
 from tasks.bclaw.containment import PathRefused, check_rendered
 
 _JOB_REF = re.compile(r"\$\{!?job\.(.+?)\}")
@@ -40,6 +44,24 @@ def render_repository(template: str, job: Any) -> str:
         return check_rendered("Repository", "repository", template, uri)
     except PathRefused as exc:
         raise JobDataError(str(exc)) from None
+
+
+def check_job_references(steps: list, job: Any) -> None:
+    """Refuse job data that lacks a key some ``${job.…}`` of ``steps`` names, before any step runs.
+
+    Raises:
+        JobDataError: one line naming the step, the field and the missing key.
+    """
+    for step in steps:
+        fields = step.model_dump(exclude={"name", "kind"})
+        for loc, path in job_references(fields, (step.name,)):
+            try:
+                value = jmespath.search(path, job)
+            except JMESPathError:
+                continue  # validate reports expressions JMESPath cannot parse
+            if value is None:
+                where = format_path(loc)
+                raise JobDataError(f"step {where}: job data has no {path!r} (${{job.{path}}})")
 
 
 def initialize_repository(repo: Repository, repo_uri: str, job: Any, job_file: str | None) -> None:

@@ -180,3 +180,16 @@ def test_cli_hello_example_end_to_end_in_a_fresh_process(tmp_path):
     assert lines[0] == f"workflow hello — repository {os.path.relpath(out.parent, ROOT)}"
     assert lines[2].split()[:2] == ["hello", "done"] and lines[2].endswith(os.path.relpath(out, ROOT))
     assert out.read_text() == "Hello world! This is job sample-001!\n"
+
+
+def test_a_job_key_named_by_a_command_but_missing_fails_before_any_step(tmp_path):
+    wf = tmp_path / "wf.yaml"
+    wf.write_text('Repository: s3://b/r/${job.id}\nSteps:\n  - first:\n      commands: ["echo ok > a.txt"]\n'
+                  '      outputs: {a: a.txt}\n  - second:\n      commands: ["echo ${job.sample.name} > o.txt"]\n')
+    job = tmp_path / "job.json"
+    job.write_text('{"id": "x", "sample": {"id": 1}}')
+    result = _cli("workflow", str(wf), "--job", str(job), "--storage", str(tmp_path / "s"))
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.strip().splitlines() == [
+        f"error: {job}: step second.commands[0]: job data has no 'sample.name' (${{job.sample.name}})"]
+    assert not (tmp_path / "s").exists()  # the first step did not run
