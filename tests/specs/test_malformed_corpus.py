@@ -19,6 +19,7 @@ from __future__ import annotations
 import io
 import os
 import re
+import signal
 import subprocess
 import sys
 import threading
@@ -90,27 +91,42 @@ class Measured:
     max_rss_mb: float
 
 
+# A forked child's peak RSS counts the parent's pages copied at fork time (Linux keeps the
+# pre-exec high-water mark), and the test process is large late in a session. So a small
+# launcher process starts the command and reports the command's own peak (KiB) on a pipe.
+_LAUNCHER = """
+import os, subprocess, sys
+proc = subprocess.Popen(sys.argv[2:])
+_, status, usage = os.wait4(proc.pid, 0)
+os.write(int(sys.argv[1]), str(usage.ru_maxrss).encode())
+sys.exit(os.waitstatus_to_exitcode(status))
+"""
+
+
 def run_measured(args: list[str], cwd: Path, *, hang_guard: float = 120.0) -> Measured:
-    """Run ``python -m flows.run ARGS`` and measure its wall time and peak memory (this child only)."""
+    """Run ``python -m flows.run ARGS`` and measure its wall time and peak memory (this command only)."""
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     for var in ("LABFLOWS_MAX_SPEC_BYTES", "LABFLOWS_MAX_SPEC_ITEMS", "LABFLOWS_MAX_SPEC_DEPTH",
                 "LABFLOWS_MAX_INT_DIGITS"):
         env.pop(var, None)  # the defaults are what is under test
     out_path, err_path = cwd.parent / f"{cwd.name}.out", cwd.parent / f"{cwd.name}.err"
+    read_rss, write_rss = os.pipe()
     with open(out_path, "w") as out, open(err_path, "w") as err:
         start = time.monotonic()
-        proc = subprocess.Popen([sys.executable, "-m", "flows.run", *args], cwd=cwd, env=env,
-                                stdout=out, stderr=err)
-        killer = threading.Timer(hang_guard, proc.kill)
+        proc = subprocess.Popen([sys.executable, "-c", _LAUNCHER, str(write_rss), sys.executable, "-m", "flows.run",
+                                 *args], cwd=cwd, env=env, stdout=out, stderr=err, pass_fds=(write_rss,),
+                                start_new_session=True)
+        os.close(write_rss)
+        killer = threading.Timer(hang_guard, os.killpg, (proc.pid, signal.SIGKILL))
         killer.start()
         try:
-            _, status, usage = os.wait4(proc.pid, 0)
+            proc.wait()
         finally:
             killer.cancel()
         seconds = time.monotonic() - start
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    return Measured(proc.returncode, out_path.read_text(), err_path.read_text(), seconds,
-                    usage.ru_maxrss / 1024)  # ru_maxrss is in KiB on Linux
+    with os.fdopen(read_rss) as f:
+        rss_kib = int(f.read() or 0)
+    return Measured(proc.returncode, out_path.read_text(), err_path.read_text(), seconds, rss_kib / 1024)
 
 
 def snapshot(folder: Path) -> dict[str, tuple[int, int]]:
