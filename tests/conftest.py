@@ -19,7 +19,10 @@ import pytest  # noqa: E402
 
 # a skip that is not on tests/support/skip_pin.py's allow-list fails the run
 from tests.support.skip_pin import (  # noqa: E402,F401
-    pytest_collectreport, pytest_runtest_logreport, pytest_sessionfinish, pytest_sessionstart,
+    pytest_collectreport,
+    pytest_runtest_logreport,
+    pytest_sessionfinish,
+    pytest_sessionstart,
     pytest_terminal_summary,
 )
 
@@ -50,3 +53,11 @@ def moto_endpoint():
     host, port = server.get_host_and_port()
     yield f"http://{host}:{port}"
     server.stop()
+
+
+@pytest.fixture
+def harness_env(prefect_harness) -> dict[str, str]:
+    """Environment for a CLI subprocess that uses the session's Prefect server (no server start of its own)."""
+    from prefect.settings import PREFECT_API_URL
+
+    return {**os.environ, "PREFECT_API_URL": PREFECT_API_URL.value()}

@@ -7,7 +7,6 @@ visible after the run. The same steps failing their command instead show that th
 really configured (the counter then shows every attempt).
 """
 
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -42,7 +41,7 @@ def in_scatter(tries: Path, fail: str = "test 1 = 1") -> str:
             f"  - after:\n      commands: ['echo after >> {tries}']\n")
 
 
-def run_cli(tmp_path: Path, workflow_text: str) -> subprocess.CompletedProcess:
+def run_cli(tmp_path: Path, workflow_text: str, env: dict[str, str]) -> subprocess.CompletedProcess:
     wf = tmp_path / "wf.yaml"
     wf.write_text(workflow_text)
     job = tmp_path / "job.json"
@@ -50,21 +49,21 @@ def run_cli(tmp_path: Path, workflow_text: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "flows.run", "workflow", str(wf), "--job", str(job),
                            "--storage", str(tmp_path / "storage")],
                           cwd=ROOT, capture_output=True, text=True, timeout=300,
-                          env={**os.environ, "PYTHONPATH": str(ROOT)})
+                          env={**env, "PYTHONPATH": str(ROOT)})
 
 
-def test_qc_failure_of_a_top_level_step_is_not_retried(tmp_path):
+def test_qc_failure_of_a_top_level_step_is_not_retried(tmp_path, harness_env):
     tries = tmp_path / "tries"
-    result = run_cli(tmp_path, top_level(tries))
+    result = run_cli(tmp_path, top_level(tries), harness_env)
     assert result.returncode == 1, result.stderr[-2000:]
     assert "failed QC conditions: stats.json: reads < 10" in result.stderr
     assert tries.read_text() == "try\n"  # one attempt, and the next step never ran
     assert not (tmp_path / "storage/bkt/qc-top/_control_/check.complete").exists()
 
 
-def test_qc_failure_inside_a_scatter_branch_is_not_retried(tmp_path):
+def test_qc_failure_inside_a_scatter_branch_is_not_retried(tmp_path, harness_env):
     tries = tmp_path / "tries"
-    result = run_cli(tmp_path, in_scatter(tries))
+    result = run_cli(tmp_path, in_scatter(tries), harness_env)
     assert result.returncode == 1, result.stderr[-2000:]
     assert "failed QC conditions: stats.json: reads < 10" in result.stderr
     assert tries.read_text() == "try\n"

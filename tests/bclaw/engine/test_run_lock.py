@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import socket
 import subprocess
 import sys
@@ -66,7 +65,7 @@ def test_a_dead_holder_on_this_host_is_taken_over(repo):
     assert not repo.exists(LOCK)
 
 
-def test_a_second_cli_run_refuses_in_one_line_and_changes_nothing(tmp_path):
+def test_a_second_cli_run_refuses_in_one_line_and_changes_nothing(tmp_path, harness_env):
     storage = tmp_path / "storage"
     sleeper = subprocess.Popen(["sleep", "300"])
     try:
@@ -76,7 +75,7 @@ def test_a_second_cli_run_refuses_in_one_line_and_changes_nothing(tmp_path):
         done = subprocess.run([sys.executable, "-m", "flows.run", "workflow", str(EXAMPLES / "hello/workflow.yaml"),
                                "--job", str(EXAMPLES / "hello/job.json"), "--storage", str(storage)],
                               cwd=tmp_path, capture_output=True, text=True, timeout=300,
-                              env={**os.environ, "LABFLOWS_SCRATCH": str(tmp_path / "scratch")})
+                              env={**harness_env, "LABFLOWS_SCRATCH": str(tmp_path / "scratch")})
     finally:
         sleeper.kill()
         sleeper.wait()
