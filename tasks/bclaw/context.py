@@ -59,17 +59,18 @@ class RunContext:
         A branch's ``_JOB_DATA_`` names the ``_JOB_DATA_`` that holds the job (``job_ref``)
         instead of a copy of it, so a run stores its job data once however many branches it has.
         """
-        data = json.loads(self.repo.read_text(self.uri(JOB_DATA)))
+        return self.read_job_data_and_source()[0]
+
+    def read_job_data_and_source(self) -> tuple[dict, str]:
+        """:meth:`read_job_data`, and the URI of the ``_JOB_DATA_`` that holds the job (this
+        repository's own, or the one it refers to), from one read."""
+        source = self.uri(JOB_DATA)
+        data = json.loads(self.repo.read_text(source))
         ref = data.pop(JOB_REF, None)
         if "job" not in data and isinstance(ref, str):
+            source = ref
             data["job"] = json.loads(self.repo.read_text(ref)).get("job")
-        return data
-
-    def job_source_uri(self) -> str:
-        """The ``_JOB_DATA_`` that holds this repository's job (its own, or the one it refers to)."""
-        data = json.loads(self.repo.read_text(self.uri(JOB_DATA)))
-        ref = data.get(JOB_REF)
-        return ref if "job" not in data and isinstance(ref, str) else self.uri(JOB_DATA)
+        return data, source
 
     def write_job_data(self, job: Any, parent: dict | None = None, scatter: dict | None = None, *,
                        job_ref: str | None = None) -> None:

@@ -55,13 +55,15 @@ class ScatterFailed(RuntimeError):
     """More branches failed than ``error_tolerance`` allows."""
 
 
-def branch_template(step, ctx: RunContext, job_data: dict, prev: dict, outputs: dict[str, str]) -> dict:
-    """The branches' job data without ``scatter``: ``parent`` = old parent ∪ inputs (full URIs) ∪ outputs."""
+def branch_template(step, ctx: RunContext, job_data: dict, job_source: str, prev: dict,
+                    outputs: dict[str, str]) -> dict:
+    """The branches' job data without ``scatter``: ``job_ref`` = ``job_source`` (the ``_JOB_DATA_``
+    holding the job), ``parent`` = old parent ∪ inputs (full URIs) ∪ outputs."""
     inputs = substitute_all(dict(prev) if step.inputs is None else dict(step.inputs), job_data_resolver(job_data))
     parent = {**job_data.get("parent", {}),
               **{sym.rstrip("?"): qualify(v, ctx.repo_uri) for sym, v in inputs.items()},
               **outputs}
-    return {JOB_REF: ctx.job_source_uri(), "parent": parent, "scatter": {}}
+    return {JOB_REF: job_source, "parent": parent, "scatter": {}}
 
 
 class Progress:
@@ -131,10 +133,10 @@ def _failure_message(step, failed: list[BranchResult], total: int, tolerated: in
 def run_scatter_step(step, ctx: RunContext, prev: dict, *, handlers: Handlers) -> StepOutcome:
     """Run a scatter-gather step (see the module docstring); ``handlers`` run the branches' steps."""
     started = time.monotonic()
-    job_data = ctx.read_job_data()
+    job_data, job_source = ctx.read_job_data_and_source()
     scatter_uri = ctx.uri(step.name)
     outputs = substitute_all(dict(step.outputs), job_data_resolver(job_data))
-    template = branch_template(step, ctx, job_data, prev, outputs)
+    template = branch_template(step, ctx, job_data, job_source, prev, outputs)
     ctx.repo.write_text(join_uri(scatter_uri, JOB_DATA), json.dumps(template, indent=2))
     expanded = expand_scatter(step.scatter, ctx.repo, ctx.repo_uri, job_data)
     items = scatter_items(expanded)
