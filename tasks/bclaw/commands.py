@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tasks.runtime.executors import ExecutorUnavailable, Invocation, Mount, get_executor
+from tasks.runtime.executors import Invocation, Mount, get_executor
 
 SHELL_ARGV: dict[str, list[str]] = {
     "sh": ["sh", "-veu"],
@@ -61,7 +61,5 @@ def run_commands(run: CommandRun, executor: str = "local") -> int:
         ExecutorUnavailable: The executor's program is not on this machine.
     """
     chosen = get_executor(executor)
-    reason = chosen.unavailable()
-    if reason:
-        raise ExecutorUnavailable(reason)
+    chosen.require()
     return chosen.run(invocation(run, write_script(run)))

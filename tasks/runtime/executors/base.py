@@ -87,6 +87,12 @@ class Executor(ABC):
             return f"executor {self.name}: no {self.program!r} command on PATH"
         return None
 
+    def require(self) -> None:
+        """Raise :class:`ExecutorUnavailable` (one line) when this executor can't run here."""
+        reason = self.unavailable()
+        if reason:
+            raise ExecutorUnavailable(reason)
+
     def run(self, inv: Invocation) -> int:
         """Run ``inv``, its output streamed into the run log; returns the exit code.
 

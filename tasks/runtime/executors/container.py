@@ -22,7 +22,7 @@ import re
 import subprocess
 import uuid
 
-from tasks.runtime.executors.base import Executor, ExecutorUnavailable, Invocation
+from tasks.runtime.executors.base import Executor, Invocation
 
 #: What an image reference may look like: ``[host[:port]/]path[:tag][@digest]``. Anything else,
 #: in particular a leading ``-`` (an image tag may come from job data), would be read as options.
@@ -106,9 +106,7 @@ class ContainerExecutor(Executor):
             ExecutorUnavailable: The engine is not on PATH.
             RuntimeError: The login failed (one line: the engine's last error line, no password).
         """
-        reason = self.unavailable()
-        if reason:
-            raise ExecutorUnavailable(reason)
+        self.require()
         argv = [self.program, "login", "--username", username, "--password-stdin", registry]
         result = subprocess.run(argv, input=password, capture_output=True, text=True,
                                 timeout=REMOVE_TIMEOUT_S, check=False)
