@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 from typing import Any, TextIO
 
+from flows.cli.errors import UsageError
 from specs.kinds import VALIDATORS, detect_kind, validate_file
 from specs.source import SpecError, load_yaml_file
 
@@ -101,12 +102,11 @@ def validate_paths(paths: list[str], *, kind: str | None = None, params: dict[st
 
 
 def validate_command(args: argparse.Namespace) -> int:
-    """``validate``: exit 0 when every file is valid, else 2."""
+    """``validate``: exit 0 when every file is valid, else 2 (a bad --param: UsageError)."""
     try:
         params = parse_param_pairs(args.param)
     except ParamError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+        raise UsageError(str(exc)) from None
     return validate_paths(args.files, kind=args.kind, params=params)
 
 
@@ -129,11 +129,10 @@ def schema_for(kind: str) -> dict[str, Any]:
 
 
 def schema_command(args: argparse.Namespace) -> int:
-    """``schema``: print the schema as JSON; exit 2 when there is none."""
+    """``schema``: print the schema as JSON (no schema: UsageError, exit 2)."""
     try:
         schema = schema_for(args.kind)
     except LookupError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+        raise UsageError(str(exc)) from None
     print(json.dumps(schema, indent=2))
     return 0

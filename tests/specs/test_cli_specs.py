@@ -1,6 +1,5 @@
 """``validate`` and ``schema`` commands (in-process), and the workflow JSON Schema."""
 
-import argparse
 import contextlib
 import io
 import json
@@ -10,7 +9,7 @@ import jsonschema
 import pytest
 
 import specs.kinds
-from flows.cli import specs as cli_specs
+from flows.cli.main import main
 from flows.cli.specs import (
     ParamError,
     parse_param_pairs,
@@ -27,12 +26,10 @@ VALID = sorted((HERE / "valid").glob("*.yaml"))
 
 
 def run(argv: list[str]) -> tuple[int, str, str]:
-    parser = argparse.ArgumentParser()
-    cli_specs.register(parser.add_subparsers(dest="command"))
-    args = parser.parse_args(argv)
+    """The command as the CLI runs it (its errors turned into exit codes by flows.cli.main)."""
     out, err = io.StringIO(), io.StringIO()
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        code = args.func(args)
+        code = main(argv)
     return code, out.getvalue(), err.getvalue()
 
 
