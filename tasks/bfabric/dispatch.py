@@ -25,8 +25,8 @@ from typing import Any, Iterable, Mapping, Sequence, TypeVar
 from pydantic import BaseModel, Field
 
 from specs.bfabric.inputs import InputSpec, write_inputs
-from specs.paths import folder_name_problem
 from specs.bfabric.workunit import WorkunitDefinition
+from specs.paths import folder_name_problem
 from tasks.bfabric.chunks import ChunksFile
 from tasks.runtime.logs import run_logger
 

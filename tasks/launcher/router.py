@@ -33,8 +33,8 @@ from specs.workflow.model import Workflow, load_workflow
 from tasks.bclaw.initialize import JobDataError, render_repository
 from tasks.bclaw.labels import workflow_tag
 from tasks.launcher.names import JobKey, execution_name, parse_job_key
-from tasks.runtime.repo_ops import FileVersion, create_exclusive, file_version
 from tasks.runtime.logs import run_logger
+from tasks.runtime.repo_ops import FileVersion, create_exclusive, file_version
 
 RECORDS_DIR = "_launcher_"
 LAUNCHER_TAG = "launcher"
