@@ -3,6 +3,8 @@
 Order: skip check, marker removal, job data, first substitution pass, workspace, references,
 inputs, second (symbol) pass, job data file, commands, outputs (also after a failed command),
 QC, completion marker.
+
+Retries: which failures get another attempt is :func:`worth_retrying`'s rule (docs/retries.md).
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from dataclasses import dataclass, field
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
-from blocks.repository import basename, has_glob
+from blocks.repository import ObjectNotFound, PathOutsideRoot, RepositoryError, basename, has_glob
 from tasks.bclaw.artifacts import publish_step_report, start_report
 from tasks.bclaw.commands import CommandRun, run_commands
 from tasks.bclaw.containment import PathRefused, check_command_paths
@@ -24,12 +26,14 @@ from tasks.bclaw.labels import step_tag
 from tasks.bclaw.qc import QCFailure, run_qc_checks
 from tasks.bclaw.registry_login import login_for_image
 from tasks.bclaw.staging import (
+    MissingInputError,
     download_inputs,
     fetch_references,
     merge_tags,
     upload_outputs,
 )
 from tasks.bclaw.substitution import (
+    SubstitutionError,
     job_data_resolver,
     substitute,
     substitute_all,
@@ -38,15 +42,21 @@ from tasks.bclaw.substitution import (
     symbol_resolver,
 )
 from tasks.bclaw.workspaces import keep_workspace, new_workspace
+from tasks.runtime.executors import ExecutorUnavailable, get_executor
 from tasks.runtime.logs import run_logger
+from tasks.runtime.streaming import CommandTimeout
 
 
 class CommandFailed(RuntimeError):
-    """The step's commands exited non-zero."""
+    """The step's commands exited non-zero; ``in_engine``: the container engine failed, not the commands."""
 
-    def __init__(self, step: str, code: int):
-        self.step, self.code = step, code
-        super().__init__(f"step {step}: command exited with code {code}")
+    def __init__(self, step: str, code: int, in_engine: bool = False):
+        self.step, self.code, self.in_engine = step, code, in_engine
+        where = "container engine failed" if in_engine else "command exited"
+        super().__init__(f"step {step}: {where} with code {code}")
+
+    def __reduce__(self):
+        return CommandFailed, (self.step, self.code, self.in_engine)
 
 
 @dataclass
@@ -150,7 +160,7 @@ def run_command_step(step, ctx: RunContext, prev_outputs: dict[str, str] | None 
                                       metadata={"execution_id": ctx.execution_id})
             report.set_outputs(uploaded)
         if code != 0:
-            raise CommandFailed(name, code)
+            raise CommandFailed(name, code, get_executor(ctx.executor).engine_failed(code))
         run_qc_checks(step.qc_check, workspace)
         ctx.repo.write_bytes(ctx.marker_uri(step.name), b"", tags={"bclaw.system": "true"})
         ok = True
@@ -169,18 +179,61 @@ def run_command_step(step, ctx: RunContext, prev_outputs: dict[str, str] | None 
     return StepResult(record, auto_inputs(outputs))
 
 
-def _retry_unless_qc(task, task_run, state) -> bool:
-    """QC failures and refused paths stop the workflow: they are never retried."""
-    try:
-        state.result()
-    except (QCFailure, PathRefused):  # neither changes on a second attempt
+#: Failures that no second attempt cures: the step fails at once, whatever its ``retry`` says.
+NEVER_RETRIED: tuple[type[BaseException], ...] = (
+    QCFailure, PathRefused, PathOutsideRoot, MissingInputError, ObjectNotFound, ExecutorUnavailable,
+    SubstitutionError,
+)
+#: What another attempt may cure without anyone asking: the container engine, storage still failing
+#: after the repository block's own retries, the operating system (network, disk, processes).
+INFRASTRUCTURE: tuple[type[BaseException], ...] = (RepositoryError, OSError)
+
+
+def retry_written(step) -> bool:
+    """Whether the workflow file gives the step a ``retry`` of its own (not the default)."""
+    return "retry" in step.model_fields_set
+
+
+def worth_retrying(exc: BaseException, written: bool) -> bool:
+    """Whether a command step that failed with ``exc`` gets another attempt (while attempts remain).
+
+    Args:
+        exc: The failure.
+        written: The step has a ``retry`` in the workflow file (:func:`retry_written`).
+
+    The commands' own failure (non-zero exit, timeout) is retried only when the step asks for it
+    with ``retry``: run here, the same commands on the same inputs fail the same way. Engine and
+    infrastructure failures are retried with the step's retry settings (default or written);
+    :data:`NEVER_RETRIED` failures and anything else (a bug, a bad value) never are.
+    """
+    if isinstance(exc, NEVER_RETRIED):
         return False
-    except Exception:
+    if isinstance(exc, CommandFailed):
+        return written or exc.in_engine
+    if isinstance(exc, CommandTimeout):
+        return written
+    return isinstance(exc, INFRASTRUCTURE)
+
+
+def retry_condition(written: bool):
+    """Prefect's ``retry_condition_fn`` for a step: :func:`worth_retrying` on the failed state.
+
+    A plain function on purpose: Prefect calls only functions (``inspect.isfunction``) and reads
+    any other callable as "do not retry".
+    """
+
+    def condition(task, task_run, state) -> bool:
+        try:
+            state.result()
+        except Exception as exc:  # noqa: BLE001 - the failure being judged
+            return worth_retrying(exc, written)
         return True
-    return True
+
+    condition.__qualname__ = f"retry_condition(written={written})"
+    return condition
 
 
-@task(cache_policy=NO_CACHE, retry_condition_fn=_retry_unless_qc)
+@task(cache_policy=NO_CACHE, retry_condition_fn=retry_condition(written=False))
 def command_step(step, ctx: RunContext, prev_outputs: dict[str, str] | None = None,
                  display_name: str | None = None) -> StepResult:
     """Prefect task running one command step (see :func:`run_command_step`)."""
@@ -196,5 +249,6 @@ def command_step_task(step, display_name: str | None = None):
         tags={step_tag(step.name)},
         retries=step.retry.attempts,
         retry_delay_seconds=delays or 0,
+        retry_condition_fn=retry_condition(retry_written(step)),
         timeout_seconds=step.timeout,
     )

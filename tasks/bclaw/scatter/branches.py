@@ -23,9 +23,8 @@ from prefect.cache_policies import NO_CACHE
 
 from blocks.repository import join_uri
 from tasks.bclaw.artifacts import step_reports_off
-from tasks.bclaw.command_step import run_command_step
+from tasks.bclaw.command_step import retry_written, run_command_step, worth_retrying
 from tasks.bclaw.context import JOB_REF, RunContext
-from tasks.bclaw.qc import QCFailure
 from tasks.bclaw.walk import Handlers, StepOutcome, walk_steps
 from tasks.runtime.logs import run_logger
 from tasks.runtime.task_runners import Limiter, hold, map_in_threads
@@ -92,14 +91,16 @@ def retry_delays(step) -> list[float]:
 
 
 def run_command_with_retries(step, ctx: RunContext, prev: dict) -> StepOutcome:
-    """A command step run directly, retried as its ``retry`` says (QC failures are not retried)."""
+    """A command step run directly, retried as its ``retry`` says when the failure is worth it
+    (:func:`~tasks.bclaw.command_step.worth_retrying`: QC failures, a missing input, … never)."""
+    written = retry_written(step)
     for attempt, delay in enumerate(retry_delays(step), start=1):
         try:
             result = run_command_step(step, ctx, prev)
             return StepOutcome([result.record], result.prev_outputs)
-        except QCFailure:
-            raise
         except Exception as exc:
+            if not worth_retrying(exc, written):
+                raise
             run_logger().warning("%s: attempt %d failed (%s); retrying in %.1f s", step.name, attempt, exc, delay)
             time.sleep(delay)
     result = run_command_step(step, ctx, prev)  # the last attempt: its failure is the step's

@@ -93,6 +93,10 @@ class Executor(ABC):
         if reason:
             raise ExecutorUnavailable(reason)
 
+    def engine_failed(self, code: int) -> bool:
+        """Whether exit ``code`` means the executor itself failed (not the program): another attempt may cure it."""
+        return False
+
     def run(self, inv: Invocation) -> int:
         """Run ``inv``, its output streamed into the run log; returns the exit code.
 

@@ -28,6 +28,10 @@ from tasks.runtime.executors.base import Executor, Invocation
 #: in particular a leading ``-`` (an image tag may come from job data), would be read as options.
 IMAGE_REFERENCE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._/:@-]{0,511}")
 
+#: ``docker run`` / ``podman run`` exit with this when the engine itself failed (daemon unreachable,
+#: image pull, container creation), before the program ran.
+ENGINE_ERROR_EXIT = 125
+
 #: Seconds to wait for ``ENGINE kill`` / ``rm -f`` / ``login`` before giving up on them.
 REMOVE_TIMEOUT_S = 30.0
 
@@ -83,6 +87,10 @@ class ContainerExecutor(Executor):
         for item in [*sorted(inv.env), *inv.env_args]:
             argv += ["--env", item]
         return [*argv, *inv.engine_args, inv.image, *inv.argv]
+
+    def engine_failed(self, code: int) -> bool:
+        """Exit 125: the engine failed before the program ran (infrastructure, not the step's commands)."""
+        return code == ENGINE_ERROR_EXIT
 
     def run(self, inv: Invocation) -> int:
         """Run ``inv`` in a named container; if the run does not end normally, remove the container.
