@@ -4,7 +4,7 @@ Order: skip check, marker removal, job data, first substitution pass, workspace,
 inputs, second (symbol) pass, job data file, commands, outputs (also after a failed command),
 QC, completion marker.
 
-Retries: which failures get another attempt is :func:`worth_retrying`'s rule (docs/retries.md).
+Retries: which failures get another attempt is :func:`worth_retrying`'s rule (README: which failures are retried).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Deterministic failures fail at once; retries are for what another attempt can cure (docs/retries.md).
+"""Deterministic failures fail at once; retries are for what another attempt can cure (README: which failures are retried).
 
 Each attempt of a step appends a line to a counter file outside the repository, so the number of
 attempts is visible after the run. The CLI test runs as users run it (a fresh process); the rest
