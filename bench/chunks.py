@@ -99,10 +99,11 @@ def write_inputs(data_dir: Path) -> list[dict]:
     return rows
 
 
-def seed(server, home: Path, workunits: list[int], sleep_s: float) -> None:
-    """Input storage and resources, output storage, and one workunit per measured run."""
+def seed(server, home: Path, workunits: list[int], sleep_s: float, inputs: int = CHUNKS) -> None:
+    """Input storage and resources, output storage, and one workunit per measured run (each with
+    the first ``inputs`` resources: one chunk per resource)."""
     data_dir = home / "data"
-    resources = write_inputs(data_dir)
+    resources = write_inputs(data_dir)[:inputs]
     server.seed({
         "storage": [
             {"id": 20, "name": "bench inputs", "host": "localhost", "basepath": f"{data_dir}/", "protocol": "file"},
