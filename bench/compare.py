@@ -19,7 +19,7 @@ idle           CPU s used in 5 s by processes labflows     (nothing)            
 
 Times are medians of ``--repeat`` runs (default 3; scatter rows run once). The anchors are installed
 by this script into their own virtual environments under ``.labflows/bench/`` (Snakemake from PyPI,
-bfabric-app-runner 0.9.1, both with Python 3.12 from pyenv), never by ``make test``. Both app runs
+bfabric-app-runner 0.9.1 with Python 3.12 and 3.13 from pyenv), never by ``make test``. Both app runs
 talk to one B-Fabric stand-in (``standin/``) started here, each on its own workunits. The scatter
 rows reuse ``bench/scatter.py``, the app reuses ``bench/chunks.py``'s app.
 
@@ -50,8 +50,9 @@ from bench import chunks as chunks_bench  # noqa: E402
 from bench import scatter as scatter_bench  # noqa: E402
 
 TOOLS = ROOT / ".labflows" / "bench"
-PYENV_312 = "3.12"  # bfabric-app-runner 0.9.1 wants Python >= 3.12
-ANCHORS = {"snakemake": ["snakemake"], "app-runner": ["bfabric-app-runner==0.9.1"]}
+#: anchor -> (Python version, what pip installs). bfabric-app-runner 0.9.1 says Python >= 3.12 but
+#: reads its Makefile template with 3.13's importlib.resources (3.12: "must be only a file name").
+ANCHORS = {"snakemake": ("3.12", ["snakemake"]), "app-runner": ("3.13", ["bfabric-app-runner==0.9.1"])}
 HELLO = ["workflow", "examples/hello/workflow.yaml", "--job", "examples/hello/job.json"]
 HELLO_SNAKEFILE = """\
 rule hello:
@@ -85,26 +86,27 @@ class Row:
 
 
 # ---- anchors, in their own virtual environments --------------------------------------------------
-def python312() -> str:
-    """A Python 3.12 interpreter (pyenv's, else ``python3.12`` on PATH)."""
-    found = subprocess.run(["pyenv", "prefix", PYENV_312], capture_output=True, text=True)
+def python_version(version: str) -> str:
+    """A Python ``version`` interpreter (pyenv's, else ``python<version>`` on PATH)."""
+    found = subprocess.run(["pyenv", "prefix", version], capture_output=True, text=True)
     if found.returncode == 0:
         prefix = found.stdout.strip().splitlines()[-1]
-        return str(Path(prefix) / "bin" / "python3.12")
-    exe = shutil.which("python3.12")
+        return str(Path(prefix) / "bin" / f"python{version}")
+    exe = shutil.which(f"python{version}")
     if not exe:
-        sys.exit("compare: no Python 3.12 (pyenv install 3.12 or put python3.12 on PATH)")
+        sys.exit(f"compare: no Python {version} (pyenv install {version} or put python{version} on PATH)")
     return exe
 
 
 def anchor_tool(name: str, program: str) -> str:
     """``program`` from the anchor's own venv under .labflows/bench/, installed on first use."""
+    version, packages = ANCHORS[name]
     venv = TOOLS / name
     exe = venv / "bin" / program
     if not exe.exists():
-        print(f"installing {' '.join(ANCHORS[name])} into {venv} ...", flush=True)
-        subprocess.run([python312(), "-m", "venv", str(venv)], check=True)
-        subprocess.run([str(venv / "bin" / "pip"), "install", "-q", *ANCHORS[name]], check=True)
+        print(f"installing {' '.join(packages)} (Python {version}) into {venv} ...", flush=True)
+        subprocess.run([python_version(version), "-m", "venv", "--clear", str(venv)], check=True)
+        subprocess.run([str(venv / "bin" / "pip"), "install", "-q", *packages], check=True)
     return str(exe)
 
 

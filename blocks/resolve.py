@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from prefect.blocks.core import Block
 
+from blocks import import_all_blocks
 from blocks.local import DEFAULT_STORAGE, LocalRepository
 from blocks.repository import Repository
 
@@ -37,6 +38,7 @@ def load_repository(block_name: str | None = None, storage: str | None = None) -
         RepositoryBlockNotFound: No such block is saved (the message lists the saved ones).
     """
     if block_name:
+        import_all_blocks()  # Block.load finds a type by its slug among imported classes
         if "/" in block_name:
             try:
                 block = Block.load(block_name)
@@ -51,6 +53,7 @@ def load_repository(block_name: str | None = None, storage: str | None = None) -
 
 
 def _repository_types() -> list[type[Repository]]:
+    import_all_blocks()  # the backends are imported on first use (blocks/__init__.py)
     return [cls for cls in Repository.__subclasses__() if getattr(cls, "_block_type_slug", None)]
 
 

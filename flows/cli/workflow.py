@@ -6,7 +6,6 @@ import argparse
 import os
 import sys
 
-from blocks.local import DEFAULT_STORAGE
 from tasks.runtime.executors import EXECUTORS
 
 
@@ -103,6 +102,7 @@ def run_command(args: argparse.Namespace) -> int:
 
     from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
 
+    from blocks.local import DEFAULT_STORAGE  # imports Prefect: not for parsing or --help
     from flows.workflow import WorkflowFailed, run_workflow
 
     flow_fn = run_workflow.with_options(task_runner=runner) if runner else run_workflow
