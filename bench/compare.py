@@ -198,8 +198,11 @@ def app_row(b: Bench) -> Row:
         env = {**b.env, "BFABRICPY_CONFIG_OVERRIDE": json.dumps(server.config_override())}
         ours = [b.labflows(["app", str(app_yml), str(b.fresh("app-work-")), str(w)], env)
                 for w in workunits[:b.repeat]]
+        # the Makefile it writes calls bfabric-app-runner again: its venv goes first on PATH
+        runner_env = {**b.base_env, "BFABRICPY_CONFIG_OVERRIDE": env["BFABRICPY_CONFIG_OVERRIDE"],
+                      "PATH": f"{Path(runner).parent}{os.pathsep}{b.base_env.get('PATH', '')}"}
         theirs = [timed([runner, "run", "workunit", str(app_yml), str(b.fresh("app-runner-work-")), str(w)],
-                        b.home, {**b.base_env, "BFABRICPY_CONFIG_OVERRIDE": env["BFABRICPY_CONFIG_OVERRIDE"]})
+                        b.home, runner_env)
                   for w in workunits[b.repeat:]]
     finally:
         server.stop()
