@@ -43,9 +43,11 @@ NO_SERVER = ["--noconftest"]
 
 #: Module -> the tests that cover it (run for each of its mutants; keep them fast); options first.
 MODULES: dict[str, list[str]] = {
-    "tasks/bclaw/substitution.py": [*NO_SERVER, "tests/bclaw/engine/test_substitution.py",
+    "tasks/bclaw/substitution.py": [*NO_SERVER, "tests/bclaw/engine/test_substitution_mutation.py",
+                                    "tests/bclaw/engine/test_substitution.py",
                                     "tests/bclaw/engine/test_shell_context.py"],
     "tasks/bclaw/shell_context.py": [*NO_SERVER, "tests/bclaw/engine/test_shell_context.py",
+                                     "tests/bclaw/engine/test_substitution_mutation.py",
                                      "tests/bclaw/engine/test_substitution.py"],
     "tasks/bclaw/qc.py": ["tests/bclaw/engine/test_qc.py"],
     "tasks/bclaw/staging.py": [*NO_SERVER, "tests/bclaw/engine/test_staging_mutation.py"],
