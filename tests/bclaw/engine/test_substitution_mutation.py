@@ -86,3 +86,10 @@ def test_a_quoted_heredoc_value_is_text_and_needs_no_variable():
                            job_data_resolver({"job": {"a": "a b $x"}}))
     assert out.text == "cat <<'EOF'\na b $x\nEOF\nprintf %s \"${BC_VALUE_1}\""
     assert out.env == {"BC_VALUE_1": "a b $x"}
+
+
+def test_the_mode_is_compared_by_value_not_identity():
+    raw = "".join(["r", "aw"])  # equal to "raw", another object (as read from a file or a parameter)
+    out = substitute_shell("ls ${job.p}", job_data_resolver({"job": {"p": "*.txt"}}), mode=raw)  # type: ignore[arg-type]
+    assert out.text == "ls *.txt" and out.env == {}
+    assert pastes_as_text("a b", raw)  # type: ignore[arg-type]
