@@ -37,6 +37,9 @@ def kinds(script: str) -> list[str]:
     ("cat <<A\nA\ncat <<B\n${x}\nB\n${x}", ["heredoc", "unquoted"]),
     # $# is no comment, but $ before anything else is no escape of '#'
     ("echo $#'${x}'", ["single"]),
+    # '$' before anything but '#', "'" or '(' skips nothing: $"…" is a double-quoted string
+    ("echo $\"${x}\" '${x}'", ["double", "single"]),
+    ("echo $`echo ${x}` '${x}'", ["unquoted", "single"]),
     ("echo $## ${x}", ["unquoted"]),
     ("echo $a#'${x}'", ["single"]),
     ("echo $ #'${x}'\n${x}", ["comment", "unquoted"]),
