@@ -77,6 +77,9 @@ def test_heredoc_delimiters_and_the_strip_tabs_rule():
     assert found("cat <<  'X Y'\n${x}\nX Y\n") == [Place("quoted_heredoc", False, "X Y")]
     assert found("cat <<E;echo '${x}'\n${x}\nE") == [Place("single"), Place("heredoc", False, "E")]
     assert found("cat <<E\n${x}") == [Place("heredoc", False, "E")]  # never ended: still inside
+    # a backslash late in a long script still quotes the word
+    long = "echo " + "a" * 40 + "; cat <<\\E\n${x}\nE\n${x}"
+    assert found(long) == [Place("quoted_heredoc", False, "E"), Place("unquoted")]
 
 
 def test_an_operator_without_a_word_opens_no_heredoc():
