@@ -51,7 +51,7 @@ MODULES: dict[str, list[str]] = {
                                      "tests/bclaw/engine/test_substitution_mutation.py"],
     "tasks/bclaw/qc.py": ["tests/bclaw/engine/test_qc.py"],
     "tasks/bclaw/staging.py": [*NO_SERVER, "tests/bclaw/engine/test_staging_mutation.py"],
-    "blocks/local.py": ["tests/blocks/test_local_repository.py"],
+    "blocks/local.py": [*NO_SERVER, "tests/blocks/test_local_repository.py", "tests/blocks/test_local_containment.py"],
     "blocks/s3_errors.py": ["tests/blocks/s3/test_s3_errors.py"],
     "blocks/s3.py": ["tests/blocks/s3/test_s3_primitives.py", "tests/blocks/s3/test_s3_faults.py"],
     "tasks/runtime/repo_ops.py": ["tests/deploy/test_launcher_store.py"],

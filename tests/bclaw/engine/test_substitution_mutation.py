@@ -11,6 +11,7 @@ import string
 import pytest
 
 from tasks.bclaw.substitution import (
+    SubstitutionError,
     ShellText,
     is_plain,
     is_word,
@@ -93,3 +94,15 @@ def test_the_mode_is_compared_by_value_not_identity():
     out = substitute_shell("ls ${job.p}", job_data_resolver({"job": {"p": "*.txt"}}), mode=raw)  # type: ignore[arg-type]
     assert out.text == "ls *.txt" and out.env == {}
     assert pastes_as_text("a b", raw)  # type: ignore[arg-type]
+
+
+def test_a_refusal_names_the_expression_as_written():
+    resolve = job_data_resolver({"job": {"a": "x\ny", "b": "b c"}})
+    with pytest.raises(SubstitutionError) as info:
+        substitute_shell("cat <<'EOF'\n${job.a}\nEOF", resolve)
+    assert str(info.value) == ("${job.a}: a value with a line break (or the here-doc's end word 'EOF') "
+                               "cannot go into a quoted here-doc")
+    with pytest.raises(SubstitutionError) as info:
+        substitute_shell("echo \\${job.b}", resolve)
+    assert str(info.value) == ("${job.b}: a backslash right before it would escape the quoting of its value; "
+                               "remove the backslash")
