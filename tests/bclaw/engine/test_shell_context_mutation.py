@@ -35,6 +35,8 @@ def kinds(script: str) -> list[str]:
     ("cat <<A <<B\nA\n${x}\nB\n${x}", ["heredoc", "unquoted"]),
     ("cat <<A <<B\nA\nB\n${x} '${x}'", ["unquoted", "single"]),
     ("cat <<A\nA\ncat <<B\n${x}\nB\n${x}", ["heredoc", "unquoted"]),
+    # only a newline starts the body: a tab (or other control character) is a blank
+    ("cat <<EOF\t'${x}'\x01'${x}'\n${x}\nEOF", ["single", "single", "heredoc"]),
     # $# is no comment, but $ before anything else is no escape of '#'
     ("echo $#'${x}'", ["single"]),
     # '$' before anything but '#', "'" or '(' skips nothing: $"…" is a double-quoted string
