@@ -1,0 +1,114 @@
+"""tasks/bclaw/shell_context.py: the scanner's edges, written for the survivors of ``make mutate``.
+
+Pure calls of :func:`places` (no shell, no conftest): the fast first pass of shell_context's
+mutants; test_substitution.py runs the same places through sh and bash.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from tasks.bclaw.shell_context import Place, places
+
+SUB = re.compile(r"\$\{(.+?)\}")
+
+
+def found(script: str) -> list[Place]:
+    spans = [m.span() for m in SUB.finditer(script)]
+    where = places(script, spans)
+    assert sorted(where) == [start for start, _ in spans]
+    return [where[start] for start, _ in spans]
+
+
+def kinds(script: str) -> list[str]:
+    return [p.kind for p in found(script)]
+
+
+@pytest.mark.parametrize("script, expected", [
+    # a quoted here-doc word ends its quote only at the same quote character
+    ("cat <<'E\"F'\n${x}\nE\"F\n${x}", ["quoted_heredoc", "unquoted"]),
+    ("cat <<\"E'F\"\n${x}\nE'F\n${x}", ["quoted_heredoc", "unquoted"]),
+    ("cat <<'A&B'\n${x}\nA&B\n${x}", ["quoted_heredoc", "unquoted"]),
+    # an empty here-doc body, then a second one
+    ("cat <<A <<B\nA\n${x}\nB\n${x}", ["heredoc", "unquoted"]),
+    ("cat <<A <<B\nA\nB\n${x} '${x}'", ["unquoted", "single"]),
+    ("cat <<A\nA\ncat <<B\n${x}\nB\n${x}", ["heredoc", "unquoted"]),
+    # only a newline starts the body: a tab (or other control character) is a blank
+    ("cat <<EOF\t'${x}'\x01'${x}'\n${x}\nEOF", ["single", "single", "heredoc"]),
+    # $# is no comment, but $ before anything else is no escape of '#'
+    ("echo $#'${x}'", ["single"]),
+    # '$' before anything but '#', "'" or '(' skips nothing: $"…" is a double-quoted string
+    ("echo $\"${x}\" '${x}'", ["double", "single"]),
+    ("echo $`echo ${x}` '${x}'", ["unquoted", "single"]),
+    ("echo $## ${x}", ["unquoted"]),
+    ("echo $a#'${x}'", ["single"]),
+    ("echo $ #'${x}'\n${x}", ["comment", "unquoted"]),
+    ("#${x}\n${x}", ["comment", "unquoted"]),
+    ("x=1;#'${x}'\n${x}", ["comment", "unquoted"]),
+    ("x=1|#'${x}'\n${x}", ["comment", "unquoted"]),
+    ("(#'${x}'\n${x})", ["comment", "unquoted"]),
+    ("a\t#'${x}'\n'${x}'", ["comment", "single"]),
+    # $( … ) counts its parentheses: only the matching one closes it
+    ("echo $(f (a) (b) ${x}) '${x}'", ["unquoted", "single"]),
+    ("echo $(case a in (a) echo ${x};; esac) '${x}'", ["unquoted", "single"]),
+    ("echo \"$(echo ((1)) ${x})${x}\"", ["unquoted", "double"]),
+    ("echo $(echo ${x}))'${x}'", ["unquoted", "single"]),
+    # ANSI-C quotes: a backslash escapes the next character, a quote closes
+    ("echo $'a\\\\' '${x}'", ["single"]),
+    ("echo $'\\'${x}\\'' ${x}", ["ansi", "unquoted"]),
+    ("echo $'x' \"${x}\"", ["double"]),
+    # double quotes: an escaped backslash then a quote closes; $( inside opens code
+    ("echo \"a\\\\\" ${x}", ["unquoted"]),
+    ("echo \"a\\$(\" ${x}", ["unquoted"]),
+    ("echo \"$(echo \")\" ${x}\")\" '${x}'", ["unquoted", "single"]),
+    # backticks in code close themselves
+    ("echo `echo ${x}` '${x}' `'${x}'`", ["unquoted", "single", "single"]),
+    ("echo \"`echo '${x}'`\"", ["single"]),
+])
+def test_more_kinds(script, expected):
+    assert kinds(script) == expected
+
+
+def test_heredoc_delimiters_and_the_strip_tabs_rule():
+    assert found("cat <<- EOF\n\t${x}\n\t\tEOF\n${x}") == [Place("heredoc", False, "EOF"), Place("unquoted")]
+    # without '-', a tab-indented end word does not end the here-doc
+    assert found("cat <<EOF\n\tEOF\n${x}\nEOF\n${x}") == [Place("heredoc", False, "EOF"), Place("unquoted")]
+    assert found("cat <<\\E\\ND\n${x}\nEND\n${x}") == [Place("quoted_heredoc", False, "END"), Place("unquoted")]
+    assert found("cat <<  'X Y'\n${x}\nX Y\n") == [Place("quoted_heredoc", False, "X Y")]
+    assert found("cat <<E;echo '${x}'\n${x}\nE") == [Place("single"), Place("heredoc", False, "E")]
+    assert found("cat <<E\n${x}") == [Place("heredoc", False, "E")]  # never ended: still inside
+    # a backslash late in a long script still quotes the word
+    long = "echo " + "a" * 40 + "; cat <<\\E\n${x}\nE\n${x}"
+    assert found(long) == [Place("quoted_heredoc", False, "E"), Place("unquoted")]
+
+
+def test_an_operator_without_a_word_opens_no_heredoc():
+    assert kinds("cat << \n'${x}'") == ["single"]
+    assert kinds("cat <<\\") == []
+    assert kinds("echo ${x} <<") == ["unquoted"] and kinds("echo ${x} <<- \t") == ["unquoted"]
+    assert kinds("echo x <<<'${x}' ${x}") == ["single", "unquoted"]
+
+
+@pytest.mark.parametrize("script, expected", [
+    ("echo \\${x}", [Place("unquoted", True)]),
+    ("echo \\\\${x}", [Place("unquoted", False)]),
+    ("echo \\\\\\${x}", [Place("unquoted", True)]),
+    ("echo \"\\${x}\"", [Place("double", True)]),
+    ("echo $'\\${x}'", [Place("ansi", True)]),
+    ("# \\${x}\n\\${x}", [Place("comment", False), Place("unquoted", True)]),
+    ("cat <<'E'\n\\${x}\nE", [Place("quoted_heredoc", False, "E")]),
+    ("cat <<E\n\\${x}\nE", [Place("heredoc", True, "E")]),
+    ("echo \\a${x}", [Place("unquoted", False)]),
+    ("echo \\${x}${x}", [Place("unquoted", True), Place("unquoted", False)]),
+    ("echo `\\${x}`", [Place("unquoted", True)]),
+    ("echo $(\\${x})", [Place("unquoted", True)]),
+])
+def test_the_backslash_flag(script, expected):
+    assert found(script) == expected
+
+
+def test_no_spans_no_places_and_a_script_of_only_a_span():
+    assert places("echo 'a' \"b\" # c", []) == {}
+    assert places("${x}", [(0, 4)]) == {0: Place("unquoted")}
