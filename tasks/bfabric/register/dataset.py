@@ -1,8 +1,10 @@
 """``bfabric_dataset`` outputs: a local CSV/TSV/parquet table saved as a B-Fabric dataset of the workunit.
 
-The dataset is looked up by ``{workunitid, name}``: none -> create; one with the same columns and
-cells -> nothing is sent; one that differs -> update (its ``id`` is sent). CSV cells are read as
-text, exactly as written in the file (no number re-formatting).
+A workunit has at most one output dataset, so (as in bfabric-app-runner) the existing one is looked
+up by ``workunitid`` alone: none -> create; one with the same columns and cells -> nothing is sent;
+one that differs -> update (its ``id`` and the new content; its name is kept, as upstream does).
+Renaming the output therefore updates the workunit's dataset instead of creating a second one.
+CSV cells are read as text, exactly as written in the file (no number re-formatting).
 """
 
 from __future__ import annotations
@@ -103,6 +105,12 @@ def _content_key(dataset: dict[str, Any]) -> tuple[Any, ...]:
     return tuple(attributes), tuple(items)
 
 
+def workunit_dataset(client: Bfabric, workunit_id: int) -> dict[str, Any] | None:
+    """The output dataset of workunit ``workunit_id`` (the oldest, should there be several), or None."""
+    found = client.read("dataset", {"workunitid": workunit_id}).to_list_dict()
+    return min(found, key=lambda d: int(d["id"])) if found else None
+
+
 def register_dataset(client: Bfabric, spec: Any, registration: Any) -> dict[str, Any]:
     """Create, update or leave the workunit's dataset ``spec`` describes; returns the result record."""
     name = dataset_name(spec)
@@ -112,8 +120,7 @@ def register_dataset(client: Bfabric, spec: Any, registration: Any) -> dict[str,
     check_invalid_characters(table, str(getattr(spec, "invalid_characters", "") or ""), what)
     payload = dataset_payload(table)
 
-    found = client.read("dataset", {"workunitid": workunit_id, "name": name}).to_list_dict()
-    current = found[0] if found else None
+    current = workunit_dataset(client, workunit_id)
     check_policy(spec.update_existing, current["id"] if current else None, what)
 
     if current is None:
@@ -121,9 +128,10 @@ def register_dataset(client: Bfabric, spec: Any, registration: Any) -> dict[str,
         new_id = saved_id(client.save("dataset", data), what)
         run_logger().info("created dataset %d %r (%d rows)", new_id, name, table.height)
         return record("dataset", new_id, name, "created")
+    kept_name = str(current.get("name") or name)
     if _content_key(current) == _content_key(payload):
-        run_logger().info("dataset %d %r unchanged", current["id"], name)
-        return record("dataset", current["id"], name, "unchanged")
-    client.save("dataset", {"id": int(current["id"]), "name": name, **payload})
-    run_logger().info("updated dataset %d %r (%d rows)", current["id"], name, table.height)
-    return record("dataset", current["id"], name, "updated")
+        run_logger().info("dataset %d %r unchanged", current["id"], kept_name)
+        return record("dataset", current["id"], kept_name, "unchanged")
+    client.save("dataset", {"id": int(current["id"]), **payload})
+    run_logger().info("updated dataset %d %r (%d rows)", current["id"], kept_name, table.height)
+    return record("dataset", current["id"], kept_name, "updated")
