@@ -87,5 +87,5 @@ def load_workunit_definition(path: str | Path) -> WorkunitDefinition:
 
 
 def save_workunit_definition(definition: WorkunitDefinition, path: str | Path) -> None:
-    """Write ``definition`` as YAML (the format :func:`load_workunit_definition` reads)."""
-    Path(path).write_text(yaml.safe_dump(definition.model_dump(mode="json"), sort_keys=False), encoding="utf-8")
+    """Write ``definition`` as YAML, byte for byte as bfabric's ``WorkunitDefinition.to_yaml`` (keys sorted)."""
+    Path(path).write_text(yaml.safe_dump(definition.model_dump(mode="json")), encoding="utf-8")

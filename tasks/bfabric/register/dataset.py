@@ -4,7 +4,9 @@ A workunit has at most one output dataset, so (as in bfabric-app-runner) the exi
 up by ``workunitid`` alone: none -> create; one with the same columns and cells -> nothing is sent;
 one that differs -> update (its ``id`` and the new content; its name is kept, as upstream does).
 Renaming the output therefore updates the workunit's dataset instead of creating a second one.
-CSV cells are read as text, exactly as written in the file (no number re-formatting).
+CSV cells are sent as text, exactly as written in the file (no number re-formatting: ``007`` stays
+``007``); column types are those bfabric-app-runner gives, from polars' type inference over the
+whole file (a column of whole numbers is ``Integer``).
 """
 
 from __future__ import annotations
@@ -55,6 +57,21 @@ def read_table(spec: Any) -> pl.DataFrame:
     )
 
 
+def column_types(spec: Any) -> list[str] | None:
+    """The B-Fabric type of each column as bfabric-app-runner derives it (CSV read with full type inference).
+
+    None for parquet (its own types already are) or when inference fails (every column is then a String).
+    """
+    if str(getattr(spec, "format", "csv")) == "parquet":
+        return None
+    try:
+        typed = pl.read_csv(Path(spec.local_path), separator=str(getattr(spec, "separator", ",")),
+                            has_header=bool(getattr(spec, "has_header", True)), infer_schema_length=None)
+    except pl.exceptions.PolarsError:
+        return None
+    return [a["type"] for a in _bfabric_payload(typed.head(0) if typed.is_empty() else typed)["attribute"]]
+
+
 def check_invalid_characters(table: pl.DataFrame, invalid_characters: str, what: str) -> None:
     """Raise if any cell contains one of ``invalid_characters`` (each character is forbidden)."""
     if not invalid_characters:
@@ -76,14 +93,24 @@ def _cell(value: Any) -> str:
     return str(value)
 
 
-def dataset_payload(table: pl.DataFrame) -> dict[str, Any]:
-    """The ``attribute`` and ``item`` lists of a dataset holding ``table`` (every cell as text)."""
+def _bfabric_payload(table: pl.DataFrame) -> dict[str, Any]:
     from bfabric.operations.dataset import polars_to_dataset_dict
 
     with warnings.catch_warnings():
         # bfabric 1.24 reads its column-type list with the deprecated importlib.resources.open_text
         warnings.filterwarnings("ignore", message="open_text is deprecated", category=DeprecationWarning)
-        payload = polars_to_dataset_dict(table)
+        return polars_to_dataset_dict(table)
+
+
+def dataset_payload(table: pl.DataFrame, types: list[str] | None = None) -> dict[str, Any]:
+    """The ``attribute`` and ``item`` lists of a dataset holding ``table`` (every cell as text).
+
+    ``types`` (one per column, see :func:`column_types`) replace the types derived from ``table``.
+    """
+    payload = _bfabric_payload(table)
+    if types is not None and len(types) == len(payload["attribute"]):
+        for attribute, type_ in zip(payload["attribute"], types):
+            attribute["type"] = type_
     for item in payload["item"]:
         for field in item["field"]:
             field["value"] = _cell(field.get("value"))
@@ -118,7 +145,7 @@ def register_dataset(client: Bfabric, spec: Any, registration: Any) -> dict[str,
     what = f"dataset {name!r} of workunit {workunit_id}"
     table = read_table(spec)
     check_invalid_characters(table, str(getattr(spec, "invalid_characters", "") or ""), what)
-    payload = dataset_payload(table)
+    payload = dataset_payload(table, column_types(spec))
 
     current = workunit_dataset(client, workunit_id)
     check_policy(spec.update_existing, current["id"] if current else None, what)

@@ -113,3 +113,14 @@ def test_a_second_dataset_output_updates_the_first(setup) -> None:
     assert results[0]["id"] == results[1]["id"]
     [row] = _datasets_of_workunit_1(setup)
     assert [a["name"] for a in row["attribute"]] == ["b"]
+
+
+def test_column_types_as_upstream_cells_as_written(setup) -> None:
+    """Types come from polars' inference over the whole file, as bfabric-app-runner's: whole numbers are
+    Integer (leading zeros too), a Resource column of ids is Resource; the cells keep their text."""
+    table = setup.write("typed.csv", "Resource,Count,Ratio,Label\n1,007,0.5,a\n2,12,1.50,b\n")
+    register_outputs(setup.client, setup.outputs(_entry(table)), setup.definition)
+    [row] = _datasets_of_workunit_1(setup)
+    assert [a["type"] for a in row["attribute"]] == ["Resource", "Integer", "String", "String"]
+    assert [[f["value"] for f in item["field"]] for item in row["item"]] == [
+        ["1", "007", "0.5", "a"], ["2", "12", "1.50", "b"]]
