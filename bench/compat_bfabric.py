@@ -16,9 +16,9 @@ and in the first chunk the workunit's dataset. Storages are ``scp`` storages on 
 through small local ``ssh``/``scp``/``rsync`` stand-ins put first on PATH (the tools call these
 programs; nothing leaves the machine).
 
-Prints every entity each run created or changed, side by side, a unified diff of the two (after
-dropping what differs by nature: timestamps), the stored files of each, and both wall times.
-Exit code 1 when the entities or stored files differ.
+Prints every entity each run created or changed, side by side (timestamps dropped:
+they differ by nature), the files each stored and left in its chunk folders (with MD5s), a unified
+diff of all of it, and both wall times. Exit code 1 when anything differs.
 
     .venv/bin/python bench/compat_bfabric.py [--python 3.13.0] [--keep]
 """
@@ -46,7 +46,7 @@ VENV = ROOT / ".labflows" / "bench" / "bfabric-app-runner"
 RESOURCES = 3
 WORKUNIT = 1
 # fields that differ by nature between two runs (when), not by what the tool registered
-VOLATILE = {"created", "modified", "createdby", "modifiedby"}
+VOLATILE = {"created", "modified"}
 
 APP_YML = """\
 bfabric: {app_runner: %(version)s}
@@ -207,6 +207,12 @@ def stored_files(store: Path) -> list[str]:
                   for p in store.rglob("*") if p.is_file())
 
 
+def chunk_files(work: Path) -> list[str]:
+    """``chunk/file  md5`` of every file the run left in its chunk folders."""
+    return sorted(f"{p.relative_to(work)}  {hashlib.md5(p.read_bytes()).hexdigest()}"
+                  for p in work.glob("chunk_*/*") if p.is_file())
+
+
 def run_tool(name: str, seed: dict, home: Path, commands: list[list[str]], env: dict[str, str]
              ) -> tuple[list[str], list[str], float, str]:
     """Run ``commands`` against a fresh stand-in; (entities, stored files, wall s, log)."""
@@ -274,16 +280,16 @@ def main() -> int:
     up_entities, up_files, up_wall, _ = run_tool("upstream", seed, home, up_cmds, env)
     lf_entities, lf_files, lf_wall, _ = run_tool("labflows", seed, home, lf_cmds, env)
 
+    up_chunks, lf_chunks = chunk_files(up_work), chunk_files(lf_work)
     print(f"== registered entities ({len(up_entities)} vs {len(lf_entities)}) ==")
     print(side_by_side(up_entities, lf_entities))
-    diff = list(difflib.unified_diff(up_entities + ["--"] + up_files, lf_entities + ["--"] + lf_files,
-                                     "bfabric-app-runner", "labflows", lineterm="", n=0))
     print("\n== stored files ==")
     print(side_by_side(up_files, lf_files))
     print("\n== chunk folders ==")
-    for work in (up_work, lf_work):
-        print(f"{work.parent.name}: " + ", ".join(sorted(
-            str(p.relative_to(work)) for p in work.glob("chunk_*/*") if p.is_file())))
+    print(side_by_side(up_chunks, lf_chunks))
+    diff = list(difflib.unified_diff(up_entities + ["-- stored"] + up_files + ["-- chunks"] + up_chunks,
+                                     lf_entities + ["-- stored"] + lf_files + ["-- chunks"] + lf_chunks,
+                                     "bfabric-app-runner", "labflows", lineterm="", n=0))
     print("\n== diff ==")
     print("\n".join(diff) if diff else "(none: identical entities and stored files)")
     print("\n== wall time (s) ==")
