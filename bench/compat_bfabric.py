@@ -8,7 +8,8 @@ against a fresh stand-in seeded with the same data:
 - bfabric-app-runner as its users run it without a cluster: ``prepare workunit``, then
   ``action dispatch`` and ``action run-all`` (the Makefile's targets, called directly: the
   Makefile would fetch the runner with ``uv`` from PyPI);
-- labflows: ``python -m flows.run app APP WORK_DIR 1`` (a fresh PREFECT_HOME, its ephemeral server).
+- labflows: ``python -m flows.run app APP WORK_DIR 1 --max-parallel-chunks 1`` (a fresh PREFECT_HOME,
+  its ephemeral server; one chunk at a time like upstream, so that ids are given in the same order).
 
 The app (written to a temporary folder) dispatches one chunk per input resource (3), fetches the
 resource and a static file, counts lines, and registers per chunk a copied resource and a link,
@@ -208,8 +209,10 @@ def stored_files(store: Path) -> list[str]:
 
 
 def chunk_files(work: Path) -> list[str]:
-    """``chunk/file  md5`` of every file the run left in its chunk folders."""
-    return sorted(f"{p.relative_to(work)}  {hashlib.md5(p.read_bytes()).hexdigest()}"
+    """``chunk/file  md5`` of every file the run left in its chunk folders (the work dir's own path,
+    which the app writes into outputs.yml, counted as ``<work>``)."""
+    return sorted(f"{p.relative_to(work)}  "
+                  f"{hashlib.md5(p.read_bytes().replace(str(work).encode(), b'<work>')).hexdigest()}"
                   for p in work.glob("chunk_*/*") if p.is_file())
 
 
@@ -275,7 +278,9 @@ def main() -> int:
         [str(upstream), "action", "run-all", "--config", str(up_work / "app_env.yml")],
     ]
     lf_work = home / "labflows" / f"WU{WORKUNIT}"
-    lf_cmds = [[sys.executable, "-m", "flows.run", "app", str(app_yml), str(lf_work), str(WORKUNIT)]]
+    # one chunk at a time, as bfabric-app-runner: in parallel, ids follow the order chunks finish in
+    lf_cmds = [[sys.executable, "-m", "flows.run", "app", str(app_yml), str(lf_work), str(WORKUNIT),
+                "--max-parallel-chunks", "1"]]
 
     up_entities, up_files, up_wall, _ = run_tool("upstream", seed, home, up_cmds, env)
     lf_entities, lf_files, lf_wall, _ = run_tool("labflows", seed, home, lf_cmds, env)
@@ -294,7 +299,7 @@ def main() -> int:
     print("\n".join(diff) if diff else "(none: identical entities and stored files)")
     print("\n== wall time (s) ==")
     print(f"bfabric-app-runner {UPSTREAM_VERSION}: {up_wall:.1f}  (3 processes: prepare, dispatch, run-all)")
-    print(f"labflows: {lf_wall:.1f}  (1 process, with Prefect's ephemeral server)")
+    print(f"labflows: {lf_wall:.1f}  (1 process, starting Prefect's ephemeral server in a fresh PREFECT_HOME)")
     if args.keep:
         print(f"\nkept: {home}")
     else:
