@@ -3,7 +3,9 @@
 
 upstream files (tests/bfabric_app_runner/output_registration/): test_save_dataset.py (6 cases, 6
 ported), test_save_link.py (3 cases, 3 ported), test_register_all.py (1 case with 4 parameter sets,
-ported), test_copy_file_to_storage.py (3 cases, 3 ported).
+ported), test_copy_file_to_storage.py (3 cases, 3 ported); and from ../actions/test_execute.py the 3
+workflow-step cases (its other 15 cases check, with mocks, which action sets which status: that
+behaviour runs for real in tests/bfabric/app/test_app_actions.py and bench/compat_bfabric.py).
 """
 
 from __future__ import annotations
@@ -162,3 +164,31 @@ def test_copy_file_to_storage_tus_not_yet_wired(setup):
     with pytest.raises(NotImplementedError, match="tus"):
         _register(setup, entry)
     assert setup.client.saved("resource") == []
+
+
+def test_register_workflow_step_creates_workflow_and_step(setup):
+    """upstream: tests/bfabric_app_runner/actions/test_execute.py::test_register_workflow_step_creates_workflow_and_step"""
+    setup.server.seed({"workflowtemplatestep": [{"id": 789, "name": "step", "workflowtemplate": 999}]})
+    execution = setup.definition.execution.model_copy(update={"dataset": 1})
+    definition = setup.definition.model_copy(update={"execution": execution})
+    register_outputs(setup.client, [], definition, workflow_template_step_id=789)
+    [workflow] = setup.client.saved("workflow")
+    [step] = setup.client.saved("workflowstep")
+    assert workflow == {"containerid": 1, "workflowtemplateid": 999}
+    assert step == {"workflowid": setup.server.rows("workflow")[0]["id"], "workflowtemplatestepid": 789,
+                    "supervisorid": 1, "workunitid": WORKUNIT, "datasetid": 1}
+
+
+def test_register_workflow_step_raises_when_step_not_found(setup):
+    """upstream: tests/bfabric_app_runner/actions/test_execute.py::test_register_workflow_step_raises_when_step_not_found"""
+    with pytest.raises(RegistrationError, match="workflow template step 789 does not exist"):
+        register_outputs(setup.client, [], setup.definition, workflow_template_step_id=789)
+    assert setup.client.saves == []
+
+
+def test_register_workflow_step_raises_when_no_workflow_template(setup):
+    """upstream: tests/bfabric_app_runner/actions/test_execute.py::test_register_workflow_step_raises_when_no_workflow_template"""
+    setup.server.seed({"workflowtemplatestep": [{"id": 789, "name": "orphan"}]})
+    with pytest.raises(RegistrationError, match="has no workflow template"):
+        register_outputs(setup.client, [], setup.definition, workflow_template_step_id=789)
+    assert setup.client.saves == []
