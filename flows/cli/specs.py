@@ -20,6 +20,10 @@ from specs.kinds import VALIDATORS, detect_kind, validate_file
 from specs.source import SpecError, load_yaml_file
 
 
+# spec kinds of the bfabric wing: their notice names keys accepted as bfabric-app-runner does but ignored
+BFABRIC_KINDS = ("app", "inputs", "outputs", "chunks", "workunit")
+
+
 class ParamError(ValueError):
     """A malformed ``--param``."""
 
@@ -75,6 +79,11 @@ def check_one(path: str | Path, *, kind: str | None = None,
         return [str(p) for p in exc.problems], []
     except (ImportError, AttributeError) as exc:  # a kind whose validator is not available
         return [f"{path}: cannot validate this kind of file here: {exc}"], []
+    if found in BFABRIC_KINDS:
+        from specs.bfabric.common import ignored_keys_notice
+
+        notice = ignored_keys_notice(load_yaml_file(path), model)
+        return [], [notice] if notice else []
     if found != "workflow":
         return [], []
     from specs.workflow.notices import workflow_notices

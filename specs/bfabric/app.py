@@ -25,7 +25,7 @@ from pydantic import BaseModel, BeforeValidator, Field, ValidationError, model_v
 
 from specs.bfabric.app_commands import CommandsSpec, resolve_commands_paths
 from specs.bfabric.app_template import CHECK_VARIABLES, AppVariables, render_data
-from specs.bfabric.common import StrictModel, problems_from
+from specs.bfabric.common import LenientModel, problems_from, warn_ignored_keys
 from specs.source import Loc, Problem, SourceDoc, SpecError, load_yaml_file
 
 __all__ = [
@@ -45,8 +45,8 @@ class AppVersionError(ValueError):
     """The requested app version does not exist (or none was requested where one is needed)."""
 
 
-class BfabricAppSpec(StrictModel):
-    """The ``bfabric`` section: runner version and optional workflow step."""
+class BfabricAppSpec(LenientModel):
+    """The ``bfabric`` section: runner version and optional workflow step (other keys: ignored, as upstream)."""
 
     app_runner: str = Field(description="bfabric-app-runner version (`0.8.0`) or git ref (`git+https://…`).")
     workflow_template_step_id: int | None = Field(
@@ -69,15 +69,18 @@ def _as_list(value: Any) -> Any:
     return [value] if isinstance(value, str) else value
 
 
-class AppVersionMultiTemplate(StrictModel):
-    """One entry of ``versions`` as written: one or more version names sharing commands."""
+class AppVersionMultiTemplate(LenientModel):
+    """One entry of ``versions`` as written: one or more version names sharing commands.
+
+    Other keys (``submitter:`` in upstream's own test data) are ignored, as bfabric-app-runner does.
+    """
 
     version: Annotated[list[str], BeforeValidator(_as_list)] = Field(
         description="A version name, or a list of names sharing these commands.")
     commands: CommandsSpec
 
 
-class AppSpecTemplate(StrictModel):
+class AppSpecTemplate(LenientModel):
     """An app.yml as written, before templates are rendered."""
 
     bfabric: BfabricAppSpec
@@ -216,4 +219,6 @@ def evaluate_app(doc: SourceDoc, app_id: int, app_name: str, app_dir: Path) -> A
 def load_app(path: str | Path, app_id: int, app_name: str) -> AppSpec:
     """Read app.yml and evaluate it for app ``app_id`` called ``app_name``; raises SpecError."""
     doc = load_yaml_file(path)
-    return evaluate_app(doc, app_id, app_name, Path(path).absolute().parent)
+    spec = evaluate_app(doc, app_id, app_name, Path(path).absolute().parent)
+    warn_ignored_keys(doc, AppSpecTemplate.model_validate(doc.data))
+    return spec

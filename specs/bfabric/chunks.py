@@ -13,7 +13,7 @@ from typing import Annotated
 import yaml
 from pydantic import AfterValidator, ValidationError
 
-from specs.bfabric.common import StrictModel, model_from_doc
+from specs.bfabric.common import LenientModel, model_from_doc, warn_ignored_keys
 from specs.paths import escape_problem
 from specs.source import SourceDoc, SpecError, format_path, load_yaml_file
 
@@ -46,8 +46,8 @@ def inside_work_dir(chunk: Path, work_dir: Path) -> bool:
     return ".." not in path.parts and path.is_relative_to(work)
 
 
-class ChunksSpec(StrictModel):
-    """A chunks.yml."""
+class ChunksSpec(LenientModel):
+    """A chunks.yml (other keys: ignored, as bfabric-app-runner's ``ChunksFile`` does)."""
 
     chunks: list[ChunkDir]
 
@@ -76,7 +76,10 @@ def chunks_from_doc(doc: SourceDoc) -> ChunksSpec:
 
 def load_chunks(path: str | Path) -> ChunksSpec:
     """Read and validate a chunks.yml; raises SpecError."""
-    return chunks_from_doc(load_yaml_file(path))
+    doc = load_yaml_file(path)
+    spec = chunks_from_doc(doc)
+    warn_ignored_keys(doc, spec)
+    return spec
 
 
 def write_chunks(path: str | Path, chunks: list[Path | str]) -> ChunksSpec:

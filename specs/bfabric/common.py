@@ -2,20 +2,40 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, ValidationError
 
 from specs.source import Loc, Problem, SourceDoc, SpecError, load_yaml_file
+from specs.suggest import closest, did_you_mean
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
 
-class StrictModel(BaseModel):
-    """A spec model whose unknown keys are errors (they are usually typos)."""
+class SpecModel(BaseModel):
+    """Base of every B-Fabric spec model that maps a part of a file."""
+
+
+class StrictModel(SpecModel):
+    """A spec model whose unknown keys are errors (they are usually typos).
+
+    Used where bfabric-app-runner's own model forbids extra keys (``extra="forbid"``).
+    """
 
     model_config = ConfigDict(extra="forbid")
+
+
+class LenientModel(SpecModel):
+    """A spec model whose unknown keys are accepted and ignored.
+
+    Used where bfabric-app-runner's model keeps pydantic's default (``extra="ignore"``), so that
+    files written for it (``submitter:`` under ``versions[]``, ``reuse_default_resource``) load
+    unchanged; :func:`ignored_keys_notice` tells the user which keys had no effect.
+    """
+
+    model_config = ConfigDict(extra="ignore")
 
 
 def _relative_file_path(value: str) -> str:
@@ -85,6 +105,8 @@ def problems_from(doc: SourceDoc, exc: ValidationError, prefix: Loc = (), model:
                 message = f"unknown {tag_key} {err['ctx'].get('tag')!r}; expected one of: {expected}"
             else:
                 message = f"required key '{tag_key}' is missing"
+        elif err["type"] == "missing" and loc:
+            message += _misspelt_as(doc.data, loc)
         line, col = doc.position(loc, key=err["type"] == "extra_forbidden")
         out.append(Problem(problem.file, line, col, doc.spelled(loc), message))
     return out
@@ -99,5 +121,79 @@ def model_from_doc(doc: SourceDoc, model: type[ModelT]) -> ModelT:
 
 
 def load_model(path: str | Path, model: type[ModelT]) -> ModelT:
-    """Read a YAML file and validate it with ``model``; raises SpecError."""
-    return model_from_doc(load_yaml_file(path), model)
+    """Read a YAML file and validate it with ``model``; raises SpecError. Ignored keys are warned about."""
+    doc = load_yaml_file(path)
+    spec = model_from_doc(doc, model)
+    warn_ignored_keys(doc, spec)
+    return spec
+
+
+_log = logging.getLogger("labflows")
+_warned: set[str] = set()
+
+
+def _field_keys(model: type[BaseModel]) -> dict[str, str]:
+    """Document key -> field name of ``model`` (names and aliases)."""
+    fields = model.model_fields
+    return {name: name for name in fields} | {f.alias: name for name, f in fields.items() if f.alias}
+
+
+def ignored_key_locs(data: Any, value: Any, loc: Loc = ()) -> list[tuple[Loc, str]]:
+    """Keys of ``data`` (the document) that a :class:`LenientModel` in ``value`` ignored.
+
+    Each as ``(location, hint)``, the hint naming a close field name (`` (did you mean 'x'?)``) or empty.
+    """
+    if isinstance(value, BaseModel) and isinstance(data, dict):
+        by_key = _field_keys(type(value))
+        found: list[tuple[Loc, str]] = []
+        for key, sub in data.items():
+            name = by_key.get(key) if isinstance(key, str) else None
+            if name is None:
+                if isinstance(value, LenientModel):
+                    found.append((loc + (key,), did_you_mean(str(key), by_key)))
+                continue
+            found += ignored_key_locs(sub, getattr(value, name), loc + (key,))
+        return found
+    if isinstance(value, (list, tuple)) and isinstance(data, list):
+        return [x for i, (d, v) in enumerate(zip(data, value)) for x in ignored_key_locs(d, v, loc + (i,))]
+    if isinstance(value, dict) and isinstance(data, dict):
+        return [x for k, v in value.items() if k in data for x in ignored_key_locs(data[k], v, loc + (k,))]
+    return []
+
+
+def ignored_keys_notice(doc: SourceDoc, model: BaseModel) -> str | None:
+    """One line naming every key of ``doc`` that labflows accepts (as bfabric-app-runner does) but ignores.
+
+    Located at the first such key: ``FILE:LINE:COL: path: notice: ...``; None when there is none.
+    """
+    found = ignored_key_locs(doc.data, model)
+    if not found:
+        return None
+    first = found[0][0]
+    line, col = doc.position(first, key=True)
+    names = ", ".join(doc.spelled(loc) + hint for loc, hint in found)
+    return (f"{doc.file}:{line}:{col}: {doc.spelled(first)}: notice: accepted as bfabric-app-runner does, "
+            f"but labflows ignores: {names}")
+
+
+def _misspelt_as(data: Any, loc: Loc) -> str:
+    """For a missing key at ``loc``: `` (is 'x' a misspelling?)`` when its mapping has a close unknown key."""
+    parent = data
+    for part in loc[:-1]:
+        parent = parent[part] if isinstance(parent, (dict, list)) and _has(parent, part) else None
+    if not isinstance(parent, dict) or not isinstance(loc[-1], str):
+        return ""
+    match = closest(loc[-1], [str(k) for k in parent])
+    return f" (is {match!r} a misspelling?)" if match else ""
+
+
+def _has(node: dict | list, part: str | int) -> bool:
+    return part in node if isinstance(node, dict) else isinstance(part, int) and 0 <= part < len(node)
+
+
+def warn_ignored_keys(doc: SourceDoc, model: BaseModel) -> None:
+    """Log :func:`ignored_keys_notice` as a warning, once per file and notice in this process."""
+    notice = ignored_keys_notice(doc, model)
+    if notice is not None and notice not in _warned:
+        _warned.add(notice)
+        _log.warning("%s", notice)

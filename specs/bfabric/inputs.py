@@ -4,7 +4,9 @@ The file is ``{inputs: [...]}``; each entry is told apart by its ``type``:
 
 ``bfabric_resource``, ``bfabric_dataset``, ``bfabric_resource_archive``,
 ``bfabric_resource_dataset``, ``bfabric_order_fasta``, ``bfabric_annotation``, ``file``,
-``static_file`` and ``static_yaml``. Unknown keys are errors; a ``filename`` is always relative
+``static_file`` and ``static_yaml``. Unknown keys are errors where bfabric-app-runner forbids them
+(the ``bfabric_*`` types except ``bfabric_annotation``) and ignored, with a notice, where it
+ignores them (``bfabric_annotation``, ``file`` and its sources, ``static_*``); a ``filename`` is always relative
 to the chunk directory, and two inputs whose target names are known from the file alone
 (a ``filename``, or a ``file`` source's name) may not name the same file.
 """
@@ -27,9 +29,12 @@ from pydantic import (
 
 from specs.bfabric.common import (
     AbsoluteFilePath,
+    LenientModel,
     RelativeFilePath,
+    SpecModel,
     StrictModel,
     model_from_doc,
+    warn_ignored_keys,
 )
 from specs.source import SourceDoc, SpecError, load_yaml_file
 
@@ -115,7 +120,7 @@ class BfabricOrderFastaSpec(StrictModel):
     required: bool = Field(default=False, description="When false, a missing order or FASTA gives an empty file.")
 
 
-class BfabricAnnotationSpec(StrictModel):
+class BfabricAnnotationSpec(LenientModel):
     """A table joining resources with their samples (``resource_*`` and ``sample_*`` columns)."""
 
     type: Literal["bfabric_annotation"]
@@ -126,7 +131,7 @@ class BfabricAnnotationSpec(StrictModel):
     format: Literal["csv"] = "csv"
 
 
-class FileSourceLocal(StrictModel):
+class FileSourceLocal(LenientModel):
     """``{local: /abs/path}``."""
 
     local: AbsoluteFilePath
@@ -137,14 +142,14 @@ class FileSourceLocal(StrictModel):
         return self.local.rstrip("/").split("/")[-1]
 
 
-class FileSourceSshValue(StrictModel):
+class FileSourceSshValue(LenientModel):
     """``host`` and absolute ``path`` of an ssh source."""
 
     host: str
     path: AbsoluteFilePath
 
 
-class FileSourceSsh(StrictModel):
+class FileSourceSsh(LenientModel):
     """``{ssh: {host, path}}``."""
 
     ssh: FileSourceSshValue
@@ -155,7 +160,7 @@ class FileSourceSsh(StrictModel):
         return self.ssh.path.rstrip("/").split("/")[-1]
 
 
-class FileSourceHttpValue(StrictModel):
+class FileSourceHttpValue(LenientModel):
     """``url`` of an http source.
 
     ``auth`` is reserved for URLs derived from a B-Fabric storage access record (the bearer token
@@ -175,7 +180,7 @@ class FileSourceHttpValue(StrictModel):
         return value
 
 
-class FileSourceHttp(StrictModel):
+class FileSourceHttp(LenientModel):
     """``{http: {url}}``."""
 
     http: FileSourceHttpValue
@@ -205,7 +210,7 @@ FileSource = Annotated[
 ]
 
 
-class FileSpec(StrictModel):
+class FileSpec(LenientModel):
     """A file from a local path, an ssh host or an http(s) URL."""
 
     type: Literal["file"]
@@ -234,7 +239,7 @@ class FileSpec(StrictModel):
         return self.filename or self.source.basename
 
 
-class StaticFileSpec(StrictModel):
+class StaticFileSpec(LenientModel):
     """A file whose text or bytes are written in the spec."""
 
     type: Literal["static_file"]
@@ -242,7 +247,7 @@ class StaticFileSpec(StrictModel):
     filename: RelativeFilePath
 
 
-class StaticYamlSpec(StrictModel):
+class StaticYamlSpec(LenientModel):
     """A YAML file whose data is written in the spec."""
 
     type: Literal["static_yaml"]
@@ -294,14 +299,17 @@ def _target_names(spec: InputsSpec) -> list[str | None]:
 
 
 def load_inputs(path: str | Path) -> InputsSpec:
-    """Read and validate an inputs.yml; raises SpecError."""
-    return inputs_from_doc(load_yaml_file(path))
+    """Read and validate an inputs.yml; raises SpecError. Ignored keys are warned about."""
+    doc = load_yaml_file(path)
+    spec = inputs_from_doc(doc)
+    warn_ignored_keys(doc, spec)
+    return spec
 
 
 def write_inputs(path: str | Path, inputs: list[InputSpec | dict[str, Any]]) -> InputsSpec:
     """Validate ``inputs`` (models or plain dicts) and write them as an inputs.yml at ``path``."""
     spec = InputsSpec.model_validate({"inputs": [
-        i.model_dump(mode="python", exclude_none=True) if isinstance(i, StrictModel) else i for i in inputs]})
+        i.model_dump(mode="python", exclude_none=True) if isinstance(i, SpecModel) else i for i in inputs]})
     data = spec.model_dump(mode="python", exclude_none=True)
     Path(path).write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
     return spec

@@ -17,7 +17,7 @@ from typing import Annotated, Any, Literal, Union
 import yaml
 from pydantic import AfterValidator, BeforeValidator, Field, model_validator
 
-from specs.bfabric.common import StrictModel, load_model, model_from_doc
+from specs.bfabric.common import SpecModel, StrictModel, load_model, model_from_doc
 from specs.paths import relative_problem
 from specs.source import SourceDoc
 
@@ -143,7 +143,7 @@ def load_outputs(path: str | Path) -> OutputsSpec:
 def write_outputs(path: str | Path, outputs: list[OutputSpec | dict[str, Any]]) -> OutputsSpec:
     """Validate ``outputs`` (models or plain dicts) and write them as an outputs.yml at ``path``."""
     spec = OutputsSpec.model_validate({"outputs": [
-        o.model_dump(mode="python") if isinstance(o, StrictModel) else o for o in outputs]})
+        o.model_dump(mode="python") if isinstance(o, SpecModel) else o for o in outputs]})
     data = spec.model_dump(mode="json", exclude_none=True)
     Path(path).write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
     return spec

@@ -27,7 +27,7 @@ import yaml
 from pydantic import BeforeValidator, Field
 
 from specs.bfabric.app_template import path_safe_name
-from specs.bfabric.common import StrictModel, load_model, model_from_doc
+from specs.bfabric.common import LenientModel, load_model, model_from_doc
 from specs.source import SourceDoc
 
 __all__ = [
@@ -43,7 +43,7 @@ __all__ = [
 PathSafeStr = Annotated[str, BeforeValidator(lambda v: path_safe_name(v) if isinstance(v, str) else v)]
 
 
-class WorkunitExecutionDefinition(StrictModel):
+class WorkunitExecutionDefinition(LenientModel):
     """The inputs needed to compute the results."""
 
     raw_parameters: dict[str, str | None] = Field(
@@ -52,7 +52,7 @@ class WorkunitExecutionDefinition(StrictModel):
     resources: list[int] = Field(default_factory=list, description="Input resources (resource-flow apps).")
 
 
-class WorkunitRegistrationDefinition(StrictModel):
+class WorkunitRegistrationDefinition(LenientModel):
     """Where and as what the results are registered in B-Fabric."""
 
     application_id: int
@@ -66,7 +66,7 @@ class WorkunitRegistrationDefinition(StrictModel):
     user_id: int | None = None
 
 
-class WorkunitDefinition(StrictModel):
+class WorkunitDefinition(LenientModel):
     """A workunit definition file."""
 
     execution: WorkunitExecutionDefinition
@@ -87,5 +87,5 @@ def load_workunit_definition(path: str | Path) -> WorkunitDefinition:
 
 
 def save_workunit_definition(definition: WorkunitDefinition, path: str | Path) -> None:
-    """Write ``definition`` as YAML (the format :func:`load_workunit_definition` reads)."""
-    Path(path).write_text(yaml.safe_dump(definition.model_dump(mode="json"), sort_keys=False), encoding="utf-8")
+    """Write ``definition`` as YAML, byte for byte as bfabric's ``WorkunitDefinition.to_yaml`` (keys sorted)."""
+    Path(path).write_text(yaml.safe_dump(definition.model_dump(mode="json")), encoding="utf-8")

@@ -5,6 +5,8 @@
   and raises "No chunks found" if nothing matches.
 * :meth:`ChunksFile.needs_dispatch` tells whether dispatch has to (re-)run: a chunk listed in
   chunks.yml has lost its inputs.yml, or there is no chunks.yml and nothing can be discovered.
+* :func:`write_chunk_definition` gives a chunk its own ``workunit_definition.yml`` (a copy of the
+  workunit's), as bfabric-app-runner's outputs step leaves one in every chunk it registers.
 * :func:`workunit_definition_guard` keeps ``workunit_definition.yml`` as it was before dispatch:
   if dispatch changed it, a warning is logged, the changed file is kept as
   ``workunit_definition.yml.bak`` and the original is restored.
@@ -22,13 +24,27 @@ from specs.bfabric.chunks import (
     load_chunks,
     write_chunks,
 )
+from specs.bfabric.workunit import WorkunitDefinition, save_workunit_definition
 from tasks.runtime.logs import run_logger
 
 __all__ = ["CHUNKS_FILE", "WORKUNIT_DEFINITION_FILE", "ChunksFile", "NoChunksFoundError",
-           "workunit_definition_guard"]
+           "workunit_definition_guard", "write_chunk_definition"]
 
 CHUNKS_FILE = "chunks.yml"
 WORKUNIT_DEFINITION_FILE = "workunit_definition.yml"
+
+
+def write_chunk_definition(definition: WorkunitDefinition, chunk_dir: Path) -> Path:
+    """``chunk_dir/workunit_definition.yml`` holding ``definition``, written unless it exists; its path.
+
+    bfabric-app-runner resolves the workunit once more for each chunk's outputs step, caching it
+    in the chunk directory in the same format as the work directory's file; an existing file is
+    kept, as upstream's cache is.
+    """
+    path = Path(chunk_dir) / WORKUNIT_DEFINITION_FILE
+    if not path.exists():
+        save_workunit_definition(definition, path)
+    return path
 
 
 class NoChunksFoundError(RuntimeError):

@@ -138,9 +138,11 @@ def test_a_broken_chunks_file_stops_an_app_run_before_anything_is_written(tmp_pa
      "5:17: Steps[0].one.compute.cpu: unknown key (did you mean 'cpus'?)"),
     ("workflow", "Repository: s3://b/r\nSteps:\n  - one:\n      commands: [x]\n      zzz: 1\n",
      "5:7: Steps[0].one.zzz: unknown key"),  # nothing close: no suggestion
-    ("app", "bfabric: {app_runner: 0.9.1}\nversoins: []\n", "2:1: versoins: unknown key (did you mean 'versions'?)"),
-    ("inputs", "inputs:\n  - type: static_file\n    filename: a.txt\n    content: x\n    filenmae: b\n",
-     "5:5: inputs[0].filenmae: unknown key (did you mean 'filename'?)"),
+    # bfabric-app-runner ignores unknown keys in AppSpecTemplate: the missing key names the typo
+    ("app", "bfabric: {app_runner: 0.9.1}\nversoins: []\n",
+     "1:1: versions: required key is missing (is 'versoins' a misspelling?)"),
+    ("inputs", "inputs:\n  - type: bfabric_resource\n    id: 1\n    fielname: b\n",
+     "4:5: inputs[0].fielname: unknown key (did you mean 'filename'?)"),
 ])
 def test_unknown_keys_get_a_close_match(tmp_path, kind, text, expected):
     path = tmp_path / f"x.{'yaml' if kind == 'workflow' else 'yml'}"

@@ -29,7 +29,7 @@ from specs.bfabric.outputs import (
 )
 from tasks.bfabric.app.connection import BfabricConnection
 from tasks.bfabric.app.run import AppRun
-from tasks.bfabric.chunks import ChunksFile, workunit_definition_guard
+from tasks.bfabric.chunks import ChunksFile, workunit_definition_guard, write_chunk_definition
 from tasks.bfabric.commands import run_command
 from tasks.bfabric.inputs.prepare import inputs_need_client, prepare_inputs
 from tasks.bfabric.register.outputs import register_outputs, set_workunit_status
@@ -102,9 +102,14 @@ def process_chunk(run: AppRun, chunk_dir: Path) -> None:
 
 
 def collect_chunk(run: AppRun, chunk_dir: Path) -> bool:
-    """Run the app's collect command on one chunk, if the app has one; whether it ran."""
+    """Run the app's collect command on one chunk, if the app has one; whether it ran.
+
+    Unless read-only, the chunk first gets its ``workunit_definition.yml`` (as upstream's outputs step).
+    """
     if run.version.commands.collect is None:
         return False
+    if not run.options.read_only:
+        write_chunk_definition(run.definition, Path(chunk_dir))
     _run_app_command(run, run.version.commands.collect, [run.definition_file, Path(chunk_dir)])
     return True
 
@@ -128,6 +133,7 @@ def register_chunk_outputs(run: AppRun, chunk_dir: Path) -> list[dict[str, Any]]
     if run.options.read_only:
         run_logger().warning("read-only: the outputs of %s are not registered", spec_file)
         return []
+    write_chunk_definition(run.definition, Path(chunk_dir))
     outputs = anchor_local_paths(load_outputs(spec_file), run.work_dir)
     with _REGISTER_LOCK:
         return register_outputs(run.connection.client(), outputs, run.definition, ssh_user=run.options.ssh_user,

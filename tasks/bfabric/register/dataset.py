@@ -1,8 +1,12 @@
 """``bfabric_dataset`` outputs: a local CSV/TSV/parquet table saved as a B-Fabric dataset of the workunit.
 
-The dataset is looked up by ``{workunitid, name}``: none -> create; one with the same columns and
-cells -> nothing is sent; one that differs -> update (its ``id`` is sent). CSV cells are read as
-text, exactly as written in the file (no number re-formatting).
+A workunit has at most one output dataset, so (as in bfabric-app-runner) the existing one is looked
+up by ``workunitid`` alone: none -> create; one with the same columns and cells -> nothing is sent;
+one that differs -> update (its ``id`` and the new content; its name is kept, as upstream does).
+Renaming the output therefore updates the workunit's dataset instead of creating a second one.
+CSV cells are sent as text, exactly as written in the file (no number re-formatting: ``007`` stays
+``007``); column types are those bfabric-app-runner gives, from polars' type inference over the
+whole file (a column of whole numbers is ``Integer``).
 """
 
 from __future__ import annotations
@@ -53,6 +57,21 @@ def read_table(spec: Any) -> pl.DataFrame:
     )
 
 
+def column_types(spec: Any) -> list[str] | None:
+    """The B-Fabric type of each column as bfabric-app-runner derives it (CSV read with full type inference).
+
+    None for parquet (its own types already are) or when inference fails (every column is then a String).
+    """
+    if str(getattr(spec, "format", "csv")) == "parquet":
+        return None
+    try:
+        typed = pl.read_csv(Path(spec.local_path), separator=str(getattr(spec, "separator", ",")),
+                            has_header=bool(getattr(spec, "has_header", True)), infer_schema_length=None)
+    except pl.exceptions.PolarsError:
+        return None
+    return [a["type"] for a in _bfabric_payload(typed.head(0) if typed.is_empty() else typed)["attribute"]]
+
+
 def check_invalid_characters(table: pl.DataFrame, invalid_characters: str, what: str) -> None:
     """Raise if any cell contains one of ``invalid_characters`` (each character is forbidden)."""
     if not invalid_characters:
@@ -74,14 +93,24 @@ def _cell(value: Any) -> str:
     return str(value)
 
 
-def dataset_payload(table: pl.DataFrame) -> dict[str, Any]:
-    """The ``attribute`` and ``item`` lists of a dataset holding ``table`` (every cell as text)."""
+def _bfabric_payload(table: pl.DataFrame) -> dict[str, Any]:
     from bfabric.operations.dataset import polars_to_dataset_dict
 
     with warnings.catch_warnings():
         # bfabric 1.24 reads its column-type list with the deprecated importlib.resources.open_text
         warnings.filterwarnings("ignore", message="open_text is deprecated", category=DeprecationWarning)
-        payload = polars_to_dataset_dict(table)
+        return polars_to_dataset_dict(table)
+
+
+def dataset_payload(table: pl.DataFrame, types: list[str] | None = None) -> dict[str, Any]:
+    """The ``attribute`` and ``item`` lists of a dataset holding ``table`` (every cell as text).
+
+    ``types`` (one per column, see :func:`column_types`) replace the types derived from ``table``.
+    """
+    payload = _bfabric_payload(table)
+    if types is not None and len(types) == len(payload["attribute"]):
+        for attribute, type_ in zip(payload["attribute"], types):
+            attribute["type"] = type_
     for item in payload["item"]:
         for field in item["field"]:
             field["value"] = _cell(field.get("value"))
@@ -103,6 +132,12 @@ def _content_key(dataset: dict[str, Any]) -> tuple[Any, ...]:
     return tuple(attributes), tuple(items)
 
 
+def workunit_dataset(client: Bfabric, workunit_id: int) -> dict[str, Any] | None:
+    """The output dataset of workunit ``workunit_id`` (the oldest, should there be several), or None."""
+    found = client.read("dataset", {"workunitid": workunit_id}).to_list_dict()
+    return min(found, key=lambda d: int(d["id"])) if found else None
+
+
 def register_dataset(client: Bfabric, spec: Any, registration: Any) -> dict[str, Any]:
     """Create, update or leave the workunit's dataset ``spec`` describes; returns the result record."""
     name = dataset_name(spec)
@@ -110,10 +145,9 @@ def register_dataset(client: Bfabric, spec: Any, registration: Any) -> dict[str,
     what = f"dataset {name!r} of workunit {workunit_id}"
     table = read_table(spec)
     check_invalid_characters(table, str(getattr(spec, "invalid_characters", "") or ""), what)
-    payload = dataset_payload(table)
+    payload = dataset_payload(table, column_types(spec))
 
-    found = client.read("dataset", {"workunitid": workunit_id, "name": name}).to_list_dict()
-    current = found[0] if found else None
+    current = workunit_dataset(client, workunit_id)
     check_policy(spec.update_existing, current["id"] if current else None, what)
 
     if current is None:
@@ -121,9 +155,10 @@ def register_dataset(client: Bfabric, spec: Any, registration: Any) -> dict[str,
         new_id = saved_id(client.save("dataset", data), what)
         run_logger().info("created dataset %d %r (%d rows)", new_id, name, table.height)
         return record("dataset", new_id, name, "created")
+    kept_name = str(current.get("name") or name)
     if _content_key(current) == _content_key(payload):
-        run_logger().info("dataset %d %r unchanged", current["id"], name)
-        return record("dataset", current["id"], name, "unchanged")
-    client.save("dataset", {"id": int(current["id"]), "name": name, **payload})
-    run_logger().info("updated dataset %d %r (%d rows)", current["id"], name, table.height)
-    return record("dataset", current["id"], name, "updated")
+        run_logger().info("dataset %d %r unchanged", current["id"], kept_name)
+        return record("dataset", current["id"], kept_name, "unchanged")
+    client.save("dataset", {"id": int(current["id"]), **payload})
+    run_logger().info("updated dataset %d %r (%d rows)", current["id"], kept_name, table.height)
+    return record("dataset", current["id"], kept_name, "updated")

@@ -61,6 +61,8 @@ def test_full_run_registers_every_chunk_and_a_second_run_duplicates_nothing(app_
     assert sorted(r["name"] for r in resources) == [f"{s}.counts.txt" for s in SAMPLES]
     folder = Path(app_env.work_dir / "workunit_definition.yml").read_text()
     assert "storage_output_folder" in folder
+    # every registered chunk keeps its own copy, as bfabric-app-runner's outputs step leaves one
+    assert all((app_env.work_dir / s / "workunit_definition.yml").read_text() == folder for s in SAMPLES)
     for resource in resources:
         stored = app_env.storage_dir / resource["relativepath"]
         assert ref_id(resource["storage"]) == 3 and resource["status"] == "available"
@@ -133,6 +135,7 @@ def test_max_parallel_chunks_bounds_overlap_read_only_writes_nothing(app_env):
     assert summary["status"] is None and summary["registered"] == []
     assert app_env.statuses() == [] and app_env.rows_of("resource") == []
     assert (app_env.work_dir / "sample_1" / "outputs.yml").is_file()
+    assert not (app_env.work_dir / "sample_1" / "workunit_definition.yml").exists()  # upstream: none read-only
 
 
 def test_yaml_reference_and_forced_version(app_env, tmp_path):

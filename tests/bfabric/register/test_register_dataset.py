@@ -90,12 +90,37 @@ def test_invalid_characters_are_refused(setup) -> None:
     assert _datasets_of_workunit_1(setup) == []
 
 
-def test_two_dataset_outputs_stay_two_datasets(setup) -> None:
+def test_renamed_output_updates_the_workunits_dataset(setup) -> None:
+    """A workunit has one output dataset, found by workunit (as bfabric-app-runner does), not by name:
+    renaming the output updates the first dataset (content; its name is kept) instead of adding one."""
+    table = setup.write("stats.csv", "a\n1\n")
+    [created] = register_outputs(setup.client, setup.outputs(_entry(table)), setup.definition)
+    setup.write("stats.csv", "a\n2\n")
+    [updated] = register_outputs(setup.client, setup.outputs(_entry(table, name="renamed")), setup.definition)
+    assert (updated["id"], updated["action"]) == (created["id"], "updated")
+    [row] = _datasets_of_workunit_1(setup)
+    assert row["name"] == "stats"
+    assert [f["value"] for item in row["item"] for f in item["field"]] == ["2"]
+    assert "name" not in setup.client.saved("dataset")[-1]
+
+
+def test_a_second_dataset_output_updates_the_first(setup) -> None:
+    """Two dataset outputs of one workunit: the second updates the workunit's dataset (upstream's rule)."""
     first = setup.write("first.csv", "a\n1\n")
     second = setup.write("second.csv", "b\n2\n")
-    outputs = setup.outputs(_entry(first), _entry(second))
-    results = register_outputs(setup.client, outputs, setup.definition)
-    assert [r["action"] for r in results] == ["created", "created"]
-    again = register_outputs(setup.client, outputs, setup.definition)
-    assert [r["id"] for r in again] == [r["id"] for r in results]
-    assert sorted(d["name"] for d in _datasets_of_workunit_1(setup)) == ["first", "second"]
+    results = register_outputs(setup.client, setup.outputs(_entry(first), _entry(second)), setup.definition)
+    assert [r["action"] for r in results] == ["created", "updated"]
+    assert results[0]["id"] == results[1]["id"]
+    [row] = _datasets_of_workunit_1(setup)
+    assert [a["name"] for a in row["attribute"]] == ["b"]
+
+
+def test_column_types_as_upstream_cells_as_written(setup) -> None:
+    """Types come from polars' inference over the whole file, as bfabric-app-runner's: whole numbers are
+    Integer (leading zeros too), a Resource column of ids is Resource; the cells keep their text."""
+    table = setup.write("typed.csv", "Resource,Count,Ratio,Label\n1,007,0.5,a\n2,12,1.50,b\n")
+    register_outputs(setup.client, setup.outputs(_entry(table)), setup.definition)
+    [row] = _datasets_of_workunit_1(setup)
+    assert [a["type"] for a in row["attribute"]] == ["Resource", "Integer", "String", "String"]
+    assert [[f["value"] for f in item["field"]] for item in row["item"]] == [
+        ["1", "007", "0.5", "a"], ["2", "12", "1.50", "b"]]

@@ -10,6 +10,7 @@ from specs.bfabric import chunks as chunks_mod
 from specs.bfabric import outputs as outputs_mod
 from specs.bfabric import workunit as workunit_mod
 from specs.bfabric.chunks import ChunksSpec, chunks_from_doc, load_chunks, write_chunks
+from specs.bfabric.common import ignored_keys_notice
 from specs.bfabric.outputs import (
     CopyResourceSpec,
     OutputsSpec,
@@ -123,8 +124,10 @@ def test_chunks_spec(tmp_path):
     assert chunks_mod.SCHEMA_MODEL is ChunksSpec
     with pytest.raises(SpecError, match=r"chunks.yml:1:9: chunks: Input should be a valid list"):
         chunks_from_doc(load_yaml_text("chunks: 3\n", "chunks.yml"))
-    with pytest.raises(SpecError, match=r"chunks.yml:2:1: extra: unknown key"):
-        chunks_from_doc(load_yaml_text("chunks: []\nextra: 1\n", "chunks.yml"))
+    # upstream's ChunksFile ignores unknown keys: accepted, and named in a notice
+    extra = load_yaml_text("chunks: []\nextra: 1\n", "chunks.yml")
+    assert ignored_keys_notice(extra, chunks_from_doc(extra)) == (
+        "chunks.yml:2:1: extra: notice: accepted as bfabric-app-runner does, but labflows ignores: extra")
 
 
 WORKUNIT = """\
@@ -173,9 +176,19 @@ def test_workunit_definition_without_registration():
     ("execution: {raw_parameters: {}, resources: [a]}\n", "wu.yml:1:45: execution.resources[0]: Input should be"),
     (WORKUNIT.replace("container_type: project", "container_type: lab"),
      "wu.yml:11:19: registration.container_type: Input should be 'project' or 'order'"),
-    (WORKUNIT.replace("  user_id: 7\n", "  user: 7\n"), "wu.yml:14:3: registration.user: unknown key"),
 ])
 def test_malformed_workunit_definition(text, expected):
+    """(An unknown key is not among them: bfabric's WorkunitDefinition ignores it, see below.)"""
     with pytest.raises(SpecError) as info:
         workunit_from_doc(load_yaml_text(text, "wu.yml"))
     assert str(info.value).startswith(expected), str(info.value)
+
+
+def test_workunit_definition_ignores_unknown_keys_with_a_notice():
+    """A misspelt ``user`` is ignored as bfabric's model does (user_id stays None), and named once."""
+    doc = load_yaml_text(WORKUNIT.replace("  user_id: 7\n", "  user: 7\n"), "wu.yml")
+    definition = workunit_from_doc(doc)
+    assert definition.registration.user_id is None
+    assert ignored_keys_notice(doc, definition) == (
+        "wu.yml:14:3: registration.user: notice: accepted as bfabric-app-runner does, but labflows ignores: "
+        "registration.user")

@@ -1,0 +1,71 @@
+"""Unknown keys, model by model, as bfabric-app-runner's pydantic models configure them.
+
+upstream: bfabric_app_runner/src/bfabric_app_runner/specs/** and bfabric/experimental/workunit_definition.py
+(fgcz/bfabricPy): a model with ``extra="forbid"`` refuses an unknown key; one with pydantic's default
+ignores it. labflows does the same (and names the ignored keys in one notice, logged once per file).
+Not an upstream test file: the table below is read off upstream's model classes.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+
+from specs.bfabric import app, app_commands, chunks, inputs, outputs, workunit
+from specs.bfabric.app import load_app
+
+# labflows model -> upstream's setting for its counterpart
+UPSTREAM_EXTRA = {
+    app.BfabricAppSpec: "ignore", app.AppSpecTemplate: "ignore", app.AppVersionMultiTemplate: "ignore",
+    app.AppVersion: "ignore", app.AppSpec: "ignore",
+    app_commands.CommandShell: "forbid", app_commands.CommandExec: "forbid", app_commands.MountOptions: "forbid",
+    app_commands.CommandDocker: "forbid", app_commands.CommandPythonEnv: "forbid",
+    app_commands.CommandsSpec: "forbid",
+    inputs.BfabricResourceSpec: "forbid", inputs.BfabricDatasetSpec: "forbid",
+    inputs.BfabricResourceArchiveSpec: "forbid", inputs.BfabricResourceDatasetSpec: "forbid",
+    inputs.BfabricOrderFastaSpec: "forbid", inputs.BfabricAnnotationSpec: "ignore",
+    inputs.FileSourceLocal: "ignore", inputs.FileSourceSshValue: "ignore", inputs.FileSourceSsh: "ignore",
+    inputs.FileSourceHttpValue: "ignore", inputs.FileSourceHttp: "ignore", inputs.FileSpec: "ignore",
+    inputs.StaticFileSpec: "ignore", inputs.StaticYamlSpec: "ignore", inputs.InputsSpec: "forbid",
+    outputs.CopyResourceSpec: "forbid", outputs.SaveDatasetSpec: "forbid", outputs.SaveLinkSpec: "forbid",
+    outputs.OutputsSpec: "forbid",
+    chunks.ChunksSpec: "ignore",  # upstream: app_runner/runner.py ChunksFile
+    workunit.WorkunitDefinition: "ignore", workunit.WorkunitExecutionDefinition: "ignore",
+    workunit.WorkunitRegistrationDefinition: "ignore",
+}
+
+
+@pytest.mark.parametrize("model", list(UPSTREAM_EXTRA), ids=lambda m: m.__name__)
+def test_unknown_keys_follow_upstream_model_by_model(model):
+    """upstream: the ``model_config`` of each counterpart model (see the module docstring)."""
+    assert model.model_config.get("extra", "ignore") == UPSTREAM_EXTRA[model]
+
+
+def test_ignored_keys_are_warned_about_once_per_file(tmp_path, caplog):
+    """upstream: tests/bfabric_app_runner/specs/app/test_versions.yml (``submitter:``); labflows warns in one line."""
+    (tmp_path / "app.yml").write_text(
+        "bfabric: {app_runner: 0.9.1, reuse_default_resource: true}\n"
+        "versions:\n"
+        "  - version: '1.0'\n"
+        "    submitter: {name: slurm}\n"
+        "    commands: {dispatch: {type: exec, command: d}, process: {type: exec, command: p}}\n")
+    with caplog.at_level(logging.WARNING, logger="labflows"):
+        load_app(tmp_path / "app.yml", 1, "a")
+        load_app(tmp_path / "app.yml", 1, "a")
+    lines = [r.getMessage() for r in caplog.records if "labflows ignores" in r.getMessage()]
+    assert lines == [f"{tmp_path}/app.yml:1:30: bfabric.reuse_default_resource: notice: accepted as "
+                     "bfabric-app-runner does, but labflows ignores: bfabric.reuse_default_resource, "
+                     "versions[0].submitter"]
+
+
+def test_a_misspelt_key_in_an_ignoring_model_gets_a_suggestion(tmp_path):
+    """upstream: specs/inputs/static_file_spec.py (StaticFileSpec ignores unknown keys): a typo is accepted
+    there; labflows' notice suggests the key that was probably meant."""
+    from flows.cli.specs import check_one
+
+    (tmp_path / "inputs.yml").write_text("inputs:\n  - {type: static_file, filename: a.txt, content: x, contnet: y}\n")
+    problems, notices = check_one(tmp_path / "inputs.yml")
+    assert problems == [] and notices == [
+        f"{tmp_path}/inputs.yml:2:54: inputs[0].contnet: notice: accepted as bfabric-app-runner does, "
+        "but labflows ignores: inputs[0].contnet (did you mean 'content'?)"]
