@@ -228,11 +228,12 @@ class Filesystem(Strict):
 
 
 # ---- subpipe retrieve -------------------------------------------------------------------------
-_RETRIEVE = re.compile(r"^\s*(\S+)(?:\s+->\s+(\S+))?\s*$")
+_RETRIEVE = re.compile(r"^\s*(\S+?)(?:\s*->\s*(\S+))?\s*$")  # BayerCLAW splits on \s*->\s*
 
 
 class Retrieve(Strict):
-    """A file copied from a subpipe's repository into the parent's (``src -> dst``)."""
+    """A file copied from a subpipe's repository into the parent's (``src -> dst``), or, for the
+    deprecated ``submit``, from the parent's into the subpipe's."""
 
     src: str
     dst: str
