@@ -7,12 +7,9 @@ import re
 from pathlib import Path
 from typing import Any
 
-import jmespath
-from jmespath.exceptions import JMESPathError
-
 from blocks.repository import Repository, basename
 from specs.source import format_path, load_yaml_file
-from specs.workflow.references import job_references
+from specs.workflow.references import jmespath_problem, job_references
 from tasks.bclaw.containment import PathRefused, check_rendered
 from tasks.bclaw.substitution import job_data_resolver, to_text
 
@@ -55,14 +52,13 @@ def check_job_references(steps: list, job: Any) -> None:
     Raises:
         JobDataError: one line naming the step, the field and the missing key.
     """
+    resolve = job_data_resolver({"job": job})
     for step in steps:
         fields = step.model_dump(exclude={"name", "kind"})
         for loc, path in job_references(fields, (step.name,)):
-            try:
-                value = jmespath.search(path, job)
-            except JMESPathError:
+            if jmespath_problem(path):
                 continue  # validate reports expressions JMESPath cannot parse
-            if value is None:
+            if resolve(f"job.{path}") is None:
                 where = format_path(loc)
                 raise JobDataError(f"step {where}: job data has no {path!r} (${{job.{path}}})")
 
