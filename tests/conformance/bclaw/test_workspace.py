@@ -2,9 +2,8 @@
 its command block: ``sh -veu``, failing commands and unset variables stop it) and the shells of
 ``Options: shell`` (doc/language.md).
 
-Upstream has 5 tests: 4 ported; 1 deliberate (test_write_job_data_file: upstream writes the job
-data into a temp file handed to the container; labflows passes values through environment
-variables, docs/compatibility.md). 0 AWS plumbing skipped.
+Upstream has 5 tests; all 5 are ported (test_write_job_data_file in test_runner_main.py, where
+labflows writes that file). 0 AWS plumbing skipped.
 """
 
 import logging
