@@ -105,9 +105,10 @@ ImageField = Annotated[Image, BeforeValidator(Image.coerce)]
 
 # ---- outputs ----------------------------------------------------------------------------------
 # BayerCLAW's rules: tags are " +word: value" (space before "+" and after ":"); the file name does not
-# end in ">" or "/"; a destination is "-> s3://.../" with spaces around the arrow.
+# end in ">" or "/"; a destination is "-> …/" with spaces around the arrow (that it is an s3:// folder
+# is the loader's path check, whose message says so).
 _TAG_SPLIT = re.compile(r"(?<=\s)\+(\w+):\s+")
-_FILE_DEST = re.compile(r"(\S+?(?<![>/]))(?:\s+->\s+(s3://.+/))?")
+_FILE_DEST = re.compile(r"(\S+?(?<![>/]))(?:\s+->\s+(.+/))?")
 
 
 def parse_output_shorthand(text: str) -> dict[str, Any]:

@@ -1,10 +1,11 @@
 """Conformance with BayerCLAW's ``bclaw_runner/tests/test_cache.py`` (``references``: downloaded
 once per machine into ``<scratch>/<etag>/``, hard-linked into the workspace).
 
-Upstream has 6 tests: 4 ported; 2 skipped as plumbing of upstream's private lock helper
-(test_blocking_download_already_there and test_blocking_download_blocked test
-``_blocking_download``'s non-blocking lock; labflows waits on the lock instead, covered by
-``test_download_to_cache`` running twice). Labflows' cache is ``<scratch>/references/<etag>/``.
+Upstream has 6 tests: 5 ported (test_blocking_download_already_there as the second fetch of
+test_download_to_cache); 1 deliberate: test_blocking_download_blocked expects upstream's private
+helper to raise BlockingIOError while another process holds the lock; labflows waits for the lock
+instead (one download per machine either way; docs/compatibility.md). Labflows' cache is
+``<scratch>/references/<etag>/``.
 """
 
 import pytest

@@ -1,11 +1,10 @@
 """Conformance with BayerCLAW's ``lambda/tests/initializer/test_initializer.py`` (the repository
 template, ``_JOB_DATA_``, the job file copied into the repository).
 
-Upstream has 8 tests: 6 ported; 2 skipped as AWS plumbing (test_read_s3_object reads an S3 object
+Upstream has 8 tests: 5 ported; 2 skipped as AWS plumbing (test_read_s3_object reads an S3 object
 version through boto3; test_lambda_handler_subpipe_execution passes a Step Functions input object
-through). test_check_recursive_launch's rule ("repo cannot be in the launcher folder") lives in the
-launcher (tasks/launcher/router.check_job) and is tested by tests/deploy/test_launcher.py; it is
-ported here only as far as the repository rendering goes.
+through); 1 not ported here: test_check_recursive_launch's rule ("repo cannot be in the launcher
+folder") lives in the launcher (tasks/launcher/router.check_job), tested by tests/deploy/test_launcher.py.
 """
 
 import json

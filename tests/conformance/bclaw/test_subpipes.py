@@ -102,3 +102,14 @@ def test_a_missing_submit_file_fails_the_step_naming_it(run_flow, write_file):  
     assert state.is_failed()
     assert "step subpipe: submit: the parent workflow wrote no s3://bkt/repo/nope.txt" in \
         str(state.result(raise_on_failure=False))
+
+
+def test_validate_gives_a_deprecation_notice_for_submit(tmp_path):
+    """upstream: submit is deprecated (doc/subpipes.md); labflows still performs it and says so."""
+    from specs.workflow.model import load_workflow
+    from specs.workflow.notices import workflow_notices
+
+    wf = tmp_path / "wf.yaml"
+    wf.write_text("Repository: s3://b/r\nSteps:\n  - sub:\n      subpipe: c.yaml\n      submit: [a.txt -> b.txt]\n")
+    assert workflow_notices(load_workflow(wf)) == [
+        "notice: step sub: submit is deprecated in BayerCLAW; its files are still copied into the subpipe's repository"]
