@@ -4,8 +4,8 @@ BayerCLAW ``eval``s chooser conditions and ``stop_early_if`` lines. labflows nev
 user text as code: the text is parsed with :func:`ast.parse` and the tree is walked here,
 allowing only literals, names, comparisons, arithmetic, boolean logic, conditional expressions,
 subscripts, attribute access *as dictionary-key access* (``job.sample.kind``), container
-literals, and calls to a fixed list of functions (plus ``math.*`` and a few ``re.*`` functions
-when the caller allows them). Everything else is refused when the expression is compiled, so a
+literals, calls to a fixed list of functions and string methods (``x.startswith('w')``), plus
+``math.*`` and a few ``re.*`` functions when the caller allows them. Everything else is refused when the expression is compiled, so a
 workflow's validation reports it.
 
 Bounds: arithmetic made of constants is worked out when the expression is compiled, so
@@ -34,6 +34,13 @@ MAX_NESTED_REPEAT = 10_000  # items when repeating a sequence of containers
 _BUILTINS: dict[str, Callable[..., Any]] = {
     f.__name__: f for f in (len, min, max, abs, round, int, float, str, bool, sum, any, all, sorted)
 }
+# str methods BayerCLAW's eval'd conditions use ("x.startswith('w')"); each runs in linear time and
+# returns at most its input's size (no replace/join/center: those can build huge strings).
+_STR_METHODS = frozenset({
+    "startswith", "endswith", "lower", "upper", "casefold", "strip", "lstrip", "rstrip", "split", "rsplit",
+    "find", "rfind", "count", "isdigit", "isalpha", "isalnum", "isspace", "islower", "isupper", "title",
+    "capitalize",
+})
 _RE_FUNCTIONS = {name: getattr(regex, name) for name in ("match", "search", "fullmatch", "findall")}
 _RE_FLAGS = {name: getattr(re, name) for name in
              ("I", "IGNORECASE", "M", "MULTILINE", "S", "DOTALL", "X", "VERBOSE", "A", "ASCII")}
@@ -109,10 +116,12 @@ def _check_call(call: ast.Call) -> None:
         members = _MATH_MEMBERS if func.value.id == "math" else _RE_FUNCTIONS
         if func.attr not in members or not callable(members[func.attr]):
             raise ExpressionError(f"{func.value.id}.{func.attr}() is not allowed")
+    elif isinstance(func, ast.Attribute) and func.attr in _STR_METHODS:
+        pass  # a string method; the evaluator checks that the value is a string
     else:
         allowed = ", ".join(sorted(_BUILTINS))
-        raise ExpressionError(f"{ast.unparse(func)}() is not allowed: only {allowed}, math.* and "
-                              f"re.match/search/fullmatch/findall may be called")
+        raise ExpressionError(f"{ast.unparse(func)}() is not allowed: only {allowed}, math.*, "
+                              f"re.match/search/fullmatch/findall and string methods may be called")
 
 
 def _describe(node: ast.AST) -> str:
@@ -328,9 +337,12 @@ class _Evaluator:
         else:
             assert isinstance(func, ast.Attribute)
             base = self.eval(func.value)
-            if not isinstance(base, _Namespace) or func.attr not in base.members:
+            if isinstance(base, str) and func.attr in _STR_METHODS:
+                fn = getattr(base, func.attr)
+            elif not isinstance(base, _Namespace) or func.attr not in base.members:
                 raise ExpressionError(f"{ast.unparse(func)}() is not allowed")
-            fn = base.members[func.attr]
+            else:
+                fn = base.members[func.attr]
         args = [self.eval(a) for a in node.args]
         kwargs = {k.arg: self.eval(k.value) for k in node.keywords}
         _check_call_args(fn, args)

@@ -94,6 +94,9 @@ def path_fields(step: Any) -> Iterator[tuple[Loc, Kind, str]]:
         for i, entry in enumerate(step.retrieve):
             yield ("retrieve", i, "src"), "workspace", entry.src
             yield ("retrieve", i, "dst"), "target", entry.dst
+        for i, entry in enumerate(step.submit or []):
+            yield ("submit", i, "src"), "workspace", entry.src
+            yield ("submit", i, "dst"), "workspace", entry.dst
 
 
 def step_path_problems(step: Any) -> Iterator[tuple[Loc, Kind, str]]:

@@ -111,7 +111,8 @@ class SubpipeStepSpec(_Flow):
     subpipe: str = Field(description="Workflow name (or file) to run.")
     job_data: str | None = Field(None, description="Job data file for the subpipe; default: this job's data.")
     retrieve: Union[list[str], str] = Field([], description='Files copied back: "name" or "src -> dst" (no globs).')
-    submit: Union[list[str], str, None] = Field(None, description="Deprecated, ignored.")
+    submit: Union[list[str], str, None] = Field(
+        None, description='Deprecated: files copied into the subpipe\'s repository first: "name" or "src -> dst".')
 
 
 class NativeStepSpec(_Raw):

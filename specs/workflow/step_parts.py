@@ -68,7 +68,9 @@ ExpressionText = Annotated[str, AfterValidator(check_expression)]
 
 
 # ---- image ------------------------------------------------------------------------------------
-_IMAGE = re.compile(r"^\s*(\S+)(?:\s+\+auth:\s*(\S+))?\s*$")
+# BayerCLAW's rule: a name not starting with "+", then optionally " +auth: " (the space is required)
+# and a secret name of letters, digits and /_+=.@-
+_IMAGE = re.compile(r"(?!\+)(\S+?)(?:\s+\+auth:\s+([A-Za-z0-9/_+=.@-]+))?")
 
 
 class Image(Strict):
@@ -80,16 +82,19 @@ class Image(Strict):
     @classmethod
     def parse(cls, text: str) -> dict[str, Any]:
         """``"name"`` or ``"name +auth: secret"`` (also over two lines) as ``{name, auth}``."""
-        m = _IMAGE.match(text)
+        m = _IMAGE.fullmatch(text.strip())
         if not m:
-            raise ValueError(f'image must look like "name" or "name +auth: secret", not {text!r}')
+            raise ValueError(f'image must look like "name" or "name +auth: secret" (a space after "+auth:", '
+                             f'a secret name of letters, digits and /_+=.@-), not {text!r}')
         return {"name": m.group(1), "auth": m.group(2)}
 
     @classmethod
     def coerce(cls, value: Any) -> Any:
-        """Accept the string forms wherever an Image is expected."""
+        """Accept the string forms wherever an Image is expected; the map form needs a ``name``."""
         if isinstance(value, str):
             return cls.parse(value)
+        if isinstance(value, dict) and "name" not in value:
+            raise ValueError(f"image name not found in {value!r}: write {{name: NAME, auth: SECRET}}")
         if not isinstance(value, (dict, Image)):
             raise ValueError(f'image must be a name, "name +auth: secret" or {{name, auth}}, not {value!r}')
         return value
@@ -99,26 +104,22 @@ ImageField = Annotated[Image, BeforeValidator(Image.coerce)]
 
 
 # ---- outputs ----------------------------------------------------------------------------------
-_OUTPUT = re.compile(r"^\s*(?P<name>[^\s+][^\s]*)(?:\s+->\s+(?P<dest>\S+))?(?P<tags>(?:\s+\+.*)?)\s*$",
-                     re.DOTALL)
-_TAG = re.compile(r"\+([^\s:]+):\s*(.*?)\s*(?=\s\+[^\s:]+:|$)", re.DOTALL)
+# BayerCLAW's rules: tags are " +word: value" (space before "+" and after ":"); the file name does not
+# end in ">" or "/"; a destination is "-> …/" with spaces around the arrow (that it is an s3:// folder
+# is the loader's path check, whose message says so).
+_TAG_SPLIT = re.compile(r"(?<=\s)\+(\w+):\s+")
+_FILE_DEST = re.compile(r"(\S+?(?<![>/]))(?:\s+->\s+(.+/))?")
 
 
 def parse_output_shorthand(text: str) -> dict[str, Any]:
     """``"file -> s3://b/dir/ +k: v +k2: v2"`` as ``{name, dest, s3_tags}``; ValueError if malformed."""
-    m = _OUTPUT.match(text)
+    file, *tags = _TAG_SPLIT.split(text)
+    m = _FILE_DEST.fullmatch(file.strip())
     if not m:
         raise ValueError(f'output must look like "file", "file -> s3://bucket/folder/" '
-                         f'or "file +tag: value", not {text!r}')
-    tags: dict[str, str] = {}
-    rest = m.group("tags").strip()
-    while rest:
-        t = _TAG.match(rest)
-        if not t:
-            raise ValueError(f"invalid output tag {rest!r}: tags look like \"+name: value\"")
-        tags[t.group(1)] = t.group(2)
-        rest = rest[t.end():].strip()
-    return {"name": m.group("name"), "dest": m.group("dest"), "s3_tags": tags}
+                         f'or "file +tag: value" (a space after the colon), not {text!r}')
+    s3_tags = {key: value.strip() for key, value in zip(tags[::2], tags[1::2])}
+    return {"name": m.group(1), "dest": m.group(2), "s3_tags": s3_tags}
 
 
 class OutputSpec(Strict):
@@ -228,11 +229,12 @@ class Filesystem(Strict):
 
 
 # ---- subpipe retrieve -------------------------------------------------------------------------
-_RETRIEVE = re.compile(r"^\s*(\S+)(?:\s+->\s+(\S+))?\s*$")
+_RETRIEVE = re.compile(r"^\s*(\S+?)(?:\s*->\s*(\S+))?\s*$")  # BayerCLAW splits on \s*->\s*
 
 
 class Retrieve(Strict):
-    """A file copied from a subpipe's repository into the parent's (``src -> dst``)."""
+    """A file copied from a subpipe's repository into the parent's (``src -> dst``), or, for the
+    deprecated ``submit``, from the parent's into the subpipe's."""
 
     src: str
     dst: str

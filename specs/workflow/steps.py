@@ -168,7 +168,7 @@ class SubpipeStep(StepBase):
     subpipe: str
     job_data: str | None = None
     retrieve: Annotated[list[RetrieveField], ListOf] = []
-    submit: Annotated[list | None, ListOf] = None  # deprecated, accepted and ignored
+    submit: Annotated[list[RetrieveField] | None, ListOf] = None  # deprecated upstream, still performed
 
 
 def _native_type(value: Any) -> Any:

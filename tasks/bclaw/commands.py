@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from tasks.runtime.executors import Invocation, Mount, get_executor
+from tasks.runtime.executors.local import host_sh_has_pipefail, posix_pipefail_shell
+from tasks.runtime.logs import run_logger
 
 SHELL_ARGV: dict[str, list[str]] = {
     "sh": ["sh", "-veu"],
@@ -38,7 +40,24 @@ def write_script(run: CommandRun) -> Path:
     return path
 
 
-def invocation(run: CommandRun, script: Path) -> Invocation:
+def shell_argv(shell: str, executor: str) -> list[str]:
+    """The shell and options that run a step's script with ``executor``.
+
+    ``sh-pipefail`` on a host whose ``sh`` has no ``pipefail`` (dash) runs local steps with bash in
+    POSIX mode, with a one-line notice; in a container the image's ``sh`` is used as BayerCLAW does.
+    """
+    argv = SHELL_ARGV[shell]
+    if shell != "sh-pipefail" or executor != "local" or host_sh_has_pipefail():
+        return argv
+    posix = posix_pipefail_shell()
+    if posix is None:
+        return argv  # no bash either: sh says why it cannot, in the step's log
+    run_logger().warning("notice: this host's sh has no pipefail (dash); shell sh-pipefail runs as "
+                         "'bash --posix -veuo pipefail' for local steps")
+    return [*posix, *argv[1:]]
+
+
+def invocation(run: CommandRun, script: Path, executor: str = "local") -> Invocation:
     """The invocation of ``sh -veu _commands.sh`` (or the bash / pipefail variant) for ``run``.
 
     In a container, the workspace is bind-mounted at the same path and used as working
@@ -48,7 +67,7 @@ def invocation(run: CommandRun, script: Path) -> Invocation:
     """
     ws = run.workspace
     return Invocation(
-        argv=[*SHELL_ARGV[run.shell], str(script)], cwd=ws, env=dict(run.env), image=run.image,
+        argv=[*shell_argv(run.shell, executor), str(script)], cwd=ws, env=dict(run.env), image=run.image,
         mounts=[Mount(ws, ws)], workdir=ws, entrypoint="", init=True,
         cpus=run.cpus, memory_mib=run.memory_mib, gpu=run.gpu,
         log_file=run.log_file, timeout_s=run.timeout_s)
@@ -62,4 +81,4 @@ def run_commands(run: CommandRun, executor: str = "local") -> int:
     """
     chosen = get_executor(executor)
     chosen.require()
-    return chosen.run(invocation(run, write_script(run)))
+    return chosen.run(invocation(run, write_script(run), executor))

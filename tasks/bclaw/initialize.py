@@ -7,13 +7,11 @@ import re
 from pathlib import Path
 from typing import Any
 
-import jmespath
-from jmespath.exceptions import JMESPathError
-
 from blocks.repository import Repository, basename
 from specs.source import format_path, load_yaml_file
-from specs.workflow.references import job_references
+from specs.workflow.references import jmespath_problem, job_references
 from tasks.bclaw.containment import PathRefused, check_rendered
+from tasks.bclaw.substitution import job_data_resolver, to_text
 
 _JOB_REF = re.compile(r"\$\{!?job\.(.+?)\}")
 
@@ -29,15 +27,17 @@ def load_job_file(path: str | Path) -> Any:
 
 def render_repository(template: str, job: Any) -> str:
     """``s3://bucket/path/${job.ID}`` with job values in; a missing key is an error, and so is a
-    rendering outside an ``s3://`` bucket (``${job.x}`` = ``../../tmp/x``): one line naming the value."""
+    rendering outside an ``s3://`` bucket (``${job.x}`` = ``../../tmp/x``): one line naming the value.
+
+    ``x`` in ``${job.x}`` is JMESPath (``${job.path4[0]}``), evaluated exactly as in commands.
+    """
+    resolve = job_data_resolver({"job": job})
 
     def repl(m: re.Match) -> str:
-        value: Any = job
-        for part in m.group(1).split("."):
-            if not isinstance(value, dict) or part not in value:
-                raise JobDataError(f"Repository {template}: job data has no key {m.group(1)!r}")
-            value = value[part]
-        return str(value)
+        value = resolve(f"job.{m.group(1)}")
+        if value is None:
+            raise JobDataError(f"Repository {template}: job data has no key {m.group(1)!r}")
+        return to_text(value)
 
     uri = _JOB_REF.sub(repl, template).rstrip("/")
     try:
@@ -52,14 +52,13 @@ def check_job_references(steps: list, job: Any) -> None:
     Raises:
         JobDataError: one line naming the step, the field and the missing key.
     """
+    resolve = job_data_resolver({"job": job})
     for step in steps:
         fields = step.model_dump(exclude={"name", "kind"})
         for loc, path in job_references(fields, (step.name,)):
-            try:
-                value = jmespath.search(path, job)
-            except JMESPathError:
+            if jmespath_problem(path):
                 continue  # validate reports expressions JMESPath cannot parse
-            if value is None:
+            if resolve(f"job.{path}") is None:
                 where = format_path(loc)
                 raise JobDataError(f"step {where}: job data has no {path!r} (${{job.{path}}})")
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Sequence
 
 from specs.workflow.expressions import compile_expression
@@ -14,7 +14,8 @@ class QCFailure(Exception):
 
 
 def failed_conditions(checks: Sequence, workspace: Path) -> list[str]:
-    """``["file: expr", …]`` for every condition that holds; names come from the file's JSON."""
+    """``["file: expr", …]`` for every condition that holds (the file by its basename, as BayerCLAW
+    names it); names come from the file's JSON."""
     failures = []
     for check in checks:
         path = workspace / check.qc_result_file
@@ -28,7 +29,7 @@ def failed_conditions(checks: Sequence, workspace: Path) -> list[str]:
             raise QCFailure(f"QC result file {check.qc_result_file} must hold a JSON object")
         for expr in check.stop_early_if:
             if compile_expression(expr).evaluate(names):
-                failures.append(f"{check.qc_result_file}: {expr}")
+                failures.append(f"{PurePosixPath(check.qc_result_file).name}: {expr}")  # upstream: basename
     return failures
 
 

@@ -5,7 +5,8 @@
 waits for it. Either way the child's repository is ``<repo>/<Step>`` (the child's own
 ``Repository`` is overridden) and its job data is the ``job_data`` file from the parent repository
 or, without one, the parent's job data (``parent`` and ``scatter`` values are dropped).
-``retrieve`` entries (``src -> dst``) copy ``<sub-repo>/<src>`` to ``<repo>/<dst>``.
+``retrieve`` entries (``src -> dst``) copy ``<sub-repo>/<src>`` to ``<repo>/<dst>``; the deprecated
+``submit`` entries copy ``<repo>/<src>`` to ``<sub-repo>/<dst>`` before the child starts.
 
 How the child runs is the flow layer's business: it hands a :data:`ChildRunner` in.
 """
@@ -93,19 +94,39 @@ def _checked(field: str, kind: Kind, template: str, value: str) -> str:
         raise SubpipeFailed(str(exc)) from None
 
 
-def retrieve(step, ctx: RunContext, sub_uri: str, job_data: dict) -> list[str]:
-    """Copy each ``retrieve`` entry from the sub-repository into the parent's; the URIs written."""
+def _copy_entries(step, field: str, entries: list, src_root: str, dst_uri: Callable[[str], str],
+                  job_data: dict, ctx: RunContext) -> list[str]:
+    """Copy ``src_root/<src>`` to ``dst_uri(<dst>)`` for each ``src -> dst`` entry; the URIs written."""
     resolve = job_data_resolver(job_data)
+    dst_kind: Kind = "target" if field == "retrieve" else "workspace"
     written = []
-    for i, entry in enumerate(step.retrieve):
-        field = f"step {step.name}: retrieve[{i}]"
-        src = join_uri(sub_uri, _checked(f"{field}.src", "workspace", entry.src, substitute(entry.src, resolve)))
-        dst = qualify(_checked(f"{field}.dst", "target", entry.dst, substitute(entry.dst, resolve)), ctx.repo_uri)
+    for i, entry in enumerate(entries):
+        where = f"step {step.name}: {field}[{i}]"
+        src = join_uri(src_root, _checked(f"{where}.src", "workspace", entry.src, substitute(entry.src, resolve)))
+        dst = dst_uri(_checked(f"{where}.dst", dst_kind, entry.dst, substitute(entry.dst, resolve)))
         if not ctx.repo.exists(src):
-            raise SubpipeFailed(f"step {step.name}: retrieve: the subpipe wrote no {src}")
+            writer = "the subpipe" if field == "retrieve" else "the parent workflow"
+            raise SubpipeFailed(f"step {step.name}: {field}: {writer} wrote no {src}")
         ctx.repo.copy(src, dst)
         written.append(dst)
     return written
+
+
+def retrieve(step, ctx: RunContext, sub_uri: str, job_data: dict) -> list[str]:
+    """Copy each ``retrieve`` entry from the sub-repository into the parent's; the URIs written."""
+    return _copy_entries(step, "retrieve", step.retrieve, sub_uri, lambda dst: qualify(dst, ctx.repo_uri),
+                         job_data, ctx)
+
+
+def submit(step, ctx: RunContext, sub_uri: str, job_data: dict) -> list[str]:
+    """Copy each (deprecated) ``submit`` entry from the parent repository into the sub-repository
+    before the child runs, as BayerCLAW v1.2.8 still does; one notice line says it is deprecated."""
+    if not step.submit:
+        return []
+    run_logger().warning("notice: step %s: submit is deprecated in BayerCLAW; the files are copied into %s",
+                         step.name, sub_uri)
+    return _copy_entries(step, "submit", step.submit, ctx.repo_uri, lambda dst: join_uri(sub_uri, dst),
+                         job_data, ctx)
 
 
 def run_subpipe_step(step, ctx: RunContext, prev: dict, *, run_child: ChildRunner) -> StepOutcome:
@@ -116,6 +137,7 @@ def run_subpipe_step(step, ctx: RunContext, prev: dict, *, run_child: ChildRunne
     workflow, deployment = child_workflow(step, ctx)
     run = ChildRun(step.name, workflow, child_job(step, ctx, job_data), sub_uri,
                    repository_params(ctx.repo), ctx.executor)
+    submit(step, ctx, sub_uri, job_data)
     run_logger().info("%s: running %s in %s", step.name, step.subpipe, sub_uri)
     try:
         run_child(run, deployment=deployment)
