@@ -47,7 +47,11 @@ def _configured_note() -> tuple[str, bool] | None:
 def run_command(args: argparse.Namespace) -> int:
     """Start, stop or report the local server."""
     files = local_server.server_files()
-    note = _configured_note()
+    if args.action == "stop":
+        state = local_server.stop_server(files)
+        print(f"stopped the server at {_describe(state)}" if state else f"no server recorded in {files.state}")
+        return 0
+    note = _configured_note()  # imports Prefect (its settings): only where it is printed
     if args.action == "start":
         if args.idle_minutes is not None and args.idle_minutes < 0:
             from flows.cli.errors import UsageError
@@ -65,10 +69,6 @@ def run_command(args: argparse.Namespace) -> int:
             print(f"Prefect server running at {_describe(state)}")
         if note:
             print(f"note: {note[0]}, not this server")
-        return 0
-    if args.action == "stop":
-        state = local_server.stop_server(files)
-        print(f"stopped the server at {_describe(state)}" if state else f"no server recorded in {files.state}")
         return 0
     if note:
         print(note[0])

@@ -19,7 +19,9 @@ def private_env(tmp_path: Path, **extra: str) -> dict[str, str]:
     """The environment of a user with their own Prefect home and no API configured (the opt-out undone)."""
     env = {k: v for k, v in os.environ.items()
            if k not in ("PREFECT_API_URL", "LABFLOWS_EPHEMERAL", "LABFLOWS_SERVER_IDLE_MINUTES")}
-    env.update(PREFECT_HOME=str(tmp_path / "prefect-home"), PYTHONPATH=str(ROOT), **extra)
+    # a Python script's temporary server on a loaded machine needs more than Prefect's default wait
+    env.update(PREFECT_HOME=str(tmp_path / "prefect-home"), PYTHONPATH=str(ROOT),
+               PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS="120", **extra)
     return env
 
 
