@@ -28,6 +28,7 @@ IDLE_MINUTES_ENV = "LABFLOWS_SERVER_IDLE_MINUTES"
 DEFAULT_IDLE_MINUTES = 30.0
 LOG_LIMIT_BYTES = 1_000_000  # the log is started afresh above this size
 START_TIMEOUT_S = 180.0  # a loaded 2-core machine took 40 s for `prefect server start`
+LEASE_WAIT_S = 60.0  # a stopping server holds the lease until it has exited
 # the leases of running commands keep file descriptors open in this process
 _HELD: list[object] = []
 
@@ -108,12 +109,24 @@ def running_server(files: ServerFiles | None = None) -> dict | None:
     return state if state and is_healthy(state["url"]) else None
 
 
-def _open_locked(path: Path, operation: int):
-    """``path`` opened and ``flock``-ed (blocking); the lock lasts as long as the returned file."""
+def _open_locked(path: Path, operation: int, timeout_s: float):
+    """``path`` opened and ``flock``-ed; the lock lasts as long as the returned file.
+
+    Raises:
+        RuntimeError: the lock was not free within ``timeout_s`` (a hung server or starter).
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
     handle = open(path, "a+")  # noqa: SIM115 - the caller keeps it open to keep the lock
-    fcntl.flock(handle, operation)
-    return handle
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            fcntl.flock(handle, operation | fcntl.LOCK_NB)
+            return handle
+        except BlockingIOError:
+            if time.monotonic() > deadline:
+                handle.close()
+                raise RuntimeError(f"{path} stayed locked for {timeout_s:.0f} s") from None
+            time.sleep(0.05)
 
 
 def hold_lease(files: ServerFiles) -> None:
@@ -123,7 +136,7 @@ def hold_lease(files: ServerFiles) -> None:
     so this waits until it has gone and then starts a new one instead of using a dying one.
     """
     if not _HELD:
-        _HELD.append(_open_locked(files.lease, fcntl.LOCK_SH))
+        _HELD.append(_open_locked(files.lease, fcntl.LOCK_SH, LEASE_WAIT_S))
 
 
 def ensure_server(idle: float | None = None, port: int = 0, lease: bool = True) -> dict:
@@ -143,7 +156,7 @@ def ensure_server(idle: float | None = None, port: int = 0, lease: bool = True) 
     state = running_server(files)
     if state:
         return state
-    with _open_locked(files.lock, fcntl.LOCK_EX):
+    with _open_locked(files.lock, fcntl.LOCK_EX, START_TIMEOUT_S + 30):
         # another command may have started it while this one waited for the lock
         return running_server(files) or start_server(port, idle=idle, files=files)
 
