@@ -84,10 +84,10 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     args = build_parser(_command_of(argv)).parse_args(argv)
     try:
-        if args.command in NEEDS_API:
+        if args.command in NEEDS_API or getattr(args, "credentials_block", None):  # a saved block: the API too
             from flows.cli.api_choice import choose_api
 
-            choose_api(no_server=args.no_server)
+            choose_api(no_server=getattr(args, "no_server", False))
         return int(args.func(args) or 0)
     except SpecError as exc:
         for problem in exc.problems:

@@ -46,6 +46,7 @@ def _flow_run_count(api_url: str) -> int:
         return json.loads(resp.read())
 
 
+@pytest.mark.timeout(600)  # a script and five commands; about 40 s on an idle machine, 270 s seen at load 11
 def test_first_run_starts_the_server_later_runs_reuse_it_and_all_see_blocks_saved_in_python(user_env, tmp_path):
     home = user_env["PREFECT_HOME"]
     store = tmp_path / "store"
@@ -137,3 +138,14 @@ def test_status_of_a_server_that_died_names_its_state_file_url_and_pid(user_env)
     assert status.stdout.splitlines() == [
         f"not running: {home.resolve() / 'labflows-server.json'} names http://127.0.0.1:9/api (pid 999999), "
         "which does not answer; the next labflows run starts a new server"]
+
+
+def test_a_command_loading_a_saved_block_names_a_dead_api_url_in_one_line(user_env, tmp_path):
+    url = "http://127.0.0.1:9/api"
+    (tmp_path / "inputs.yml").write_text("inputs: []\n")
+    done = labflows({**user_env, "PREFECT_API_URL": url}, "inputs", "list", str(tmp_path / "inputs.yml"),
+                    "--credentials-block", "lab", cwd=tmp_path)
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert done.stderr.splitlines() == [
+        f"error: the environment variable PREFECT_API_URL points to {url}, which does not answer: start that "
+        "server (prefect server start) or run `unset PREFECT_API_URL` so that labflows starts its own"]
