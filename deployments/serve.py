@@ -58,14 +58,16 @@ def build_deployments(args: argparse.Namespace) -> list:
 def main(argv: list[str] | None = None) -> int:
     """Point at a server, then serve until interrupted."""
     args = build_parser().parse_args(argv)
-    if not os.environ.get("PREFECT_API_URL"):
-        # before Prefect reads its settings: use (or start) the background server
-        from flows.cli import local_server
-
-        state = local_server.running_server() or local_server.start_server()
-        os.environ["PREFECT_API_URL"] = state["url"]
-        print(f"using the Prefect server at {state['url']}")
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    # PREFECT_API_URL (environment or profile) when set, else labflows' local server (started if needed)
+    from flows.cli.api_choice import choose_api
+    from flows.cli.errors import UsageError
+
+    try:
+        url = choose_api()
+    except UsageError as exc:
+        sys.exit(f"error: {exc}")
+    print(f"using the Prefect server at {url}" if url else "using a temporary Prefect server")
 
     from prefect import serve
 

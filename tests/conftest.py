@@ -12,8 +12,9 @@ os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("PREFECT_SERVER_UI_ENABLED", "false")
 os.environ.setdefault("PREFECT_LOGGING_TO_API_BATCH_INTERVAL", "0.3")
 os.environ.pop("PREFECT_API_URL", None)
-# never pick up a developer's background server (flows.cli.local_server) during tests
-os.environ["LABFLOWS_HOME"] = tempfile.mkdtemp(prefix="labflows-test-home-")
+# CLI subprocesses without PREFECT_API_URL use Prefect's temporary server, not a detached local one
+# that would outlive the test (flows.cli.local_server); tests/cli/test_server.py undoes this
+os.environ["LABFLOWS_EPHEMERAL"] = "1"
 
 import pytest  # noqa: E402
 

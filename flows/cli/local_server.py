@@ -1,30 +1,88 @@
-"""A background Prefect server for users who run many workflows locally.
+"""The local Prefect server that labflows commands start on first use and then share.
 
 Without a server, every ``labflows workflow`` process starts Prefect's temporary (ephemeral)
-server first, which costs seconds. ``labflows server start`` keeps one running on 127.0.0.1;
-later commands find it through a small state file and use it, unless ``PREFECT_API_URL`` is set.
+server first, which costs seconds of CPU. Instead, the first command starts one detached server
+(``flows.cli.server_daemon``) and later commands reuse it; it stops itself after an idle period.
+
+One server per Prefect home: it runs with the user's ``PREFECT_HOME`` and profile, so it uses the
+same database as ``prefect block …``, ``Block.save()`` and Prefect's temporary server. Its files
+live next to that database: ``labflows-server.json`` (state: url, pid, port), ``.lock`` (one
+starter at a time), ``.lease`` (every command using the server holds it shared, so the server
+knows it is in use even when no request arrives for a long time) and ``.log``.
 """
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
 import urllib.request
+from dataclasses import dataclass
 from pathlib import Path
 
+IDLE_MINUTES_ENV = "LABFLOWS_SERVER_IDLE_MINUTES"
+DEFAULT_IDLE_MINUTES = 30.0
+LOG_LIMIT_BYTES = 1_000_000  # the log is started afresh above this size
+START_TIMEOUT_S = 180.0  # a loaded 2-core machine took 40 s for `prefect server start`
+LEASE_WAIT_S = 60.0  # a stopping server holds the lease until it has exited
+# the leases of running commands keep file descriptors open in this process
+_HELD: list[object] = []
 
-def labflows_home() -> Path:
-    """``LABFLOWS_HOME`` or ``~/.labflows``: the server's state file, database and log."""
-    return Path(os.environ.get("LABFLOWS_HOME", "~/.labflows")).expanduser()
+
+@dataclass(frozen=True)
+class ServerFiles:
+    """Where the local server of one Prefect home keeps its state, locks and log."""
+
+    prefect_home: Path
+
+    @property
+    def state(self) -> Path:
+        return self.prefect_home / "labflows-server.json"
+
+    @property
+    def lock(self) -> Path:
+        return self.prefect_home / "labflows-server.lock"
+
+    @property
+    def lease(self) -> Path:
+        return self.prefect_home / "labflows-server.lease"
+
+    @property
+    def log(self) -> Path:
+        return self.prefect_home / "labflows-server.log"
 
 
-def _state_file() -> Path:
-    return labflows_home() / "server.json"
+def prefect_home() -> Path:
+    """The Prefect home that ``prefect`` commands use: ``PREFECT_HOME`` or ``~/.prefect``."""
+    return Path(os.environ.get("PREFECT_HOME") or "~/.prefect").expanduser().resolve()
+
+
+def server_files(home: Path | None = None) -> ServerFiles:
+    """The server files of ``home`` (default: the current Prefect home)."""
+    return ServerFiles(home or prefect_home())
+
+
+def idle_minutes() -> float:
+    """Minutes without use after which the server stops itself (``LABFLOWS_SERVER_IDLE_MINUTES``; 0: never)."""
+    raw = os.environ.get(IDLE_MINUTES_ENV, "")
+    try:
+        value = float(raw) if raw else DEFAULT_IDLE_MINUTES
+    except ValueError:
+        value = -1.0
+    if value < 0:
+        from flows.cli.errors import UsageError
+
+        raise UsageError(f"{IDLE_MINUTES_ENV}={raw!r}: expected a number of minutes >= 0")
+    return value
+
+
+def ephemeral_requested() -> bool:
+    """True when ``LABFLOWS_EPHEMERAL`` asks for Prefect's temporary server instead of the local one."""
+    return os.environ.get("LABFLOWS_EPHEMERAL", "").strip().lower() in {"1", "true", "yes", "on"}
 
 
 def is_healthy(api_url: str, timeout: float = 0.5) -> bool:
@@ -32,114 +90,159 @@ def is_healthy(api_url: str, timeout: float = 0.5) -> bool:
     try:
         with urllib.request.urlopen(api_url.rstrip("/") + "/health", timeout=timeout) as resp:
             return resp.status == 200
+    except (OSError, ValueError):
+        return False
+
+
+def read_state(files: ServerFiles | None = None) -> dict | None:
+    """The recorded state (``{url, pid, port, …}``) of the server, whether or not it still answers."""
+    try:
+        state = json.loads((files or server_files()).state.read_text())
+    except (OSError, ValueError):
+        return None
+    return state if isinstance(state, dict) and isinstance(state.get("url"), str) else None
+
+
+def running_server(files: ServerFiles | None = None) -> dict | None:
+    """The state of the local server when it answers, else None."""
+    state = read_state(files)
+    return state if state and is_healthy(state["url"]) else None
+
+
+def _open_locked(path: Path, operation: int, timeout_s: float):
+    """``path`` opened and ``flock``-ed; the lock lasts as long as the returned file.
+
+    Raises:
+        RuntimeError: the lock was not free within ``timeout_s`` (a hung server or starter).
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle = open(path, "a+")  # noqa: SIM115 - the caller keeps it open to keep the lock
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            fcntl.flock(handle, operation | fcntl.LOCK_NB)
+            return handle
+        except BlockingIOError:
+            if time.monotonic() > deadline:
+                handle.close()
+                raise RuntimeError(f"{path} stayed locked for {timeout_s:.0f} s") from None
+            time.sleep(0.05)
+
+
+def hold_lease(files: ServerFiles) -> None:
+    """Mark this process as a user of the server until it exits (a shared lock the server checks).
+
+    Taken before the server is looked up: a server that is stopping holds the lease exclusively,
+    so this waits until it has gone and then starts a new one instead of using a dying one.
+    """
+    if not _HELD:
+        _HELD.append(_open_locked(files.lease, fcntl.LOCK_SH, LEASE_WAIT_S))
+
+
+def ensure_server(idle: float | None = None, port: int = 0, lease: bool = True) -> dict:
+    """The local server's state: the running one, or a new one started (one starter at a time).
+
+    Args:
+        idle: idle minutes for a new server (None: ``idle_minutes()``).
+        port: port for a new server (0: a free one).
+        lease: hold the lease until this process exits (commands that use the server).
+
+    Raises:
+        RuntimeError: the server did not start; the message names its log.
+    """
+    files = server_files()
+    if lease:
+        hold_lease(files)
+    state = running_server(files)
+    if state:
+        return state
+    with _open_locked(files.lock, fcntl.LOCK_EX, START_TIMEOUT_S + 30):
+        # another command may have started it while this one waited for the lock
+        return running_server(files) or start_server(port, idle=idle, files=files)
+
+
+def _daemon_env(files: ServerFiles) -> dict[str, str]:
+    """Environment of the server process: this process's Prefect settings, no API URL of its own."""
+    from prefect.settings import get_current_settings
+
+    env = {**os.environ, **get_current_settings().to_environment_variables(exclude_unset=True)}
+    env.pop("PREFECT_API_URL", None)
+    env["PREFECT_HOME"] = str(files.prefect_home)
+    env.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    # the daemon runs from the Prefect home; it must still import this checkout's flows package
+    root = str(Path(__file__).resolve().parents[2])
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH", "")) if p)
+    return env
+
+
+def start_server(port: int = 0, idle: float | None = None, files: ServerFiles | None = None,
+                 wait_s: float = START_TIMEOUT_S) -> dict:
+    """Start the detached server and wait until it answers (callers hold the start lock).
+
+    Args:
+        port: port to listen on (0: a free one, chosen by the server itself).
+        idle: idle minutes before it stops itself (None: ``idle_minutes()``; 0: never).
+        files: the server files (default: the current Prefect home's).
+        wait_s: how long to wait for it to answer.
+
+    Raises:
+        RuntimeError: it exited or did not answer in time; the message names its log.
+    """
+    files = files or server_files()
+    files.prefect_home.mkdir(parents=True, exist_ok=True)
+    files.state.unlink(missing_ok=True)  # stale: its server no longer answers
+    idle = idle_minutes() if idle is None else idle
+    if files.log.exists() and files.log.stat().st_size > LOG_LIMIT_BYTES:
+        files.log.unlink()
+    with open(files.log, "ab") as log:
+        log.write(f"== labflows server starting {time.strftime('%Y-%m-%d %H:%M:%S')}\n".encode())
+        log.flush()
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "flows.cli.server_daemon", "--port", str(port), "--idle-minutes", str(idle)],
+            cwd=files.prefect_home, env=_daemon_env(files), stdout=log, stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL, start_new_session=True)
+    deadline = time.monotonic() + wait_s
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"the local Prefect server exited with code {proc.returncode}; see {files.log}")
+        state = read_state(files)
+        if state and state.get("pid") == proc.pid and is_healthy(state["url"]):
+            return state
+        time.sleep(0.1)  # the daemon writes its state file once it accepts requests
+    _kill_group(proc.pid)
+    raise RuntimeError(f"the local Prefect server did not answer within {wait_s:.0f} s; see {files.log}")
+
+
+def _kill_group(pid: int, grace_s: float = 10.0) -> None:
+    """SIGTERM the process group of ``pid``, SIGKILL after ``grace_s``."""
+    try:
+        os.killpg(pid, signal.SIGTERM)
+        deadline = time.monotonic() + grace_s
+        while time.monotonic() < deadline:
+            os.killpg(pid, 0)
+            time.sleep(0.1)
+        os.killpg(pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def _is_daemon(pid: object) -> bool:
+    """True when ``pid`` is a live labflows server process (not a reused pid of something else)."""
+    if not isinstance(pid, int) or pid <= 1:
+        return False
+    try:
+        return b"flows.cli.server_daemon" in Path(f"/proc/{pid}/cmdline").read_bytes()
     except OSError:
         return False
 
 
-def running_server() -> dict | None:
-    """The state of the background server (``{url, pid, port}``) when it answers, else None."""
-    try:
-        state = json.loads(_state_file().read_text())
-    except (OSError, ValueError):
+def stop_server(files: ServerFiles | None = None) -> dict | None:
+    """Stop the local server; its former state, or None when none was recorded."""
+    files = files or server_files()
+    state = read_state(files)
+    if state is None:
         return None
-    return state if is_healthy(state.get("url", "")) else None
-
-
-def use_running_server() -> str | None:
-    """Point this process at the background server when there is one and no API is configured.
-
-    Otherwise Prefect starts its temporary server; on a busy machine that can take longer than
-    Prefect's default wait, so the wait is raised (unless the user set it).
-    """
-    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
-    if os.environ.get("PREFECT_API_URL") or os.environ.get("LABFLOWS_EPHEMERAL"):
-        return None
-    state = running_server()
-    if state:
-        os.environ["PREFECT_API_URL"] = state["url"]
-        return state["url"]
-    return None
-
-
-def api_url_problem() -> str | None:
-    """One line when the configured ``PREFECT_API_URL`` does not answer: which setting, where, the fix.
-
-    Without it, every command that talks to Prefect ends in a long ``Failed to reach API`` traceback.
-    None when no URL is configured (Prefect's temporary server) or the server answers.
-    """
-    from prefect.settings import get_current_settings
-    from prefect.settings.profiles import load_current_profile
-
-    settings = get_current_settings()
-    url = settings.api.url
-    if not url or is_healthy(url, timeout=2.0):
-        return None
-    if os.environ.get("PREFECT_API_URL"):
-        where, fix = "the environment variable PREFECT_API_URL", "unset PREFECT_API_URL"
-    else:
-        where = f"PREFECT_API_URL in Prefect profile {load_current_profile().name!r} ({settings.profiles_path})"
-        fix = "prefect config unset PREFECT_API_URL"
-    return (f"{where} points to {url}, which does not answer: start that server (prefect server start) "
-            f"or run `{fix}` so that labflows starts its own")
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def server_env(home: Path) -> dict[str, str]:
-    """Environment for a quiet local server: own database, no analytics."""
-    env = {k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"}
-    env.update({
-        "PREFECT_HOME": str(home / "prefect"),
-        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-        "PREFECT_UI_ENABLED": env.get("PREFECT_UI_ENABLED", "true"),
-    })
-    return env
-
-
-def start_server(port: int | None = None, wait_s: float = 120.0) -> dict:
-    """Start ``prefect server start`` in the background (or return the one already running)."""
-    existing = running_server()
-    if existing:
-        return existing
-    home = labflows_home()
-    home.mkdir(parents=True, exist_ok=True)
-    port = port or _free_port()
-    log = open(home / "server.log", "ab")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1", "--port", str(port)],
-        env=server_env(home), stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-    state = {"url": f"http://127.0.0.1:{port}/api", "pid": proc.pid, "port": port}
-    deadline = time.monotonic() + wait_s
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"prefect server exited with code {proc.returncode}; see {home / 'server.log'}")
-        if is_healthy(state["url"]):
-            _state_file().write_text(json.dumps(state))
-            return state
-        time.sleep(0.5)
-    os.killpg(proc.pid, signal.SIGTERM)
-    raise RuntimeError(f"prefect server did not answer within {wait_s:.0f} s; see {home / 'server.log'}")
-
-
-def stop_server() -> bool:
-    """Stop the background server; False when none was recorded."""
-    try:
-        state = json.loads(_state_file().read_text())
-    except (OSError, ValueError):
-        return False
-    try:
-        os.killpg(state["pid"], signal.SIGTERM)
-        for _ in range(50):
-            os.killpg(state["pid"], 0)
-            time.sleep(0.2)
-        os.killpg(state["pid"], signal.SIGKILL)
-    except ProcessLookupError:
-        pass
-    _state_file().unlink(missing_ok=True)
-    return True
+    if _is_daemon(state.get("pid")):
+        _kill_group(state["pid"])
+    files.state.unlink(missing_ok=True)
+    return state

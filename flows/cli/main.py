@@ -30,8 +30,8 @@ COMMANDS: dict[str, str] = {
     "app-action": "flows.cli.app",
     "outputs": "flows.cli.app",
 }
-# Commands that run flows: a configured Prefect API that does not answer is one line for them.
-NEEDS_API = {"workflow", "launch", "app"}
+# Commands that run flows: they get the local Prefect server (flows.cli.api_choice) and ``--no-server``.
+NEEDS_API = {"workflow", "launch", "app", "app-action"}
 
 
 DESCRIPTION = "Run BayerCLAW workflows and B-Fabric apps as Prefect flows."
@@ -62,6 +62,11 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     modules = [COMMANDS[command]] if command in COMMANDS else list(dict.fromkeys(COMMANDS.values()))
     for name in modules:
         importlib.import_module(name).register(subparsers)
+    for command_name, sub in subparsers.choices.items():
+        if command_name in NEEDS_API:
+            sub.add_argument("--no-server", action="store_true",
+                             help="use a temporary Prefect server in this process instead of the shared local "
+                                  "one (also: LABFLOWS_EPHEMERAL=1)")
     return parser
 
 
@@ -72,20 +77,17 @@ def _command_of(argv: list[str]) -> str | None:
 
 def main(argv: list[str] | None = None) -> int:
     """Run one command and return its exit code."""
-    from flows.cli.local_server import use_running_server
-
     # Before Prefect is imported: its settings are read once, at import.
-    use_running_server()
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    # a temporary server (--no-server) on a busy machine can take longer than Prefect's default wait
+    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
     argv = sys.argv[1:] if argv is None else argv
     args = build_parser(_command_of(argv)).parse_args(argv)
     try:
-        if args.command in NEEDS_API:
-            from flows.cli.local_server import api_url_problem
+        if args.command in NEEDS_API or getattr(args, "credentials_block", None):  # a saved block: the API too
+            from flows.cli.api_choice import choose_api
 
-            problem = api_url_problem()
-            if problem:
-                raise UsageError(problem)
+            choose_api(no_server=getattr(args, "no_server", False))
         return int(args.func(args) or 0)
     except SpecError as exc:
         for problem in exc.problems:

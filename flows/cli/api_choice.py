@@ -1,0 +1,79 @@
+"""Which Prefect API a command that runs flows talks to, chosen once before it starts.
+
+1. ``PREFECT_API_URL`` configured anywhere Prefect reads settings (environment, profile, ``.env``,
+   ``prefect.toml``): that server, never one of ours; when it doesn't answer, one line naming the
+   setting, where it points and the fix (``UsageError``, exit 2).
+2. ``--no-server`` or ``LABFLOWS_EPHEMERAL=1``: Prefect's temporary server in this process.
+3. Otherwise the local server of ``flows.cli.local_server``, started on first use.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+from flows.cli import local_server
+from flows.cli.errors import UsageError
+
+
+def configured_api_url() -> str | None:
+    """The ``PREFECT_API_URL`` Prefect's settings hold (from any source), or None."""
+    from prefect.settings import get_current_settings
+
+    return get_current_settings().api.url or None
+
+
+def api_url_setting() -> tuple[str, str]:
+    """Where the configured ``PREFECT_API_URL`` comes from, and the command that removes it."""
+    from prefect.settings import get_current_settings
+    from prefect.settings.profiles import load_current_profile
+
+    if os.environ.get("PREFECT_API_URL"):
+        return "the environment variable PREFECT_API_URL", "unset PREFECT_API_URL"
+    profile = load_current_profile()
+    if any(getattr(key, "name", key) == "PREFECT_API_URL" for key in profile.settings):
+        path = get_current_settings().profiles_path
+        return f"PREFECT_API_URL in Prefect profile {profile.name!r} ({path})", "prefect config unset PREFECT_API_URL"
+    return ("PREFECT_API_URL (from a .env, prefect.toml or pyproject.toml in the current directory)",
+            "remove PREFECT_API_URL from that file")
+
+
+def api_url_problem() -> str | None:
+    """One line when the configured ``PREFECT_API_URL`` does not answer: which setting, where, the fix.
+
+    Without it, every command that talks to Prefect ends in a long ``Failed to reach API`` traceback.
+    None when no URL is configured or the server answers.
+    """
+    url = configured_api_url()
+    if not url or local_server.is_healthy(url, timeout=2.0):
+        return None
+    where, fix = api_url_setting()
+    return (f"{where} points to {url}, which does not answer: start that server (prefect server start) "
+            f"or run `{fix}` so that labflows starts its own")
+
+
+def choose_api(no_server: bool = False) -> str | None:
+    """Point this process (and its children) at the API to use; the URL, or None for a temporary server.
+
+    Args:
+        no_server: the command's ``--no-server``: Prefect's temporary server, as ``LABFLOWS_EPHEMERAL=1``.
+
+    Raises:
+        UsageError: the configured API does not answer.
+    """
+    problem = api_url_problem()
+    if problem:
+        raise UsageError(problem)
+    url = configured_api_url()
+    if url or no_server or local_server.ephemeral_requested():
+        return url
+    try:
+        state = local_server.ensure_server()
+    except RuntimeError as exc:  # a run should not fail because the shared server could not start
+        print(f"warning: {exc}; this run uses a temporary Prefect server", file=sys.stderr)
+        return None
+    os.environ["PREFECT_API_URL"] = state["url"]  # inherited by subprocesses (steps, Dask workers)
+    from prefect.context import refresh_global_settings_context
+
+    refresh_global_settings_context()  # settings were read when Prefect was imported
+    return state["url"]

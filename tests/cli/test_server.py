@@ -1,0 +1,151 @@
+"""The local Prefect server that labflows commands start on first use and share (the CLI in subprocesses).
+
+Each test has its own Prefect home (no API configured, the suite's ``LABFLOWS_EPHEMERAL`` opt-out
+undone) and stops every server started there, also when it fails.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import subprocess
+import sys
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from flows.cli.local_server import is_healthy
+from tests.support.local_server import (
+    HELLO,
+    alive,
+    daemons_of,
+    kill_daemons,
+    labflows,
+    private_env,
+    state,
+    wait_until,
+)
+
+SAVE_BLOCK = "import sys; from blocks import LocalRepository; LocalRepository(root=sys.argv[1]).save('lab-local')"
+
+
+@pytest.fixture
+def user_env(tmp_path):
+    """A user's environment with a private Prefect home; every server started there is stopped after."""
+    env = private_env(tmp_path)
+    Path(env["PREFECT_HOME"]).mkdir()
+    yield env
+    kill_daemons(env["PREFECT_HOME"])
+
+
+def _flow_run_count(api_url: str) -> int:
+    request = urllib.request.Request(api_url + "/flow_runs/count", data=b"{}", method="POST",
+                                     headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=10) as resp:
+        return json.loads(resp.read())
+
+
+@pytest.mark.timeout(600)  # a script and five commands; about 40 s on an idle machine, 270 s seen at load 11
+def test_first_run_starts_the_server_later_runs_reuse_it_and_all_see_blocks_saved_in_python(user_env, tmp_path):
+    home = user_env["PREFECT_HOME"]
+    store = tmp_path / "store"
+    # docs/s3.md: a block saved from Python, no server configured (Prefect's temporary server, same home)
+    saved = subprocess.run([sys.executable, "-c", SAVE_BLOCK, str(store)], cwd=tmp_path, env=user_env,
+                           capture_output=True, text=True, timeout=240)
+    assert saved.returncode == 0, saved.stderr[-2000:]
+    assert state(user_env) is None and daemons_of(home) == []
+
+    first = labflows(user_env, *HELLO, "--repository-block", "lab-local", cwd=tmp_path)
+    assert first.returncode == 0, first.stderr[-3000:]
+    assert (store / "example-bucket/hello-world/sample-001/hello.txt").read_text().startswith("Hello world!")
+    started = state(user_env)
+    assert started is not None and daemons_of(home) == [started["pid"]]
+    assert started["prefect_home"] == str(Path(home).resolve())
+
+    second = labflows(user_env, *HELLO, "--repository-block", "lab-local", cwd=tmp_path)
+    assert second.returncode == 0, second.stderr[-3000:]
+    assert state(user_env) == started and daemons_of(home) == [started["pid"]]
+    assert _flow_run_count(started["url"]) == 2  # both runs went to the shared server
+
+    status = labflows(user_env, "server", "status")
+    assert status.returncode == 0
+    assert status.stdout.startswith(f"running at {started['url']} (pid {started['pid']}, Prefect home ")
+    assert str(Path(home).resolve()) in status.stdout
+
+    stopped = labflows(user_env, "server", "stop")
+    assert stopped.returncode == 0 and f"pid {started['pid']}" in stopped.stdout
+    wait_until(lambda: not alive(started["pid"]), 30, "the server process exits after `server stop`")
+    assert state(user_env) is None
+
+    # --no-server: Prefect's temporary server in the process, the same database, no server left behind
+    third = labflows(user_env, *HELLO, "--repository-block", "lab-local", "--no-server", cwd=tmp_path)
+    assert third.returncode == 0, third.stderr[-3000:]
+    assert state(user_env) is None and daemons_of(home) == []
+
+
+def test_two_starters_get_one_server_which_stays_while_used_and_stops_when_idle(user_env):
+    home = Path(user_env["PREFECT_HOME"])
+    # this test stands for a running labflows command: it holds the lease from the start
+    lease = open(home / "labflows-server.lease", "a+")
+    fcntl.flock(lease, fcntl.LOCK_SH)
+    try:
+        argv = [sys.executable, "-m", "flows.run", "server", "start", "--idle-minutes", "0.05"]  # 3 s
+        starters = [subprocess.Popen(argv, env=user_env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                    for _ in range(2)]
+        outs = [p.communicate(timeout=240) for p in starters]
+        assert [p.returncode for p in starters] == [0, 0], outs
+        started = state(user_env)
+        assert started is not None and daemons_of(home) == [started["pid"]]
+        assert all(f"(pid {started['pid']}," in out for out, _ in outs), outs
+        log = home / "labflows-server.log"
+        assert log.read_text().count("== labflows server starting") == 1
+
+        wait_until(lambda: "a labflows command is running: staying" in log.read_text(), 60,
+                   "the idle server notices the lease")
+        assert alive(started["pid"]) and is_healthy(started["url"])
+    finally:
+        lease.close()
+    wait_until(lambda: not alive(started["pid"]), 60, "the idle server stops once no command holds the lease")
+    assert state(user_env) is None
+    assert "no labflows command running: stopping" in log.read_text()
+
+
+def test_status_names_a_configured_url_that_does_not_answer_and_runs_refuse_it_even_with_no_server(
+        user_env, tmp_path):
+    home = Path(user_env["PREFECT_HOME"])
+    url = "http://127.0.0.1:9/api"  # the discard port: nothing answers there
+    (home / "profiles.toml").write_text(f'active = "lab"\n\n[profiles.lab]\nPREFECT_API_URL = "{url}"\n')
+
+    status = labflows(user_env, "server", "status")
+    assert status.returncode == 1
+    assert status.stdout.splitlines() == [
+        f"labflows commands use PREFECT_API_URL in Prefect profile 'lab' ({home / 'profiles.toml'}): {url}, "
+        "which does not answer (fix: `prefect config unset PREFECT_API_URL`)"]
+
+    run = labflows(user_env, *HELLO, "--no-server", "--storage", str(tmp_path / "storage"), cwd=tmp_path)
+    assert run.returncode == 2 and "Traceback" not in run.stderr
+    assert run.stderr.splitlines()[0].startswith(f"error: PREFECT_API_URL in Prefect profile 'lab' "
+                                                 f"({home / 'profiles.toml'}) points to {url}, which does not answer")
+    assert not (tmp_path / "storage").exists() and daemons_of(home) == []
+
+
+def test_status_of_a_server_that_died_names_its_state_file_url_and_pid(user_env):
+    home = Path(user_env["PREFECT_HOME"])
+    (home / "labflows-server.json").write_text(json.dumps({"url": "http://127.0.0.1:9/api", "pid": 999999}))
+    status = labflows(user_env, "server", "status")
+    assert status.returncode == 1
+    assert status.stdout.splitlines() == [
+        f"not running: {home.resolve() / 'labflows-server.json'} names http://127.0.0.1:9/api (pid 999999), "
+        "which does not answer; the next labflows run starts a new server"]
+
+
+def test_a_command_loading_a_saved_block_names_a_dead_api_url_in_one_line(user_env, tmp_path):
+    url = "http://127.0.0.1:9/api"
+    (tmp_path / "inputs.yml").write_text("inputs: []\n")
+    done = labflows({**user_env, "PREFECT_API_URL": url}, "inputs", "list", str(tmp_path / "inputs.yml"),
+                    "--credentials-block", "lab", cwd=tmp_path)
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert done.stderr.splitlines() == [
+        f"error: the environment variable PREFECT_API_URL points to {url}, which does not answer: start that "
+        "server (prefect server start) or run `unset PREFECT_API_URL` so that labflows starts its own"]
