@@ -29,8 +29,8 @@ from uuid import UUID
 import pytest
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.filters import (
-    ArtifactFilter, ArtifactFilterFlowRunId, ArtifactFilterKey, DeploymentFilter, DeploymentFilterId, DeploymentFilterName, FlowRunFilter, FlowRunFilterId,
-    FlowRunFilterTags, TaskRunFilter,
+    ArtifactFilter, ArtifactFilterFlowRunId, ArtifactFilterKey, DeploymentFilter, DeploymentFilterId, DeploymentFilterName,
+    FlowFilter, FlowFilterName, FlowRunFilter, FlowRunFilterDeploymentId, FlowRunFilterId, FlowRunFilterTags, TaskRunFilter,
 )
 from prefect.client.schemas.sorting import ArtifactSort, FlowRunSort
 from prefect.settings import PREFECT_API_URL, temporary_settings
@@ -38,6 +38,10 @@ from prefect.settings import PREFECT_API_URL, temporary_settings
 ROOT = Path(__file__).resolve().parents[2]
 POOL = "labflows"
 PREFECT = [sys.executable, "-m", "prefect"]
+LABFLOWS = [sys.executable, "-m", "flows.run"]  # the installed `labflows` script, from the copy's code
+# docs/deploy.md, "The launcher": the watcher next to the worker
+WATCH = ["launch", ".labflows/launcher", "--watch", "--workflow", "hello=examples/hello/workflow.yaml",
+         "--storage", ".labflows/storage"]
 
 pytestmark = [pytest.mark.server, pytest.mark.timeout(240)]
 
@@ -113,9 +117,10 @@ def _stop(proc: subprocess.Popen, grace_s: float = 15) -> None:
         proc.wait(10)
 
 
-def _start(stack_env: dict[str, str], logs: Path, cwd: Path, name: str, *args: str) -> subprocess.Popen:
+def _start(stack_env: dict[str, str], logs: Path, cwd: Path, name: str, *args: str,
+           program: list[str] = PREFECT) -> subprocess.Popen:
     log = open(logs / f"{name}.log", "wb")
-    return subprocess.Popen([*PREFECT, *args], cwd=cwd, env=stack_env, stdout=log, stderr=subprocess.STDOUT,
+    return subprocess.Popen([*program, *args], cwd=cwd, env=stack_env, stdout=log, stderr=subprocess.STDOUT,
                             stdin=subprocess.DEVNULL, start_new_session=True)
 
 
@@ -130,8 +135,8 @@ def _fresh_checkout(dest: Path) -> Path:
     return dest
 
 
-# Dropped into the fresh checkout's launcher folder before deploying: the shipped launcher
-# deployment's schedule must pick them up by itself (one run for hello, a rejection for nosuch).
+# Dropped into the fresh checkout's launcher folder before deploying: the watcher started as
+# docs/deploy.md shows must pick them up by itself (one run for hello, a rejection for nosuch).
 LAUNCHER_DROPS = {"hello/first.json": '{"SAMPLE_ID": "dropped-1"}', "nosuch/job.json": '{"id": 1}'}
 
 
@@ -176,6 +181,8 @@ def stack(tmp_path_factory) -> Iterator[Stack]:
         cleanup.callback(_stop, worker)  # started first: it boots while deploy runs
         stack.cli("--no-prompt", "deploy", "--name", "run-workflow", "--name", "launcher", "--name", "run-app",
                   timeout=120)
+        watcher = _start(env, logs, checkout, "watcher", *WATCH, program=LABFLOWS)
+        cleanup.callback(_stop, watcher)
         yield stack
 
 
@@ -258,7 +265,7 @@ def _runs_of(client, deployment_id: UUID) -> list[Any]:
 
 def test_launcher_starts_one_run_per_job_file_and_a_second_pass_none(stack, tmp_path):
     deployment = stack.api(lambda c: c.read_deployment_by_name("launcher/launcher"))
-    assert [(s.schedule.interval.total_seconds(), s.active) for s in deployment.schedules] == [(60.0, True)]
+    assert [(s.schedule.interval.total_seconds(), s.active) for s in deployment.schedules] == [(3600.0, False)]
 
     storage = _storage(tmp_path)
     launch = tmp_path / "launch"
@@ -273,7 +280,7 @@ def test_launcher_starts_one_run_per_job_file_and_a_second_pass_none(stack, tmp_
         assert final.state.is_completed(), f"{final.state}\n{stack.tail('worker.log')}"
         return final
 
-    # an unscheduled copy: the shipped deployment's one slot (CANCEL_NEW) belongs to its schedule
+    # an unscheduled copy with these parameters (the shipped one keeps its own)
     with _deployment_variant(stack, "manual-passes", params, like="launcher/launcher") as deployment_id:
         launch_once(deployment_id)
         launched = stack.api(_launched_runs)
@@ -346,17 +353,23 @@ def _rejected_events(client) -> list[dict]:
     return read()
 
 
-def test_the_shipped_launcher_schedule_launches_dropped_jobs_and_reports_rejections(stack):
-    """LAUNCHER_DROPS were dropped into the fresh checkout before deploying; only the schedule acts."""
+def _watcher_runs(client) -> list[Any]:
+    """The launcher flow runs the watcher started (in its own process, not through the deployment)."""
+    return client.read_flow_runs(flow_filter=FlowFilter(name=FlowFilterName(any_=["launcher"])),
+                                 flow_run_filter=FlowRunFilter(deployment_id=FlowRunFilterDeploymentId(is_null_=True)),
+                                 sort=FlowRunSort.EXPECTED_START_TIME_ASC, limit=50, offset=0)
+
+
+def test_the_watcher_launches_dropped_jobs_and_reports_rejections(stack):
+    """LAUNCHER_DROPS were dropped into the fresh checkout before deploying; only the watcher acts."""
     launcher = stack.api(lambda c: c.read_deployment_by_name("launcher/launcher"))
     launch = stack.checkout / ".labflows/launcher"
 
     def rejecting_run() -> Any:
-        runs = stack.api(_runs_of, launcher.id)
+        runs = stack.api(_watcher_runs)
         return next((r for r in runs if r.state.is_completed() and "rejected" in (r.state.message or "")), None)
 
-    run = _wait_for(stack, "a scheduled launcher run that rejected nosuch/job.json", rejecting_run, 180)
-    assert run.auto_scheduled
+    run = _wait_for(stack, "a launcher run of the watcher that rejected nosuch/job.json", rejecting_run, 120)
     assert "no workflow named 'nosuch'" in run.state.message and "\n" not in run.state.message
     assert (stack.checkout / "workflows").is_dir()  # created on first use: a fresh clone has none
     moved = launch / "_launcher_/rejected/nosuch/job.json"
@@ -380,6 +393,13 @@ def test_the_shipped_launcher_schedule_launches_dropped_jobs_and_reports_rejecti
     assert final.state.is_completed(), f"{final.state}\n{stack.tail('worker.log')}"
     assert (stack.checkout / ".labflows/storage/example-bucket/hello-world/dropped-1/hello.txt").read_text() == \
         "Hello world! This is job dropped-1!\n"
+
+    # a file dropped while the watcher runs: one more run (the 60 s are a hang guard, the default pass is 10 s)
+    (launch / "hello/second.json").write_text('{"SAMPLE_ID": "dropped-2"}')
+    _wait_for(stack, "a run for hello/second.json", lambda: len(stack.api(_launched_runs, "hello")) == 2, 60)
+    assert sorted(r.name.rsplit("_", 1)[0] for r in stack.api(_launched_runs, "hello")) == ["first", "second"]
+    # no empty runs: one launcher run per pass that found files, none through the deployment
+    assert len(stack.api(_watcher_runs)) <= 3 and stack.api(_runs_of, launcher.id) == []
 
 
 SUBPIPE_PARENT = """
