@@ -77,7 +77,8 @@ def test_each_step_has_a_markdown_artifact_and_runs_are_named_and_tagged(pipelin
     assert split.task_run_id == next(t.id for t in task_runs if t.name == "split")
     text = split.data
     assert "### Step `split`: done" in text
-    assert "| image | docker.io/library/alpine:3 |" in text
+    # the local executor ignores the step's image: the report says where the commands ran
+    assert "| image | none: executor local runs the commands in the host shell |" in text
     assert "| exit code | 0 |" in text
     assert 'echo "S9 | ok" > note.md' in text  # the command as run, job data substituted
     assert "| parts | s3://bucket/art/S9/part_1.txt |" in text
@@ -129,6 +130,20 @@ def test_markdown_escapes_table_cells_and_fences():
     assert "| x\\|y | s3://b/k\\|1 |" in text
     assert "````sh\necho '```' | tr a b\n````" in text
     assert "### Step `s`: failed" in text and "| exit code | 3 |" in text
+
+
+def test_the_image_is_shown_for_container_executors_and_a_stopped_step_is_cancelled_not_failed():
+    from prefect.exceptions import TerminationSignal
+
+    from tasks.bclaw.artifacts import is_cancellation
+
+    report = StepReport("wf", "s", image="docker.io/library/alpine:3", executor="docker", error="stopped")
+    assert "| image | docker.io/library/alpine:3 |" in render_markdown(report)
+    assert "### Step `s`: failed" in render_markdown(report)
+    report.cancelled = True
+    assert "### Step `s`: cancelled" in render_markdown(report)
+    assert is_cancellation(TerminationSignal(15)) and is_cancellation(KeyboardInterrupt())
+    assert not is_cancellation(RuntimeError("command exited with code 1"))
 
 
 def test_outside_a_prefect_run_nothing_is_published():
