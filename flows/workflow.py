@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -22,12 +23,14 @@ from tasks.bclaw.initialize import (
     load_job_file,
     render_repository,
 )
-from tasks.bclaw.labels import add_flow_run_tags, workflow_tag
+from tasks.bclaw.labels import workflow_tag
 from tasks.bclaw.run_lock import repository_lock
+from tasks.bclaw.run_summary import publish_workflow_summary
 from tasks.bclaw.step_kinds import flow_handlers
 from tasks.bclaw.walk import Handlers, StepOutcome, walk_steps
 from tasks.bclaw.workspaces import sweep_stale_workspaces
 from tasks.runtime.executors import ExecutorName
+from tasks.runtime.flow_run_tags import add_flow_run_tags
 from tasks.runtime.logs import run_logger
 from tasks.runtime.task_runners import make_task_runner
 
@@ -133,6 +136,13 @@ def run_workflow(
     repo = load_repository(repository_block, storage)
     tag = workflow_tag(workflow_name(workflow))
     add_flow_run_tags(flow_run.id, tag)
+    started = time.monotonic()
     with tags(tag):
-        return run_loaded_workflow(wf, job, job_file=job_file, repo=repo, executor=executor,
-                                   execution_id=str(flow_run.id or ""), repository_uri=repository_uri)
+        try:
+            summary = run_loaded_workflow(wf, job, job_file=job_file, repo=repo, executor=executor,
+                                          execution_id=str(flow_run.id or ""), repository_uri=repository_uri)
+        except WorkflowFailed as exc:
+            publish_workflow_summary(exc.summary, "Failed", time.monotonic() - started)
+            raise
+        publish_workflow_summary(summary, "Completed", time.monotonic() - started)
+        return summary
