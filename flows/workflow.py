@@ -9,6 +9,7 @@ from typing import Any
 
 from prefect import flow, tags
 from prefect.runtime import flow_run
+from pydantic.json_schema import SkipJsonSchema
 
 from blocks.repository import Repository
 from blocks.resolve import load_repository
@@ -111,7 +112,8 @@ def run_workflow(
     storage: str | None = None,
     executor: ExecutorName | None = None,
     run_name: str | None = None,
-    repository_uri: str | None = None,
+    # set by a parent's subpipe step, never by people: kept out of the deployment's run form
+    repository_uri: SkipJsonSchema[str | None] = None,
 ) -> dict:
     """Run a BayerCLAW workflow file.
 
@@ -125,7 +127,8 @@ def run_workflow(
         executor: where commands run, a name of :data:`tasks.runtime.executors.EXECUTORS`
             (``local``, ``docker``, ``podman``); default: the workflow's ``Options``.
         run_name: the flow run's name; default ``<workflow>:<job file name>``.
-        repository_uri: run in this repository instead of the workflow's ``Repository`` (subpipes).
+        repository_uri: run in this repository instead of the workflow's ``Repository`` (set by a
+            subpipe step; not in the run form).
 
     Returns:
         The summary: workflow name, repository URI and one record per step.

@@ -88,6 +88,15 @@ def test_run_workflow_offers_the_executor_as_a_choice():
     assert list(EXECUTORS) == ["local", "docker", "podman"]
 
 
+def test_the_run_form_hides_the_internal_repository_uri_but_a_parent_can_still_pass_it():
+    from flows.workflow import run_workflow
+
+    schema = parameter_schema(run_workflow).model_dump()
+    assert "repository_uri" not in schema["properties"]
+    assert "repository_uri" in inspect.signature(run_workflow.fn).parameters
+    validate({"workflow": "w.yaml", "repository_uri": "s3://b/parent/Step"}, schema, raise_on_error=True)
+
+
 def test_schedules_launcher_hourly_sweep_and_nightly_example_paused():
     deployments = _deployments()
     # new files are launched by the watcher (labflows launch --watch): no run every minute
