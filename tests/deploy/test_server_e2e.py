@@ -149,6 +149,8 @@ def stack(tmp_path_factory) -> Iterator[Stack]:
     port = _free_port()
     url = f"http://127.0.0.1:{port}/api"
     checkout = _fresh_checkout(base / "checkout")
+    # a fresh clone gets its .venv from `make`; the B-Fabric example app runs its scripts from there
+    (checkout / ".venv").symlink_to(Path(sys.executable).parents[1])
     for rel, text in LAUNCHER_DROPS.items():
         (checkout / ".labflows/launcher" / rel).parent.mkdir(parents=True, exist_ok=True)
         (checkout / ".labflows/launcher" / rel).write_text(text)
@@ -159,8 +161,6 @@ def stack(tmp_path_factory) -> Iterator[Stack]:
         "PREFECT_API_URL": url,
         "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
         "PREFECT_SERVER_UI_ENABLED": "false",
-        "PREFECT_WORKER_QUERY_SECONDS": "1",
-        "PREFECT_WORKER_PREFETCH_SECONDS": "1",
         # the scheduler stays on (as shipped); its passes come every 5 s instead of 60 s
         "PREFECT_SERVER_SERVICES_SCHEDULER_LOOP_SECONDS": "5",
         "PREFECT_LOGGING_TO_API_BATCH_INTERVAL": "0.3",
@@ -177,10 +177,11 @@ def stack(tmp_path_factory) -> Iterator[Stack]:
             time.sleep(0.3)
         stack = Stack(url, env, logs, checkout)
         stack.cli("work-pool", "create", POOL, "--type", "process")
-        worker = _start(env, logs, checkout, "worker", "worker", "start", "--pool", POOL, "--limit", "4")
+        # docs/deploy.md step 4: the worker asks for runs every 2 s
+        worker = _start({**env, "PREFECT_WORKER_QUERY_SECONDS": "2"}, logs, checkout, "worker",
+                        "worker", "start", "--pool", POOL, "--limit", "4")
         cleanup.callback(_stop, worker)  # started first: it boots while deploy runs
-        stack.cli("--no-prompt", "deploy", "--name", "run-workflow", "--name", "launcher", "--name", "run-app",
-                  timeout=120)
+        stack.cli("--no-prompt", "deploy", "--all", timeout=120)
         watcher = _start(env, logs, checkout, "watcher", *WATCH, program=LABFLOWS)
         cleanup.callback(_stop, watcher)
         yield stack
@@ -222,10 +223,11 @@ def test_deployments_work_in_the_checkout_with_a_described_form(stack, name):
 def test_deployed_run_workflow_completes_with_outputs_and_artifacts(stack, tmp_path):
 
     storage = _storage(tmp_path)
-    out = stack.cli("deployment", "run", "run-workflow/run-workflow",
+    out = stack.cli("deployment", "run", "run-workflow/run-workflow", "--flow-run-name", "qc:job",
                     "--param", "workflow=examples/qc/workflow.yaml", "--param", "job_file=examples/qc/job.json",
                     "--param", f"storage={storage}")
     flow_run_id = UUID(re.search(r"UUID: ([0-9a-f-]{36})", out).group(1))
+    assert "'qc:job'" in out  # the name is known when the run is created, not a placeholder
     run = stack.wait_final(flow_run_id)
     assert run.state.is_completed(), f"{run.state}\n{stack.tail('worker.log')}"
     assert run.name == "qc:job"
@@ -239,6 +241,36 @@ def test_deployed_run_workflow_completes_with_outputs_and_artifacts(stack, tmp_p
     assert {"qc-make-reads", "qc-count", "qc-report"} <= set(artifacts)
     assert "| stats | s3://labflows-examples/runs/qc/S1/stats.json |" in artifacts["qc-count"].data
     assert "| exit code | 0 |" in artifacts["qc-report"].data
+    summary = stack.api(lambda c: c.read_artifacts(artifact_filter=ArtifactFilter(
+        flow_run_id=ArtifactFilterFlowRunId(any_=[flow_run_id]), key=ArtifactFilterKey(any_=["qc-summary"]))))
+    assert [a.type for a in summary] == ["markdown"] and "| steps | 3 done |" in summary[0].data
+
+
+def test_deployed_run_app_gets_its_b_fabric_credentials_from_a_saved_block(stack, tmp_path):
+    """docs/deploy.md, "A B-Fabric app": the stand-in, a BfabricCredentials block, prefect deployment run."""
+    with open(stack.logs / "standin.log", "wb") as log:
+        standin = subprocess.Popen([*LABFLOWS, "bfabric-standin", "--seed", "examples/bfabric/seed.yaml", "--port", "0"],
+                                   cwd=stack.checkout, env=stack.env, stdout=log, stderr=subprocess.STDOUT,
+                                   stdin=subprocess.DEVNULL, start_new_session=True)
+    try:
+        printed = _wait_for(stack, "the stand-in's address", lambda: re.search(
+            r"^export BFABRICPY_CONFIG_OVERRIDE='(.*)'$", (stack.logs / "standin.log").read_text(), re.M), 60)
+        config = json.loads(printed.group(1))
+        url, auth = config["client"]["base_url"], config["auth"]
+        save = (f"from blocks import BfabricCredentials; BfabricCredentials(base_url={url!r}, "
+                f"login={auth['login']!r}, password={auth['password']!r}).save('lab-bfabric', overwrite=True)")
+        subprocess.run([sys.executable, "-c", save], cwd=stack.checkout, env=stack.env, check=True, timeout=60)
+        out = stack.cli("deployment", "run", "run-app/run-app", "--flow-run-name", "workunit-1",
+                        "--param", "app_yml=examples/bfabric/app/app.yml", "--param", f"work_dir={tmp_path / 'WU1'}",
+                        "--param", "workunit_ref=1", "--param", "credentials_block=lab-bfabric")
+        run = stack.wait_final(UUID(re.search(r"UUID: ([0-9a-f-]{36})", out).group(1)), timeout=150)
+    finally:
+        _stop(standin)
+    assert run.state.is_completed(), f"{run.state}\n{stack.tail('worker.log')}"
+    assert run.name == "workunit-1" and "workunit:1" in run.tags
+    summary = stack.api(lambda c: c.read_artifacts(artifact_filter=ArtifactFilter(
+        flow_run_id=ArtifactFilterFlowRunId(any_=[run.id]), key=ArtifactFilterKey(any_=["workunit-1-summary"]))))
+    assert "| chunks | 4 (4 done) |" in summary[0].data
 
 
 # ---- more deployments like the shipped ones ---------------------------------------------------------
