@@ -18,7 +18,7 @@ from specs.workflow.model import workflow_name
 
 NIGHTLY_CRON = "0 2 * * *"
 DEFAULT_TIMEZONE = "Europe/Zurich"
-LAUNCHER_EVERY_S = 60
+LAUNCHER_SWEEP_S = 3600
 
 
 def nightly(cron: str = NIGHTLY_CRON, timezone: str = DEFAULT_TIMEZONE, active: bool = True) -> Schedule:
@@ -26,9 +26,10 @@ def nightly(cron: str = NIGHTLY_CRON, timezone: str = DEFAULT_TIMEZONE, active: 
     return Cron(cron, timezone=timezone, active=active)
 
 
-def every_minute(seconds: int = LAUNCHER_EVERY_S) -> Schedule:
-    """The launcher's schedule: an interval, every minute by default."""
-    return Interval(seconds)
+def launcher_sweep(seconds: int = LAUNCHER_SWEEP_S, active: bool = False) -> Schedule:
+    """The launcher's fallback schedule: hourly, paused. New files are launched by the watcher
+    (``labflows launch --watch``); resume this only where no watcher can run."""
+    return Interval(seconds, active=active)
 
 
 def nightly_workflow(workflow: str, job_file: str, *, name: str | None = None, storage: str | None = None,

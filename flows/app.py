@@ -20,6 +20,7 @@ synchronous one waits up to a second for its heartbeat thread.
 from __future__ import annotations
 
 import asyncio
+import time
 from pathlib import Path
 from typing import Any, Literal, Sequence
 
@@ -30,6 +31,7 @@ from prefect.task_runners import ThreadPoolTaskRunner
 
 from specs.bfabric.workunit import WorkunitDefinition
 from tasks.bfabric.app.artifacts import (
+    publish_app_summary,
     publish_failure,
     publish_registered,
     registered_rows,
@@ -49,6 +51,7 @@ from tasks.bfabric.app.tasks import (
     workunit_definition_task,
 )
 from tasks.bfabric.app.workunit import parse_workunit_ref, workunit_id_of
+from tasks.runtime.flow_run_tags import add_flow_run_tags, workunit_tag
 from tasks.bfabric.chunks import ChunksFile
 from tasks.runtime.logs import run_logger
 
@@ -73,7 +76,7 @@ def _app_action_name() -> str:
 
 
 def _workunit_tags(workunit_id: int | None) -> list[str]:
-    return [f"workunit:{workunit_id}"] if workunit_id is not None else []
+    return [workunit_tag(workunit_id)] if workunit_id is not None else []
 
 
 def _definition(workunit_ref: int | str, work_dir: str, connection: BfabricConnection) -> WorkunitDefinition:
@@ -105,7 +108,7 @@ def run_chunks(run: AppRun, chunks: Sequence[Path], steps: Sequence[str], max_pa
         else:
             results.append(outcome)
     if failures:
-        raise ChunksFailedError(failures, len(chunks))
+        raise ChunksFailedError(failures, len(chunks), results)
     return results
 
 
@@ -128,6 +131,7 @@ def _execute(run: AppRun, action: str, chunk: str | None, max_parallel_chunks: i
     if action != "dispatch":
         chunk_results = run_chunks(run, _chunk_dirs(run, chunk), PHASE_STEPS[action], max_parallel_chunks, filter)
     return {
+        "chunk_results": chunk_results,  # for the summary artifact; not part of the returned summary
         "workunit_id": run.workunit_id,
         "app_version": run.version.version,
         "work_dir": str(run.work_dir),
@@ -164,9 +168,11 @@ def _run_whole_app(app_yml: str, work_dir: str, workunit_ref: int | str, connect
     read_only = options.read_only
     ref = parse_workunit_ref(workunit_ref)
     workunit_id = ref if isinstance(ref, int) else None
+    started = time.monotonic()
     try:
         definition = _definition(ref, work_dir, connection)
         workunit_id = workunit_id_of(definition)
+        add_flow_run_tags(flow_run.id, *_workunit_tags(workunit_id))  # the run itself, not only its tasks
         with tags(*_workunit_tags(workunit_id)):
             if not read_only:
                 status_task(connection, workunit_id, "processing")
@@ -176,8 +182,10 @@ def _run_whole_app(app_yml: str, work_dir: str, workunit_ref: int | str, connect
                 status_task(connection, workunit_id, "available")
     except Exception as exc:
         _mark_failed(connection, workunit_id, exc, read_only)
+        publish_app_summary(workunit_id, "Failed", time.monotonic() - started, error=exc)
         raise
     publish_registered(workunit_id, summary["registered"])
+    publish_app_summary(workunit_id, "Completed", time.monotonic() - started, summary.pop("chunk_results"))
     summary["status"] = None if read_only else "available"
     return summary
 
@@ -221,8 +229,10 @@ def _run_action(action: str, app_yml: str, work_dir: str, workunit_ref: int | st
                 connection: BfabricConnection, max_parallel_chunks: int, options: AppRunOptions,
                 filter: str | None) -> dict[str, Any]:
     """app_action's work: one phase, and the status it writes (never ``failed``)."""
+    started = time.monotonic()
     definition = _definition(workunit_ref, work_dir, connection)
     workunit_id = workunit_id_of(definition)
+    add_flow_run_tags(flow_run.id, *_workunit_tags(workunit_id))
     run = build_app_run(app_yml, work_dir, definition, options, connection)
     status = PHASE_STATUS[action]
     write = status is not None and not options.read_only and chunk is None
@@ -232,10 +242,15 @@ def _run_action(action: str, app_yml: str, work_dir: str, workunit_ref: int | st
     with tags(*_workunit_tags(workunit_id)):
         if write and action == "dispatch":
             status_task(connection, workunit_id, status)
-        summary = _execute(run, action, chunk, max_parallel_chunks, filter)
+        try:
+            summary = _execute(run, action, chunk, max_parallel_chunks, filter)
+        except Exception as exc:
+            publish_app_summary(workunit_id, "Failed", time.monotonic() - started, error=exc)
+            raise
         if write and action != "dispatch":
             status_task(connection, workunit_id, status)
     publish_registered(workunit_id, summary["registered"])
+    publish_app_summary(workunit_id, "Completed", time.monotonic() - started, summary.pop("chunk_results"))
     summary["status"] = status if write else None
     return summary
 

@@ -1,7 +1,9 @@
 """``launcher``: start one ``run-workflow`` flow run per job file dropped into a launcher folder.
 
-Deployed with a schedule (every minute by default, see ``prefect.yaml``), it replaces BayerCLAW's
-launcher bucket and job router; the listing and claiming logic is in :mod:`tasks.launcher.router`.
+With :func:`watch_launcher` (``labflows launch --watch``) it replaces BayerCLAW's launcher bucket and
+job router: a long-running watcher lists the folder every few seconds and runs this flow only when
+there are new files. The listing and claiming logic is in :mod:`tasks.launcher.router`, the loop in
+:mod:`tasks.launcher.watch`.
 """
 
 from __future__ import annotations
@@ -25,8 +27,10 @@ from tasks.launcher.router import (
     LaunchOutcome,
     launch_job_file,
     normalize_prefix,
+    find_new_job_files,
     run_launcher,
 )
+from tasks.launcher.watch import DEFAULT_INTERVAL_S, Watcher
 from tasks.runtime.executors import ExecutorName
 from tasks.runtime.logs import run_logger
 
@@ -54,6 +58,11 @@ def create_local_folders(prefix: str, workflows_dir: str) -> None:
         if not folder.is_dir():
             folder.mkdir(parents=True, exist_ok=True)
             run_logger().info("created %s", folder.absolute())
+
+
+def _launcher_repository(launcher_block: str | None, repository_block: str | None, storage: str | None):
+    """Where the launcher folder is read: its own block, else the runs' repository."""
+    return load_repository(launcher_block or repository_block, storage)
 
 
 def _run_name() -> str:
@@ -99,7 +108,7 @@ def launcher(
     """
     create_local_folders(normalize_prefix(prefix), workflows_dir)
     setup = LauncherSetup(
-        launcher_repo=load_repository(launcher_block or repository_block, storage),
+        launcher_repo=_launcher_repository(launcher_block, repository_block, storage),
         prefix=normalize_prefix(prefix),
         run_repo=load_repository(repository_block, storage),
         deployment=deployment,
@@ -123,3 +132,29 @@ def launcher(
                              "next run: " + "; ".join(o.message for o in outcomes if o.status == "error"))
     # a returned state keeps the summary as the result and puts the rejections on the run's face
     return Completed(message=rejected, data=summary) if rejected else summary
+
+
+def watch_launcher(prefix: str = DEFAULT_PREFIX, *, interval_s: float = DEFAULT_INTERVAL_S,
+                   on_pass: Any = None, **launcher_args: Any) -> Watcher:
+    """A :class:`~tasks.launcher.watch.Watcher` of ``prefix`` that runs :func:`launcher` for new files.
+
+    Args:
+        prefix: the launcher folder, as for :func:`launcher`.
+        interval_s: seconds between passes.
+        on_pass: called with the new files and the launcher's final state after each launch.
+        **launcher_args: the other parameters of :func:`launcher` (``workflows_dir``, ``storage``, ...).
+
+    Returns:
+        The watcher; call its ``run(passes)`` to start watching.
+    """
+    norm = normalize_prefix(prefix)
+    create_local_folders(norm, launcher_args.get("workflows_dir", "workflows"))
+    repo = _launcher_repository(launcher_args.get("launcher_block"), launcher_args.get("repository_block"),
+                                launcher_args.get("storage"))
+    limit = launcher_args.get("limit", 100)
+
+    def launch(_new: list[JobFile]) -> Any:
+        # the flow lists again and claims each version exactly once (racing watchers agree)
+        return launcher(prefix=prefix, **launcher_args, return_state=True)
+
+    return Watcher(lambda: find_new_job_files(repo, norm, limit), launch, interval_s=interval_s, on_pass=on_pass)

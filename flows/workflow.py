@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 from prefect import flow, tags
 from prefect.runtime import flow_run
+from pydantic.json_schema import SkipJsonSchema
 
 from blocks.repository import Repository
 from blocks.resolve import load_repository
@@ -22,12 +24,14 @@ from tasks.bclaw.initialize import (
     load_job_file,
     render_repository,
 )
-from tasks.bclaw.labels import add_flow_run_tags, workflow_tag
+from tasks.bclaw.labels import workflow_tag
 from tasks.bclaw.run_lock import repository_lock
+from tasks.bclaw.run_summary import publish_workflow_summary
 from tasks.bclaw.step_kinds import flow_handlers
 from tasks.bclaw.walk import Handlers, StepOutcome, walk_steps
 from tasks.bclaw.workspaces import sweep_stale_workspaces
 from tasks.runtime.executors import ExecutorName
+from tasks.runtime.flow_run_tags import add_flow_run_tags
 from tasks.runtime.logs import run_logger
 from tasks.runtime.task_runners import make_task_runner
 
@@ -108,7 +112,8 @@ def run_workflow(
     storage: str | None = None,
     executor: ExecutorName | None = None,
     run_name: str | None = None,
-    repository_uri: str | None = None,
+    # set by a parent's subpipe step, never by people: kept out of the deployment's run form
+    repository_uri: SkipJsonSchema[str | None] = None,
 ) -> dict:
     """Run a BayerCLAW workflow file.
 
@@ -122,7 +127,8 @@ def run_workflow(
         executor: where commands run, a name of :data:`tasks.runtime.executors.EXECUTORS`
             (``local``, ``docker``, ``podman``); default: the workflow's ``Options``.
         run_name: the flow run's name; default ``<workflow>:<job file name>``.
-        repository_uri: run in this repository instead of the workflow's ``Repository`` (subpipes).
+        repository_uri: run in this repository instead of the workflow's ``Repository`` (set by a
+            subpipe step; not in the run form).
 
     Returns:
         The summary: workflow name, repository URI and one record per step.
@@ -133,6 +139,13 @@ def run_workflow(
     repo = load_repository(repository_block, storage)
     tag = workflow_tag(workflow_name(workflow))
     add_flow_run_tags(flow_run.id, tag)
+    started = time.monotonic()
     with tags(tag):
-        return run_loaded_workflow(wf, job, job_file=job_file, repo=repo, executor=executor,
-                                   execution_id=str(flow_run.id or ""), repository_uri=repository_uri)
+        try:
+            summary = run_loaded_workflow(wf, job, job_file=job_file, repo=repo, executor=executor,
+                                          execution_id=str(flow_run.id or ""), repository_uri=repository_uri)
+        except WorkflowFailed as exc:
+            publish_workflow_summary(exc.summary, "Failed", time.monotonic() - started)
+            raise
+        publish_workflow_summary(summary, "Completed", time.monotonic() - started)
+        return summary

@@ -142,6 +142,10 @@ class Expression:
     def __repr__(self) -> str:
         return f"Expression({self.text!r})"
 
+    def variables(self) -> list[str]:
+        """The names the expression reads, in order of first use (``a < b and a > 0``: ``a``, ``b``)."""
+        return list(dict.fromkeys(n.id for n in ast.walk(self._tree) if isinstance(n, ast.Name)))
+
     def evaluate(self, names: dict[str, Any], *, with_math_re: bool = False) -> Any:
         """The expression's value with ``names`` as variables; ``math``/``re`` when allowed.
 

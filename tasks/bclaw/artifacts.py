@@ -9,6 +9,7 @@ fails a step: outside a Prefect run it does nothing, and API errors only log a w
 
 from __future__ import annotations
 
+import asyncio
 import time
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -20,6 +21,7 @@ from prefect.artifacts import create_link_artifact, create_markdown_artifact
 
 from tasks.bclaw.labels import artifact_key
 from tasks.bclaw.staging import input_uri
+from tasks.runtime.executors import EXECUTORS
 from tasks.runtime.logs import in_a_run, run_logger
 
 MAX_COMMAND_CHARS = 8000  # the UI shows the start of a longer script, with a note
@@ -33,18 +35,30 @@ class StepReport:
     workflow: str
     step: str
     image: str = ""
+    executor: str = ""
     command: str = ""
     inputs: dict[str, str] = field(default_factory=dict)
     outputs: dict[str, list[str]] = field(default_factory=dict)
     exit_code: int | None = None
     error: str = ""
+    cancelled: bool = False  # stopped from outside (run cancelled, worker stopped), not failed
     started: float = field(default_factory=time.monotonic)
     finished: float | None = None
 
     @property
     def status(self) -> str:
-        """``done`` or ``failed``."""
+        """``done``, ``failed`` or ``cancelled``."""
+        if self.cancelled:
+            return "cancelled"
         return "failed" if self.error or (self.exit_code not in (None, 0)) else "done"
+
+    @property
+    def image_shown(self) -> str:
+        """The image, or that none was used: the ``local`` executor runs commands in the host shell."""
+        executor = EXECUTORS.get(self.executor)
+        if executor is not None and not executor.uses_image:
+            return f"none: executor {self.executor} runs the commands in the host shell"
+        return self.image or "-"
 
     @property
     def duration_s(self) -> float:
@@ -70,10 +84,17 @@ def start_report(ctx: Any, step: str, image: str, inputs: dict[str, str], refere
                  started: float) -> StepReport:
     """The report of a step starting in run context ``ctx`` (a :class:`~tasks.bclaw.context.RunContext`);
     the workflow is named as in run names (``examples/qc/workflow.yaml`` is ``qc``)."""
-    report = StepReport(ctx.workflow_name, step, image=image,
-                        started=started)
+    report = StepReport(ctx.workflow_name, step, image=image, executor=ctx.executor, started=started)
     report.set_inputs(inputs, references, ctx.repo_uri)
     return report
+
+
+def is_cancellation(exc: BaseException) -> bool:
+    """Whether ``exc`` stops a step from outside (Ctrl-C, SIGTERM from a cancelling worker, a
+    cancelled run) rather than the step failing."""
+    from prefect.exceptions import CancelledRun, TerminationSignal
+
+    return isinstance(exc, (KeyboardInterrupt, TerminationSignal, CancelledRun, asyncio.CancelledError))
 
 
 def _cell(text: Any) -> str:
@@ -98,7 +119,7 @@ def render_markdown(report: StepReport) -> str:
         "| | |",
         "|---|---|",
         f"| workflow | {_cell(report.workflow)} |",
-        f"| image | {_cell(report.image or '-')} |",
+        f"| image | {_cell(report.image_shown)} |",
         f"| exit code | {exit_code} |",
         f"| duration | {report.duration_s:.2f} s |",
     ]

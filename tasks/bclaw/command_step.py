@@ -18,7 +18,7 @@ from prefect import task
 from prefect.cache_policies import NO_CACHE
 
 from blocks.repository import ObjectNotFound, PathOutsideRoot, RepositoryError, basename, has_glob
-from tasks.bclaw.artifacts import publish_step_report, start_report
+from tasks.bclaw.artifacts import is_cancellation, publish_step_report, start_report
 from tasks.bclaw.commands import CommandRun, run_commands
 from tasks.bclaw.containment import PathRefused, check_command_paths
 from tasks.bclaw.context import RunContext, StepRecord
@@ -166,6 +166,7 @@ def run_command_step(step, ctx: RunContext, prev_outputs: dict[str, str] | None 
         ok = True
     except BaseException as exc:
         report.error = str(exc) or type(exc).__name__
+        report.cancelled = is_cancellation(exc)
         raise
     finally:
         publish_step_report(report, ctx.repo)

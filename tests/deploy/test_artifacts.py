@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import textwrap
 from typing import Any
 from uuid import UUID
@@ -10,7 +11,7 @@ from uuid import UUID
 import pytest
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.filters import (
-    ArtifactFilter, FlowRunFilter, FlowRunFilterId, TaskRunFilter,
+    ArtifactFilter, ArtifactFilterFlowRunId, FlowRunFilter, FlowRunFilterId,
 )
 from prefect.client.schemas.sorting import ArtifactSort, TaskRunSort
 
@@ -26,7 +27,7 @@ def _read(flow_run_id: UUID) -> tuple[Any, list[Any], list[Any]]:
             runs = FlowRunFilter(id=FlowRunFilterId(any_=[flow_run_id]))
             run = await client.read_flow_run(flow_run_id)
             artifacts = await client.read_artifacts(
-                artifact_filter=ArtifactFilter(), flow_run_filter=runs, task_run_filter=TaskRunFilter(),
+                artifact_filter=ArtifactFilter(flow_run_id=ArtifactFilterFlowRunId(any_=[flow_run_id])),
                 sort=ArtifactSort.CREATED_DESC, limit=50, offset=0)
             task_runs = await client.read_task_runs(flow_run_filter=runs, sort=TaskRunSort.EXPECTED_START_TIME_ASC,
                                                     limit=50, offset=0)
@@ -71,13 +72,22 @@ def test_each_step_has_a_markdown_artifact_and_runs_are_named_and_tagged(pipelin
         "split": {"workflow:pipeline", "step:split"}, "count": {"workflow:pipeline", "step:count"}}
 
     by_key = {a.key: a for a in artifacts}
-    assert set(by_key) == {"pipeline-split", "pipeline-count"}  # no link artifacts: a local folder has no console
+    # no link artifacts: a local folder has no console
+    assert set(by_key) == {"pipeline-split", "pipeline-count", "pipeline-summary"}
+    summary = by_key["pipeline-summary"]
+    assert summary.task_run_id is None and summary.flow_run_id == run.id  # on the flow run itself
+    assert "# Workflow pipeline: Completed" in summary.data
+    assert "| repository | s3://bucket/art/S9 |" in summary.data and "| steps | 2 done |" in summary.data
+    assert re.search(r"^\| split \| done \| \d+\.\d s \| 3: s3://bucket/art/S9/part_1\.txt, "
+                     r"s3://bucket/art/S9/part_2\.txt, s3://bucket/art/S9/note\.md \|  \|$", summary.data, re.M)
+    assert re.search(r"^\| count \| done \| \d+\.\d s \| 1: s3://bucket/art/S9/n\.txt \|", summary.data, re.M)
     split = by_key["pipeline-split"]
     assert split.type == "markdown"
     assert split.task_run_id == next(t.id for t in task_runs if t.name == "split")
     text = split.data
     assert "### Step `split`: done" in text
-    assert "| image | docker.io/library/alpine:3 |" in text
+    # the local executor ignores the step's image: the report says where the commands ran
+    assert "| image | none: executor local runs the commands in the host shell |" in text
     assert "| exit code | 0 |" in text
     assert 'echo "S9 | ok" > note.md' in text  # the command as run, job data substituted
     assert "| parts | s3://bucket/art/S9/part_1.txt |" in text
@@ -99,6 +109,9 @@ def test_a_failed_step_still_has_its_artifact_with_exit_code_and_error(pipeline,
     assert "| exit code | 7 |" in count
     assert "command exited with code 7" in count
     assert "| n | s3://bucket/art/F1/n.txt |" in count  # outputs are uploaded after a failure too
+    summary = next(a for a in artifacts if a.key == "pipeline-summary").data
+    assert "# Workflow pipeline: Failed" in summary and "| steps | 1 done, 1 failed |" in summary
+    assert re.search(r"^\| count \| failed \| \d+\.\d s \| - \| .*command exited with code 7", summary, re.M)
 
 
 def test_s3_outputs_link_to_the_console_one_link_per_output(s3_repo):
@@ -129,6 +142,20 @@ def test_markdown_escapes_table_cells_and_fences():
     assert "| x\\|y | s3://b/k\\|1 |" in text
     assert "````sh\necho '```' | tr a b\n````" in text
     assert "### Step `s`: failed" in text and "| exit code | 3 |" in text
+
+
+def test_the_image_is_shown_for_container_executors_and_a_stopped_step_is_cancelled_not_failed():
+    from prefect.exceptions import TerminationSignal
+
+    from tasks.bclaw.artifacts import is_cancellation
+
+    report = StepReport("wf", "s", image="docker.io/library/alpine:3", executor="docker", error="stopped")
+    assert "| image | docker.io/library/alpine:3 |" in render_markdown(report)
+    assert "### Step `s`: failed" in render_markdown(report)
+    report.cancelled = True
+    assert "### Step `s`: cancelled" in render_markdown(report)
+    assert is_cancellation(TerminationSignal(15)) and is_cancellation(KeyboardInterrupt())
+    assert not is_cancellation(RuntimeError("command exited with code 1"))
 
 
 def test_outside_a_prefect_run_nothing_is_published():

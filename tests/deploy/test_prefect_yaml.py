@@ -88,9 +88,19 @@ def test_run_workflow_offers_the_executor_as_a_choice():
     assert list(EXECUTORS) == ["local", "docker", "podman"]
 
 
-def test_schedules_launcher_every_minute_nightly_example_paused():
+def test_the_run_form_hides_the_internal_repository_uri_but_a_parent_can_still_pass_it():
+    from flows.workflow import run_workflow
+
+    schema = parameter_schema(run_workflow).model_dump()
+    assert "repository_uri" not in schema["properties"]
+    assert "repository_uri" in inspect.signature(run_workflow.fn).parameters
+    validate({"workflow": "w.yaml", "repository_uri": "s3://b/parent/Step"}, schema, raise_on_error=True)
+
+
+def test_schedules_launcher_hourly_sweep_and_nightly_example_paused():
     deployments = _deployments()
-    assert deployments["launcher"]["schedules"] == [{"interval": 60, "active": True}]
+    # new files are launched by the watcher (labflows launch --watch): no run every minute
+    assert deployments["launcher"]["schedules"] == [{"interval": 3600, "active": False}]
     nightly = deployments["qc-nightly"]["schedules"][0]
     assert CronSchedule(cron=nightly["cron"], timezone=nightly["timezone"]).cron == "0 2 * * *"
     assert nightly["active"] is False
@@ -137,7 +147,8 @@ def test_python_side_builds_the_same_deployments_and_the_nightly_schedule():
     assert names[:2] == ["run-workflow", "launcher"] and "qc-nightly" in names
     launcher = served[1]
     assert launcher.parameters["prefix"] == "/srv/launch"
-    assert launcher.schedules[0].schedule.interval.total_seconds() == 60
+    assert launcher.schedules[0].schedule.interval.total_seconds() == 3600
+    assert launcher.schedules[0].active is False  # the watcher launches; the sweep is a paused fallback
     nightly = nightly_workflow("examples/qc/workflow.yaml", "examples/qc/job.json")
     assert nightly.name == "qc-nightly"
     assert nightly.schedules[0].schedule.cron == "0 2 * * *"

@@ -29,8 +29,8 @@ from uuid import UUID
 import pytest
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.filters import (
-    ArtifactFilter, ArtifactFilterFlowRunId, ArtifactFilterKey, DeploymentFilter, DeploymentFilterId, DeploymentFilterName, FlowRunFilter, FlowRunFilterId,
-    FlowRunFilterTags, TaskRunFilter,
+    ArtifactFilter, ArtifactFilterFlowRunId, ArtifactFilterKey, DeploymentFilter, DeploymentFilterId, DeploymentFilterName,
+    FlowFilter, FlowFilterName, FlowRunFilter, FlowRunFilterDeploymentId, FlowRunFilterId, FlowRunFilterTags, TaskRunFilter,
 )
 from prefect.client.schemas.sorting import ArtifactSort, FlowRunSort
 from prefect.settings import PREFECT_API_URL, temporary_settings
@@ -38,6 +38,10 @@ from prefect.settings import PREFECT_API_URL, temporary_settings
 ROOT = Path(__file__).resolve().parents[2]
 POOL = "labflows"
 PREFECT = [sys.executable, "-m", "prefect"]
+LABFLOWS = [sys.executable, "-m", "flows.run"]  # the installed `labflows` script, from the copy's code
+# docs/deploy.md, "The launcher": the watcher next to the worker
+WATCH = ["launch", ".labflows/launcher", "--watch", "--workflow", "hello=examples/hello/workflow.yaml",
+         "--storage", ".labflows/storage"]
 
 pytestmark = [pytest.mark.server, pytest.mark.timeout(240)]
 
@@ -113,9 +117,10 @@ def _stop(proc: subprocess.Popen, grace_s: float = 15) -> None:
         proc.wait(10)
 
 
-def _start(stack_env: dict[str, str], logs: Path, cwd: Path, name: str, *args: str) -> subprocess.Popen:
+def _start(stack_env: dict[str, str], logs: Path, cwd: Path, name: str, *args: str,
+           program: list[str] = PREFECT) -> subprocess.Popen:
     log = open(logs / f"{name}.log", "wb")
-    return subprocess.Popen([*PREFECT, *args], cwd=cwd, env=stack_env, stdout=log, stderr=subprocess.STDOUT,
+    return subprocess.Popen([*program, *args], cwd=cwd, env=stack_env, stdout=log, stderr=subprocess.STDOUT,
                             stdin=subprocess.DEVNULL, start_new_session=True)
 
 
@@ -130,8 +135,8 @@ def _fresh_checkout(dest: Path) -> Path:
     return dest
 
 
-# Dropped into the fresh checkout's launcher folder before deploying: the shipped launcher
-# deployment's schedule must pick them up by itself (one run for hello, a rejection for nosuch).
+# Dropped into the fresh checkout's launcher folder before deploying: the watcher started as
+# docs/deploy.md shows must pick them up by itself (one run for hello, a rejection for nosuch).
 LAUNCHER_DROPS = {"hello/first.json": '{"SAMPLE_ID": "dropped-1"}', "nosuch/job.json": '{"id": 1}'}
 
 
@@ -144,6 +149,8 @@ def stack(tmp_path_factory) -> Iterator[Stack]:
     port = _free_port()
     url = f"http://127.0.0.1:{port}/api"
     checkout = _fresh_checkout(base / "checkout")
+    # a fresh clone gets its .venv from `make`; the B-Fabric example app runs its scripts from there
+    (checkout / ".venv").symlink_to(Path(sys.executable).parents[1])
     for rel, text in LAUNCHER_DROPS.items():
         (checkout / ".labflows/launcher" / rel).parent.mkdir(parents=True, exist_ok=True)
         (checkout / ".labflows/launcher" / rel).write_text(text)
@@ -154,8 +161,6 @@ def stack(tmp_path_factory) -> Iterator[Stack]:
         "PREFECT_API_URL": url,
         "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
         "PREFECT_SERVER_UI_ENABLED": "false",
-        "PREFECT_WORKER_QUERY_SECONDS": "1",
-        "PREFECT_WORKER_PREFETCH_SECONDS": "1",
         # the scheduler stays on (as shipped); its passes come every 5 s instead of 60 s
         "PREFECT_SERVER_SERVICES_SCHEDULER_LOOP_SECONDS": "5",
         "PREFECT_LOGGING_TO_API_BATCH_INTERVAL": "0.3",
@@ -172,10 +177,13 @@ def stack(tmp_path_factory) -> Iterator[Stack]:
             time.sleep(0.3)
         stack = Stack(url, env, logs, checkout)
         stack.cli("work-pool", "create", POOL, "--type", "process")
-        worker = _start(env, logs, checkout, "worker", "worker", "start", "--pool", POOL, "--limit", "4")
+        # docs/deploy.md step 4: the worker asks for runs every 2 s
+        worker = _start({**env, "PREFECT_WORKER_QUERY_SECONDS": "2"}, logs, checkout, "worker",
+                        "worker", "start", "--pool", POOL, "--limit", "4")
         cleanup.callback(_stop, worker)  # started first: it boots while deploy runs
-        stack.cli("--no-prompt", "deploy", "--name", "run-workflow", "--name", "launcher", "--name", "run-app",
-                  timeout=120)
+        stack.cli("--no-prompt", "deploy", "--all", timeout=120)
+        watcher = _start(env, logs, checkout, "watcher", *WATCH, program=LABFLOWS)
+        cleanup.callback(_stop, watcher)
         yield stack
 
 
@@ -215,10 +223,11 @@ def test_deployments_work_in_the_checkout_with_a_described_form(stack, name):
 def test_deployed_run_workflow_completes_with_outputs_and_artifacts(stack, tmp_path):
 
     storage = _storage(tmp_path)
-    out = stack.cli("deployment", "run", "run-workflow/run-workflow",
+    out = stack.cli("deployment", "run", "run-workflow/run-workflow", "--flow-run-name", "qc:job",
                     "--param", "workflow=examples/qc/workflow.yaml", "--param", "job_file=examples/qc/job.json",
                     "--param", f"storage={storage}")
     flow_run_id = UUID(re.search(r"UUID: ([0-9a-f-]{36})", out).group(1))
+    assert "'qc:job'" in out  # the name is known when the run is created, not a placeholder
     run = stack.wait_final(flow_run_id)
     assert run.state.is_completed(), f"{run.state}\n{stack.tail('worker.log')}"
     assert run.name == "qc:job"
@@ -232,6 +241,36 @@ def test_deployed_run_workflow_completes_with_outputs_and_artifacts(stack, tmp_p
     assert {"qc-make-reads", "qc-count", "qc-report"} <= set(artifacts)
     assert "| stats | s3://labflows-examples/runs/qc/S1/stats.json |" in artifacts["qc-count"].data
     assert "| exit code | 0 |" in artifacts["qc-report"].data
+    summary = stack.api(lambda c: c.read_artifacts(artifact_filter=ArtifactFilter(
+        flow_run_id=ArtifactFilterFlowRunId(any_=[flow_run_id]), key=ArtifactFilterKey(any_=["qc-summary"]))))
+    assert [a.type for a in summary] == ["markdown"] and "| steps | 3 done |" in summary[0].data
+
+
+def test_deployed_run_app_gets_its_b_fabric_credentials_from_a_saved_block(stack, tmp_path):
+    """docs/deploy.md, "A B-Fabric app": the stand-in, a BfabricCredentials block, prefect deployment run."""
+    with open(stack.logs / "standin.log", "wb") as log:
+        standin = subprocess.Popen([*LABFLOWS, "bfabric-standin", "--seed", "examples/bfabric/seed.yaml", "--port", "0"],
+                                   cwd=stack.checkout, env=stack.env, stdout=log, stderr=subprocess.STDOUT,
+                                   stdin=subprocess.DEVNULL, start_new_session=True)
+    try:
+        printed = _wait_for(stack, "the stand-in's address", lambda: re.search(
+            r"^export BFABRICPY_CONFIG_OVERRIDE='(.*)'$", (stack.logs / "standin.log").read_text(), re.M), 60)
+        config = json.loads(printed.group(1))
+        url, auth = config["client"]["base_url"], config["auth"]
+        save = (f"from blocks import BfabricCredentials; BfabricCredentials(base_url={url!r}, "
+                f"login={auth['login']!r}, password={auth['password']!r}).save('lab-bfabric', overwrite=True)")
+        subprocess.run([sys.executable, "-c", save], cwd=stack.checkout, env=stack.env, check=True, timeout=60)
+        out = stack.cli("deployment", "run", "run-app/run-app", "--flow-run-name", "workunit-1",
+                        "--param", "app_yml=examples/bfabric/app/app.yml", "--param", f"work_dir={tmp_path / 'WU1'}",
+                        "--param", "workunit_ref=1", "--param", "credentials_block=lab-bfabric")
+        run = stack.wait_final(UUID(re.search(r"UUID: ([0-9a-f-]{36})", out).group(1)), timeout=150)
+    finally:
+        _stop(standin)
+    assert run.state.is_completed(), f"{run.state}\n{stack.tail('worker.log')}"
+    assert run.name == "workunit-1" and "workunit:1" in run.tags
+    summary = stack.api(lambda c: c.read_artifacts(artifact_filter=ArtifactFilter(
+        flow_run_id=ArtifactFilterFlowRunId(any_=[run.id]), key=ArtifactFilterKey(any_=["workunit-1-summary"]))))
+    assert "| chunks | 4 (4 done) |" in summary[0].data
 
 
 # ---- more deployments like the shipped ones ---------------------------------------------------------
@@ -258,7 +297,7 @@ def _runs_of(client, deployment_id: UUID) -> list[Any]:
 
 def test_launcher_starts_one_run_per_job_file_and_a_second_pass_none(stack, tmp_path):
     deployment = stack.api(lambda c: c.read_deployment_by_name("launcher/launcher"))
-    assert [(s.schedule.interval.total_seconds(), s.active) for s in deployment.schedules] == [(60.0, True)]
+    assert [(s.schedule.interval.total_seconds(), s.active) for s in deployment.schedules] == [(3600.0, False)]
 
     storage = _storage(tmp_path)
     launch = tmp_path / "launch"
@@ -273,7 +312,7 @@ def test_launcher_starts_one_run_per_job_file_and_a_second_pass_none(stack, tmp_
         assert final.state.is_completed(), f"{final.state}\n{stack.tail('worker.log')}"
         return final
 
-    # an unscheduled copy: the shipped deployment's one slot (CANCEL_NEW) belongs to its schedule
+    # an unscheduled copy with these parameters (the shipped one keeps its own)
     with _deployment_variant(stack, "manual-passes", params, like="launcher/launcher") as deployment_id:
         launch_once(deployment_id)
         launched = stack.api(_launched_runs)
@@ -346,17 +385,23 @@ def _rejected_events(client) -> list[dict]:
     return read()
 
 
-def test_the_shipped_launcher_schedule_launches_dropped_jobs_and_reports_rejections(stack):
-    """LAUNCHER_DROPS were dropped into the fresh checkout before deploying; only the schedule acts."""
+def _watcher_runs(client) -> list[Any]:
+    """The launcher flow runs the watcher started (in its own process, not through the deployment)."""
+    return client.read_flow_runs(flow_filter=FlowFilter(name=FlowFilterName(any_=["launcher"])),
+                                 flow_run_filter=FlowRunFilter(deployment_id=FlowRunFilterDeploymentId(is_null_=True)),
+                                 sort=FlowRunSort.EXPECTED_START_TIME_ASC, limit=50, offset=0)
+
+
+def test_the_watcher_launches_dropped_jobs_and_reports_rejections(stack):
+    """LAUNCHER_DROPS were dropped into the fresh checkout before deploying; only the watcher acts."""
     launcher = stack.api(lambda c: c.read_deployment_by_name("launcher/launcher"))
     launch = stack.checkout / ".labflows/launcher"
 
     def rejecting_run() -> Any:
-        runs = stack.api(_runs_of, launcher.id)
+        runs = stack.api(_watcher_runs)
         return next((r for r in runs if r.state.is_completed() and "rejected" in (r.state.message or "")), None)
 
-    run = _wait_for(stack, "a scheduled launcher run that rejected nosuch/job.json", rejecting_run, 180)
-    assert run.auto_scheduled
+    run = _wait_for(stack, "a launcher run of the watcher that rejected nosuch/job.json", rejecting_run, 120)
     assert "no workflow named 'nosuch'" in run.state.message and "\n" not in run.state.message
     assert (stack.checkout / "workflows").is_dir()  # created on first use: a fresh clone has none
     moved = launch / "_launcher_/rejected/nosuch/job.json"
@@ -380,6 +425,13 @@ def test_the_shipped_launcher_schedule_launches_dropped_jobs_and_reports_rejecti
     assert final.state.is_completed(), f"{final.state}\n{stack.tail('worker.log')}"
     assert (stack.checkout / ".labflows/storage/example-bucket/hello-world/dropped-1/hello.txt").read_text() == \
         "Hello world! This is job dropped-1!\n"
+
+    # a file dropped while the watcher runs: one more run (the 60 s are a hang guard, the default pass is 10 s)
+    (launch / "hello/second.json").write_text('{"SAMPLE_ID": "dropped-2"}')
+    _wait_for(stack, "a run for hello/second.json", lambda: len(stack.api(_launched_runs, "hello")) == 2, 60)
+    assert sorted(r.name.rsplit("_", 1)[0] for r in stack.api(_launched_runs, "hello")) == ["first", "second"]
+    # no empty runs: one launcher run per pass that found files, none through the deployment
+    assert len(stack.api(_watcher_runs)) <= 3 and stack.api(_runs_of, launcher.id) == []
 
 
 SUBPIPE_PARENT = """

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from specs.bfabric.app import AppVersion, AppVersionError, load_app
 from specs.bfabric.workunit import WorkunitDefinition
@@ -50,8 +51,10 @@ class ChunkStepError(AppRunError):
 class ChunksFailedError(AppRunError):
     """Some chunks failed; carries ``(chunk, message)`` for each."""
 
-    def __init__(self, failures: list[tuple[str, str]], total: int) -> None:
+    def __init__(self, failures: list[tuple[str, str]], total: int,
+                 results: list[dict[str, Any]] | None = None) -> None:
         self.failures = failures
+        self.results = results or []  # the chunks that finished (for the run's summary)
         if len(failures) == 1:
             message = failures[0][1]
         else:

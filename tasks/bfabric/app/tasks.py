@@ -8,6 +8,7 @@ run does its work again (inputs that are already present with the right checksum
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -101,14 +102,16 @@ def _run_step(run: AppRun, chunk_dir: Path, step: str, filter: str | None) -> li
 @task(name="chunk", task_run_name="chunk:{chunk_dir.name}", cache_policy=NO_CACHE)
 def chunk_task(run: AppRun, chunk_dir: Path, steps: Sequence[str] = CHUNK_STEPS,
                filter: str | None = None) -> dict[str, Any]:
-    """Run ``steps`` of one chunk in order; returns ``{chunk, steps, registered}``.
+    """Run ``steps`` of one chunk in order; returns ``{chunk, steps, registered, duration_s}``.
 
     A failing step stops the chunk with a :class:`ChunkStepError` naming the chunk and the step.
     """
+    started = time.monotonic()
     registered: list[dict[str, Any]] = []
     for step in steps:
         try:
             registered += _run_step(run, Path(chunk_dir), step, filter)
         except Exception as exc:
             raise ChunkStepError(Path(chunk_dir).name, step, exc) from exc
-    return {"chunk": Path(chunk_dir).name, "steps": list(steps), "registered": registered}
+    return {"chunk": Path(chunk_dir).name, "steps": list(steps), "registered": registered,
+            "duration_s": round(time.monotonic() - started, 3)}

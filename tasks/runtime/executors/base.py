@@ -76,6 +76,8 @@ class Executor(ABC):
     name: str
     #: The program this executor needs on PATH, if any.
     program: str | None = None
+    #: Whether commands run in the invocation's image (False: on the host, the image is ignored).
+    uses_image: bool = True
 
     @abstractmethod
     def argv(self, inv: Invocation) -> list[str]:

@@ -13,6 +13,7 @@ class LocalExecutor(Executor):
     """Run the argv as it is (no container; image, mounts and limits are ignored)."""
 
     name = "local"
+    uses_image = False
 
     def argv(self, inv: Invocation) -> list[str]:
         """``inv.argv`` unchanged."""

@@ -243,7 +243,7 @@ qc_check:
 """)
     with pytest.raises(QCFailure) as err:
         run_command_step(step, ctx)
-    assert str(err.value) == "failed QC conditions: fake1: b==2"
+    assert str(err.value) == "failed QC conditions: fake1: b==2 (b = 2.0)"
     assert not repo.exists(f"{REPO}/_control_/step1.complete")
 
 

@@ -21,11 +21,20 @@ def workspace(tmp_path):
 
 def test_every_holding_condition_is_listed_in_order(workspace):
     checks = [check("stats.json", "reads < 10", "rate >= 0.9", "reads == 5"), check("more.json", "n > 99")]
-    assert failed_conditions(checks, workspace) == ["stats.json: reads < 10", "stats.json: reads == 5",
-                                                    "more.json: n > 99"]
+    assert failed_conditions(checks, workspace) == ["stats.json: reads < 10 (reads = 5)",
+                                                    "stats.json: reads == 5 (reads = 5)", "more.json: n > 99 (n = 100)"]
     with pytest.raises(QCFailure) as err:
         run_qc_checks(checks, workspace)
-    assert str(err.value) == "failed QC conditions: stats.json: reads < 10; stats.json: reads == 5; more.json: n > 99"
+    assert str(err.value) == ("failed QC conditions: stats.json: reads < 10 (reads = 5); "
+                              "stats.json: reads == 5 (reads = 5); more.json: n > 99 (n = 100)")
+
+
+def test_a_failure_shows_every_measured_value_the_condition_read_and_cuts_long_ones(tmp_path):
+    (tmp_path / "qc.json").write_text(json.dumps({"rate": 0.25, "label": "x" * 200, "min": 0.5, "unused": 1}))
+    (failure,) = failed_conditions([check("qc.json", "rate < min and len(label) > 3 and rate < 1")], tmp_path)
+    assert failure.startswith('qc.json: rate < min and len(label) > 3 and rate < 1 (rate = 0.25, min = 0.5, '
+                              'label = "xxx')
+    assert failure.endswith("x…)") and len(failure) < 200 and "unused" not in failure
 
 
 def test_nothing_holds_nothing_raised(workspace):

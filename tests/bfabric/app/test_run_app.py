@@ -6,6 +6,7 @@ import asyncio
 import csv
 import hashlib
 import json
+import re
 from pathlib import Path
 
 import httpx
@@ -84,6 +85,14 @@ def test_full_run_registers_every_chunk_and_a_second_run_duplicates_nothing(app_
     table = _artifact("workunit-1-registered")
     assert table["flow_run_id"] == str(state.state_details.flow_run_id) and table["type"] == "table"
     assert "sample_4.counts.txt" in table["data"]
+    # the flow run itself carries the workunit tag; its summary has one row per chunk
+    with get_client(sync_client=True) as client:
+        assert "workunit:1" in client.read_flow_run(state.state_details.flow_run_id).tags
+    summary = _artifact("workunit-1-summary")
+    assert summary["flow_run_id"] == str(state.state_details.flow_run_id) and summary["task_run_id"] is None
+    assert "# Workunit 1: Completed" in summary["data"] and "| chunks | 4 (4 done) |" in summary["data"]
+    assert re.search(r"^\| sample_1 \| done \| \d+\.\d s \| inputs, process, collect, register \| "
+                     r"1 resource(, \d+ \w+)* \|", summary["data"], re.M), summary["data"]
 
     counts = row_counts(app_env.server, "resource", "dataset", "link")
     ids = sorted(r["id"] for r in resources)
@@ -111,6 +120,11 @@ def test_failing_process_sets_failed_and_fails_the_flow_run(app_env):
     report = _artifact("workunit-1-failure")
     assert report["flow_run_id"] == str(state.state_details.flow_run_id) and report["type"] == "markdown"
     assert "sample_3" in report["data"] and "exit code 2" in report["data"]
+    summary = _artifact("workunit-1-summary")
+    assert summary["flow_run_id"] == str(state.state_details.flow_run_id)
+    assert "# Workunit 1: Failed" in summary["data"] and "| chunks | 4 (3 done) |" in summary["data"]
+    assert re.search(r"^\| sample_3 \| failed \| - \| - \| - \| .*exit code 2", summary["data"], re.M)
+    assert re.search(r"^\| sample_4 \| done \|", summary["data"], re.M)
 
 
 def _max_overlap(intervals: list[tuple[float, float]]) -> int:
