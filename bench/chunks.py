@@ -99,16 +99,18 @@ def write_inputs(data_dir: Path) -> list[dict]:
     return rows
 
 
-def seed(server, home: Path, workunits: list[int], sleep_s: float, inputs: int = CHUNKS) -> None:
+def seed(server, home: Path, workunits: list[int], sleep_s: float, inputs: int = CHUNKS,
+         output_protocol: str = "file") -> None:
     """Input storage and resources, output storage, and one workunit per measured run (each with
-    the first ``inputs`` resources: one chunk per resource)."""
+    the first ``inputs`` resources: one chunk per resource). ``output_protocol="scp"`` makes the
+    output storage an scp one on localhost (bfabric-app-runner registers only to those)."""
     data_dir = home / "data"
     resources = write_inputs(data_dir)[:inputs]
     server.seed({
         "storage": [
             {"id": 20, "name": "bench inputs", "host": "localhost", "basepath": f"{data_dir}/", "protocol": "file"},
             {"id": 3, "name": "bench outputs", "host": "localhost", "basepath": f"{home}/storage/",
-             "protocol": "file", "projectfolderprefix": "p"},
+             "protocol": output_protocol, "projectfolderprefix": "p"},
         ],
         "resource": resources,
         "workunit": [{"id": w, "name": f"bench {w}", "application": 1, "container": 1, "status": "pending",

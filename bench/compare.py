@@ -188,19 +188,25 @@ def hello_rows(b: Bench, wanted: set[str]) -> list[Row]:
 def app_row(b: Bench) -> Row:
     """The 3-chunk app through ``labflows app`` and through ``bfabric-app-runner run workunit``."""
     from standin.server import StandinServer
+    from tests.support.standin import install_fake_ssh
 
     runner = anchor_tool("app-runner", "bfabric-app-runner")
+    if not shutil.which("rsync"):  # bfabric-app-runner copies local input files with it
+        sys.exit("compare: the app row needs rsync (apt-get install rsync)")
     app_yml = chunks_bench.write_app(b.home / "app")
     workunits = list(range(300, 300 + 2 * b.repeat))
     server = StandinServer(seed=ROOT / "examples" / "bfabric" / "seed.yaml").start()
     try:
-        chunks_bench.seed(server, b.home, workunits, 1.0, inputs=APP_CHUNKS)
-        env = {**b.env, "BFABRICPY_CONFIG_OVERRIDE": json.dumps(server.config_override())}
+        chunks_bench.seed(server, b.home, workunits, 1.0, inputs=APP_CHUNKS, output_protocol="scp")
+        # both copy files from and to "localhost" storages over ssh/scp/rsync: local stand-ins for ssh and scp
+        fake = install_fake_ssh(b.home / "fake-bin", b.home / "fake-ssh.log")
+        paths = {"PATH": f"{fake.bin_dir}{os.pathsep}{b.base_env.get('PATH', '')}", "FAKE_SSH_LOG": str(fake.log)}
+        env = {**b.env, **paths, "BFABRICPY_CONFIG_OVERRIDE": json.dumps(server.config_override())}
         ours = [b.labflows(["app", str(app_yml), str(b.fresh("app-work-")), str(w)], env)
                 for w in workunits[:b.repeat]]
         # the Makefile it writes calls bfabric-app-runner again: its venv goes first on PATH
-        runner_env = {**b.base_env, "BFABRICPY_CONFIG_OVERRIDE": env["BFABRICPY_CONFIG_OVERRIDE"],
-                      "PATH": f"{Path(runner).parent}{os.pathsep}{b.base_env.get('PATH', '')}"}
+        runner_env = {**b.base_env, **paths, "BFABRICPY_CONFIG_OVERRIDE": env["BFABRICPY_CONFIG_OVERRIDE"],
+                      "PATH": f"{Path(runner).parent}{os.pathsep}{paths['PATH']}"}
         theirs = [timed([runner, "run", "workunit", str(app_yml), str(b.fresh("app-runner-work-")), str(w)],
                         b.home, runner_env)
                   for w in workunits[b.repeat:]]

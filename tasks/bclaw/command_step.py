@@ -44,7 +44,6 @@ from tasks.bclaw.substitution import (
 from tasks.bclaw.workspaces import keep_workspace, new_workspace
 from tasks.runtime.executors import ExecutorUnavailable, get_executor
 from tasks.runtime.logs import run_logger
-from tasks.runtime.streaming import CommandTimeout
 
 
 class CommandFailed(RuntimeError):
@@ -211,7 +210,7 @@ def worth_retrying(exc: BaseException, written: bool) -> bool:
         return False
     if isinstance(exc, CommandFailed):
         return written or exc.in_engine
-    if isinstance(exc, CommandTimeout):
+    if isinstance(exc, TimeoutError):  # CommandTimeout, or Prefect's task timeout (the step's timeout)
         return written
     return isinstance(exc, INFRASTRUCTURE)
 

@@ -36,6 +36,7 @@ ZERO_WAIT = "retry: {attempts: 2, interval: 0s, backoff_rate: 1.0}"
     (CommandFailed("s", 3), True, True),
     (CommandTimeout("slow"), False, False),
     (CommandTimeout("slow"), True, True),
+    (TimeoutError("task run exceeded timeout"), False, False),  # Prefect's timeout_seconds
     (CommandFailed("s", 125, in_engine=True), False, True),  # the container engine failed
     (RepositoryError("s3://b/k: still failing after 5 attempts"), False, True),
     (ConnectionResetError("peer"), False, True),
