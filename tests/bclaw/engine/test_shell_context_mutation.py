@@ -63,6 +63,10 @@ def kinds(script: str) -> list[str]:
     ("echo \"a\\\\\" ${x}", ["unquoted"]),
     ("echo \"a\\$(\" ${x}", ["unquoted"]),
     ("echo \"$(echo \")\" ${x}\")\" '${x}'", ["unquoted", "single"]),
+    # quotes and here-docs nested in $( … ) close as they do at the top
+    ("echo $(echo \"a\" '${x}')", ["single"]),
+    ("x=$(cat <<E\n${x}\nE\n) '${x}'", ["heredoc", "single"]),
+    ("x=\"$(echo \"a\" '${x}')\" ${x}", ["single", "unquoted"]),
     # backticks in code close themselves
     ("echo `echo ${x}` '${x}' `'${x}'`", ["unquoted", "single", "single"]),
     ("echo \"`echo '${x}'`\"", ["single"]),
