@@ -93,6 +93,7 @@ def test_an_operator_without_a_word_opens_no_heredoc():
     assert kinds("cat <<\\") == []
     assert kinds("echo ${x} <<") == ["unquoted"] and kinds("echo ${x} <<- \t") == ["unquoted"]
     assert kinds("echo x <<<'${x}' ${x}") == ["single", "unquoted"]
+    assert kinds("cat <'${x}' ${x}") == ["single", "unquoted"]  # a plain redirection skips nothing
 
 
 @pytest.mark.parametrize("script, expected", [
