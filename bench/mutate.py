@@ -61,6 +61,8 @@ MODULES: dict[str, list[str]] = {
     "tasks/bfabric/register/resource.py": ["tests/bfabric/register/test_register_resource.py",
                                            "tests/bfabric/register/test_register_resource_identity.py",
                                            "tests/bfabric/register/test_register_idempotency.py"],
+    "tasks/runtime/executors/container.py": [*NO_SERVER, "tests/runtime/test_container_argv.py"],
+    "tasks/runtime/streaming.py": [*NO_SERVER, "tests/runtime/test_streaming.py"],
     "specs/source.py": [*NO_SERVER, "-k", "not command_line", "tests/specs/test_source_mutation.py",
                         "tests/specs/test_source_limits.py"],
 }
