@@ -12,6 +12,7 @@ Usage (``make mutate`` runs the whole list; it is not part of ``make test``)::
     python bench/mutate.py blocks/s3_errors.py      # just these
     python bench/mutate.py --list                   # the modules and their tests
     python bench/mutate.py --survivors blocks/s3_errors.py   # print each survivor's diff
+    python bench/mutate.py --report                 # the table of the kept sessions, nothing run
 
 Needs ``cosmic-ray`` (the ``mutate`` extra) on PATH or next to this Python, or ``--cosmic-ray``.
 Sessions are kept in ``--work`` (default ``.labflows/mutate``): a second run of a module only
@@ -60,6 +61,8 @@ MODULES: dict[str, list[str]] = {
     "tasks/bfabric/register/resource.py": ["tests/bfabric/register/test_register_resource.py",
                                            "tests/bfabric/register/test_register_resource_identity.py",
                                            "tests/bfabric/register/test_register_idempotency.py"],
+    "tasks/runtime/executors/container.py": [*NO_SERVER, "tests/runtime/test_container_argv.py"],
+    "tasks/runtime/streaming.py": [*NO_SERVER, "tests/runtime/test_streaming.py"],
     "specs/source.py": [*NO_SERVER, "-k", "not command_line", "tests/specs/test_source_mutation.py",
                         "tests/specs/test_source_limits.py"],
 }
@@ -150,11 +153,17 @@ def mark_annotation_mutants(session: str, module_file: str) -> None:
             db.set_multiple_results(inside, WorkResult(output=ANNOTATION, worker_outcome=WorkerOutcome.SKIPPED))
 
 
-def forget_survivors(session: Path) -> int:
+def forget_survivors(session: Path, equivalents: dict[tuple[str, int, int, str], str] | None = None) -> int:
     """Drop the results of surviving mutants, so the next ``exec`` judges them again (with the tests
-    as they are now); returns how many. cosmic-ray has no command for this: its tables are plain."""
+    as they are now); returns how many. Survivors listed as ``equivalents`` keep their result (no
+    test can kill them). cosmic-ray has no command for this: its tables are plain."""
     with sqlite3.connect(session) as db:
-        return db.execute("DELETE FROM work_results WHERE test_outcome = 'SURVIVED'").rowcount
+        survivors = db.execute(
+            "SELECT r.job_id, s.module_path, s.start_pos_row, s.start_pos_col, s.operator_name "
+            "FROM work_results r JOIN mutation_specs s USING (job_id) WHERE r.test_outcome = 'SURVIVED'").fetchall()
+        again = [(job,) for job, *key in survivors if tuple(key) not in (equivalents or {})]
+        db.executemany("DELETE FROM work_results WHERE job_id = ?", again)
+        return len(again)
 
 
 def copy_tree(dest: Path) -> None:
@@ -257,13 +266,13 @@ def run_module(module: str, args: argparse.Namespace, cosmic_ray: str,
     if not session.exists():
         subprocess.run([cosmic_ray, "init", str(configs[0]), str(session)], cwd=tree, env=env, check=True)
     elif args.rejudge:
-        print(f"{module}: judging {forget_survivors(session)} survivors again", flush=True)
+        print(f"{module}: judging {forget_survivors(session, equivalents)} survivors again", flush=True)
     cr_python = Path(cosmic_ray).with_name("python")
     subprocess.run([str(cr_python if cr_python.is_file() else sys.executable), __file__, "--mark-annotations",
                     str(session), str(tree / module)], check=True)
     for number, config in enumerate(configs, 1):
         if number > 1:  # the slower tests judge only what the fast ones let through
-            print(f"{module}: pass {number} judges {forget_survivors(session)} survivors", flush=True)
+            print(f"{module}: pass {number} judges {forget_survivors(session, equivalents)} survivors", flush=True)
         print(f"{module}: pass {number}: mutating ...", flush=True)
         subprocess.run([cosmic_ray, "exec", str(config), str(session)], cwd=tree, env=env, check=True)
     row, survivors = read_session(cosmic_ray, session, module, equivalents)
@@ -296,6 +305,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rejudge", action="store_true",
                         help="run the surviving mutants of the kept sessions again (after adding tests)")
     parser.add_argument("--survivors", action="store_true", help="print each surviving mutant's diff")
+    parser.add_argument("--report", action="store_true",
+                        help="only print the table of the kept sessions (pending mutants are counted, not run)")
     parser.add_argument("--target", type=float, default=90.0, help="minimum score per module, in percent")
     parser.add_argument("--mark-annotations", nargs=2, metavar=("SESSION", "FILE"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -315,7 +326,13 @@ def main(argv: list[str] | None = None) -> int:
     equivalents = equivalent_mutants()
     rows: list[Row] = []
     for module in args.modules or list(MODULES):
-        row, survivors = run_module(module, args, cosmic_ray, equivalents)
+        if args.report:
+            session = Path(args.work).resolve() / module.replace("/", "__") / "session.sqlite"
+            if not session.exists():
+                continue
+            row, survivors = read_session(cosmic_ray, session, module, equivalents)
+        else:
+            row, survivors = run_module(module, args, cosmic_ray, equivalents)
         rows.append(row)
         for s in survivors:
             where = f"{s['module_path']}:{s['start_pos'][0]}:{s['start_pos'][1]}"

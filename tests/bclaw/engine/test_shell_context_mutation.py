@@ -63,6 +63,10 @@ def kinds(script: str) -> list[str]:
     ("echo \"a\\\\\" ${x}", ["unquoted"]),
     ("echo \"a\\$(\" ${x}", ["unquoted"]),
     ("echo \"$(echo \")\" ${x}\")\" '${x}'", ["unquoted", "single"]),
+    # quotes and here-docs nested in $( … ) close as they do at the top
+    ("echo $(echo \"a\" '${x}')", ["single"]),
+    ("x=$(cat <<E\n${x}\nE\n) '${x}'", ["heredoc", "single"]),
+    ("x=\"$(echo \"a\" '${x}')\" ${x}", ["single", "unquoted"]),
     # backticks in code close themselves
     ("echo `echo ${x}` '${x}' `'${x}'`", ["unquoted", "single", "single"]),
     ("echo \"`echo '${x}'`\"", ["single"]),
@@ -89,6 +93,7 @@ def test_an_operator_without_a_word_opens_no_heredoc():
     assert kinds("cat <<\\") == []
     assert kinds("echo ${x} <<") == ["unquoted"] and kinds("echo ${x} <<- \t") == ["unquoted"]
     assert kinds("echo x <<<'${x}' ${x}") == ["single", "unquoted"]
+    assert kinds("cat <'${x}' ${x}") == ["single", "unquoted"]  # a plain redirection skips nothing
 
 
 @pytest.mark.parametrize("script, expected", [
