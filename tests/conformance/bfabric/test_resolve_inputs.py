@@ -1,0 +1,120 @@
+"""bfabric-app-runner's input resolution tests, ported: what a ``bfabric_resource``, ``file`` or
+``static_yaml`` entry turns into (source, target name, checksum), resources read from the stand-in.
+
+upstream files (tests/bfabric_app_runner/inputs/resolve/): test_resolve_bfabric_resource_specs.py
+(8 cases, 8 ported), test_resolve_file_specs.py (2 cases, 2 ported), test_resolve_static_yaml_specs.py
+(1 case, 1 ported).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from specs.bfabric.inputs import InputsSpec, StaticYamlSpec
+from tasks.bfabric.inputs.lookups import NoHttpAccessError
+from tasks.bfabric.inputs.resolve import INPUT_HANDLERS, resolve_specs
+from tasks.bfabric.inputs.resolved import HttpSource, LocalSource, ResolvedFile, SshSource
+
+SEED = {
+    "storage": [{"id": 11, "name": "s1", "host": "example.com", "basepath": "/data1/", "protocol": "scp"},
+                {"id": 12, "name": "s2", "host": "example2.com", "basepath": "/data2/", "protocol": "scp"}],
+    "resource": [
+        {"id": 101, "name": "file1.txt", "workunit": 3, "storage": 11, "relativepath": "path/to/file1.txt",
+         "filechecksum": "abc123", "status": "available"},
+        {"id": 102, "name": "file2.txt", "workunit": 3, "storage": 12, "relativepath": "path/to/file2.txt",
+         "filechecksum": "def456", "status": "available"},
+    ],
+}
+
+
+def _specs(*entries: dict) -> list:
+    return list(InputsSpec.model_validate({"inputs": list(entries)}).inputs)
+
+
+@pytest.fixture()
+def client(standin_server, standin_client):
+    standin_server.seed(SEED)
+    return standin_client
+
+
+def test_call(client):
+    """upstream: tests/bfabric_app_runner/inputs/resolve/test_resolve_bfabric_resource_specs.py::test_call"""
+    [item] = resolve_specs(client, _specs({"type": "bfabric_resource", "id": 101, "filename": "renamed_file.txt"}))
+    assert isinstance(item, ResolvedFile)
+    assert (item.filename, item.link, item.checksum) == ("renamed_file.txt", False, "abc123")
+    assert item.source == SshSource(host="example.com", path="/data1/path/to/file1.txt")
+
+
+def test_call_when_empty():
+    """upstream: tests/bfabric_app_runner/inputs/resolve/test_resolve_bfabric_resource_specs.py::test_call_when_empty"""
+    assert resolve_specs(None, []) == []
+
+
+def test_call_multiple_resources(client):
+    """upstream: tests/bfabric_app_runner/inputs/resolve/test_resolve_bfabric_resource_specs.py::test_call_multiple_resources"""
+    first, second = resolve_specs(client, _specs(
+        {"type": "bfabric_resource", "id": 101, "filename": "renamed_file1.txt"},
+        {"type": "bfabric_resource", "id": 102, "check_checksum": False}))
+    assert (first.filename, first.checksum, first.source) == (
+        "renamed_file1.txt", "abc123", SshSource(host="example.com", path="/data1/path/to/file1.txt"))
+    assert (second.filename, second.checksum, second.source) == (
+        "file2.txt", None, SshSource(host="example2.com", path="/data2/path/to/file2.txt"))
+
+
+def test_call_when_resource_missing_raises_key_error(client):
+    """upstream: tests/bfabric_app_runner/inputs/resolve/test_resolve_bfabric_resource_specs.py::test_call_when_resource_missing_raises_key_error"""
+    with pytest.raises(KeyError, match="999"):
+        resolve_specs(client, _specs({"type": "bfabric_resource", "id": 101, "filename": "found.txt"},
+                                     {"type": "bfabric_resource", "id": 999, "filename": "missing.txt"}))
+
+
+def test_get_file_spec(client):
+    """upstream: tests/bfabric_app_runner/inputs/resolve/test_resolve_bfabric_resource_specs.py::test_get_file_spec"""
+    [item] = resolve_specs(client, _specs({"type": "bfabric_resource", "id": 101, "filename": "custom_name.txt"}))
+    assert (item.filename, item.link, item.checksum) == ("custom_name.txt", False, "abc123")
+    assert (item.source.host, item.source.path) == ("example.com", "/data1/path/to/file1.txt")
+
+
+def test_get_file_spec_http_access(client, standin_server):
+    """upstream: tests/bfabric_app_runner/inputs/resolve/test_resolve_bfabric_resource_specs.py::test_get_file_spec_http_access"""
+    standin_server.seed({"access": [{"id": 1, "storage": 11, "type": "HTTP", "protocol": "https",
+                                     "host": "trace.example.com", "basepath": "/data/"}]})
+    [item] = resolve_specs(client, _specs({"type": "bfabric_resource", "id": 101, "filename": "renamed.txt",
+                                           "access": "http"}))
+    assert (item.filename, item.checksum) == ("renamed.txt", "abc123")
+    assert item.source == HttpSource(url="https://trace.example.com/data/path/to/file1.txt", bfabric_auth=True)
+
+
+def test_get_file_spec_http_access_no_records_raises(client):
+    """upstream: tests/bfabric_app_runner/inputs/resolve/test_resolve_bfabric_resource_specs.py::test_get_file_spec_http_access_no_records_raises"""
+    with pytest.raises(NoHttpAccessError, match="storage 11 has no HTTP access record"):
+        resolve_specs(client, _specs({"type": "bfabric_resource", "id": 101, "access": "http"}))
+
+
+def test_get_file_spec_no_filename(client):
+    """upstream: tests/bfabric_app_runner/inputs/resolve/test_resolve_bfabric_resource_specs.py::test_get_file_spec_no_filename"""
+    [item] = resolve_specs(client, _specs({"type": "bfabric_resource", "id": 101, "check_checksum": False}))
+    assert (item.filename, item.checksum) == ("file1.txt", None)
+
+
+def test_resolve_file_specs_call():
+    """upstream: tests/bfabric_app_runner/inputs/resolve/test_resolve_file_specs.py::test_call"""
+    [spec] = _specs({"type": "file", "source": {"local": "/scratch/test.txt"}, "link": True, "checksum": "1234"})
+    first = INPUT_HANDLERS[type(spec)].resolve(None, spec)
+    assert first == INPUT_HANDLERS[type(spec)].resolve(None, spec)
+    assert first == [ResolvedFile(filename="test.txt", source=LocalSource("/scratch/test.txt"), checksum="1234",
+                                  link=True)]
+
+
+def test_call_http_source_anonymous_passthrough():
+    """upstream: tests/bfabric_app_runner/inputs/resolve/test_resolve_file_specs.py::test_call_http_source_anonymous_passthrough"""
+    [item] = resolve_specs(None, _specs({"type": "file", "source": {"http": {"url": "https://example.org/x"}},
+                                         "filename": "x.txt"}))
+    assert item.source == HttpSource(url="https://example.org/x", bfabric_auth=False)
+
+
+def test_resolve_static_yaml_call():
+    """upstream: tests/bfabric_app_runner/inputs/resolve/test_resolve_static_yaml_specs.py::test_call"""
+    spec = StaticYamlSpec(type="static_yaml", data={"key": "value"}, filename="test.yaml")
+    results = [item for s in (spec, spec) for item in INPUT_HANDLERS[StaticYamlSpec].resolve(None, s)]
+    assert [(r.filename, r.content) for r in results] == [("test.yaml", "key: value\n")] * 2
