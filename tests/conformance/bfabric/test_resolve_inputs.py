@@ -3,7 +3,8 @@
 
 upstream files (tests/bfabric_app_runner/inputs/resolve/): test_resolve_bfabric_resource_specs.py
 (8 cases, 8 ported), test_resolve_file_specs.py (2 cases, 2 ported), test_resolve_static_yaml_specs.py
-(1 case, 1 ported).
+(1 case, 1 ported), test_resolve_bfabric_static_file_specs.py (1 case, 1 ported),
+test_resolve_bfabric_dataset_specs.py (5 cases, 5 ported; the CSV compared with bfabric's own get_csv).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import pytest
 from specs.bfabric.inputs import InputsSpec, StaticYamlSpec
 from tasks.bfabric.inputs.lookups import NoHttpAccessError
 from tasks.bfabric.inputs.resolve import INPUT_HANDLERS, resolve_specs
-from tasks.bfabric.inputs.resolved import HttpSource, LocalSource, ResolvedFile, SshSource
+from tasks.bfabric.inputs.resolved import HttpSource, LocalSource, ResolvedFile, ResolvedStaticFile, SshSource
 
 SEED = {
     "storage": [{"id": 11, "name": "s1", "host": "example.com", "basepath": "/data1/", "protocol": "scp"},
@@ -118,3 +119,50 @@ def test_resolve_static_yaml_call():
     spec = StaticYamlSpec(type="static_yaml", data={"key": "value"}, filename="test.yaml")
     results = [item for s in (spec, spec) for item in INPUT_HANDLERS[StaticYamlSpec].resolve(None, s)]
     assert [(r.filename, r.content) for r in results] == [("test.yaml", "key: value\n")] * 2
+
+
+def test_resolve_static_file_call():
+    """upstream: tests/bfabric_app_runner/inputs/resolve/test_resolve_bfabric_static_file_specs.py::test_call"""
+    [spec] = _specs({"type": "static_file", "content": "Hello World!", "filename": "hello.txt"})
+    results = [item for _ in range(2) for item in INPUT_HANDLERS[type(spec)].resolve(None, spec)]
+    assert [(r.filename, r.content, type(r)) for r in results] == [("hello.txt", "Hello World!", ResolvedStaticFile)] * 2
+
+
+def _bfabric_csv(client, dataset_id: int, separator: str) -> str:
+    """The CSV text bfabric's own Dataset entity makes (what upstream writes)."""
+    return client.reader.read_id("dataset", dataset_id).get_csv(separator=separator)
+
+
+@pytest.mark.parametrize("separator", [",", "\t"])
+def test_dataset_call(standin_client, separator):
+    """upstream: tests/bfabric_app_runner/inputs/resolve/test_resolve_bfabric_dataset_specs.py::test_call
+    and ::test_get_content_when_csv (seed dataset 1, both separators)"""
+    [item] = resolve_specs(standin_client, _specs({"type": "bfabric_dataset", "id": 1, "filename": "test.csv",
+                                                   "separator": separator}))
+    assert isinstance(item, ResolvedStaticFile) and item.filename == "test.csv"
+    assert item.content == _bfabric_csv(standin_client, 1, separator)
+    assert item.content.splitlines()[1].split(separator)[:2] == ["1", "sample_1"]
+
+
+def test_dataset_when_missing_raises_key_error(standin_client):
+    """upstream: tests/bfabric_app_runner/inputs/resolve/test_resolve_bfabric_dataset_specs.py::test_call_when_dataset_missing_raises_key_error"""
+    with pytest.raises(KeyError, match="999"):
+        resolve_specs(standin_client, _specs({"type": "bfabric_dataset", "id": 1, "filename": "found.csv"},
+                                             {"type": "bfabric_dataset", "id": 999, "filename": "missing.csv"}))
+
+
+def test_dataset_call_when_empty(standin_client):
+    """upstream: tests/bfabric_app_runner/inputs/resolve/test_resolve_bfabric_dataset_specs.py::test_call_when_empty"""
+    assert resolve_specs(standin_client, []) == []
+
+
+def test_dataset_get_content_when_parquet(standin_client):
+    """upstream: tests/bfabric_app_runner/inputs/resolve/test_resolve_bfabric_dataset_specs.py::test_get_content_when_parquet"""
+    import io
+
+    import polars as pl
+
+    [item] = resolve_specs(standin_client, _specs({"type": "bfabric_dataset", "id": 1, "filename": "t.parquet",
+                                                   "format": "parquet"}))
+    expected = standin_client.reader.read_id("dataset", 1).to_polars()
+    assert pl.read_parquet(io.BytesIO(item.content)).equals(expected)
