@@ -125,7 +125,8 @@ def test_resolve_static_file_call():
     """upstream: tests/bfabric_app_runner/inputs/resolve/test_resolve_bfabric_static_file_specs.py::test_call"""
     [spec] = _specs({"type": "static_file", "content": "Hello World!", "filename": "hello.txt"})
     results = [item for _ in range(2) for item in INPUT_HANDLERS[type(spec)].resolve(None, spec)]
-    assert [(r.filename, r.content, type(r)) for r in results] == [("hello.txt", "Hello World!", ResolvedStaticFile)] * 2
+    expected = ("hello.txt", "Hello World!", ResolvedStaticFile)
+    assert [(r.filename, r.content, type(r)) for r in results] == [expected] * 2
 
 
 def _bfabric_csv(client, dataset_id: int, separator: str) -> str:
