@@ -4,7 +4,9 @@
 upstream files (tests/bfabric_app_runner/inputs/resolve/): test_resolve_bfabric_resource_specs.py
 (8 cases, 8 ported), test_resolve_file_specs.py (2 cases, 2 ported), test_resolve_static_yaml_specs.py
 (1 case, 1 ported), test_resolve_bfabric_static_file_specs.py (1 case, 1 ported),
-test_resolve_bfabric_dataset_specs.py (5 cases, 5 ported; the CSV compared with bfabric's own get_csv).
+test_resolve_bfabric_dataset_specs.py (5 cases, 5 ported; the CSV compared with bfabric's own get_csv),
+test_resolve_bfabric_order_fasta_specs.py (4 cases, 4 ported), test_resolve_bfabric_resource_archive_specs.py
+(2 cases, 2 ported).
 """
 
 from __future__ import annotations
@@ -14,7 +16,14 @@ import pytest
 from specs.bfabric.inputs import InputsSpec, StaticYamlSpec
 from tasks.bfabric.inputs.lookups import NoHttpAccessError
 from tasks.bfabric.inputs.resolve import INPUT_HANDLERS, resolve_specs
-from tasks.bfabric.inputs.resolved import HttpSource, LocalSource, ResolvedFile, ResolvedStaticFile, SshSource
+from tasks.bfabric.inputs.resolved import (
+    HttpSource,
+    LocalSource,
+    ResolvedDirectory,
+    ResolvedFile,
+    ResolvedStaticFile,
+    SshSource,
+)
 
 SEED = {
     "storage": [{"id": 11, "name": "s1", "host": "example.com", "basepath": "/data1/", "protocol": "scp"},
@@ -167,3 +176,45 @@ def test_dataset_get_content_when_parquet(standin_client):
                                                    "format": "parquet"}))
     expected = standin_client.reader.read_id("dataset", 1).to_polars()
     assert pl.read_parquet(io.BytesIO(item.content)).equals(expected)
+
+
+ORDER_SEED = {
+    "order": [{"id": 5, "name": "O5", "project": 1, "fastasequence": "ACGT"},
+              {"id": 6, "name": "O6", "project": 1, "fastasequence": "TAGC"}],
+    "workunit": [{"id": 50, "name": "wu in order", "application": 1, "container": {"classname": "order", "id": 5},
+                  "status": "pending", "createdby": "standin"}],
+}
+
+
+@pytest.mark.parametrize("entity, entity_id, expected", [
+    pytest.param("workunit", 50, "ACGT", id="test_call+test_get_order_fasta_when_workunit"),
+    pytest.param("order", 6, "TAGC", id="test_get_order_fasta_when_order"),
+])
+def test_order_fasta(standin_server, standin_client, entity, entity_id, expected):
+    """upstream: tests/bfabric_app_runner/inputs/resolve/test_resolve_bfabric_order_fasta_specs.py::test_call,
+    ::test_get_order_fasta_when_workunit, ::test_get_order_fasta_when_order"""
+    standin_server.seed(ORDER_SEED)
+    [item] = resolve_specs(standin_client, _specs({"type": "bfabric_order_fasta", "id": entity_id, "entity": entity,
+                                                   "filename": "test.fasta", "required": True}))
+    assert (item.filename, item.content) == ("test.fasta", expected)
+
+
+def test_order_fasta_call_when_empty(standin_client):
+    """upstream: tests/bfabric_app_runner/inputs/resolve/test_resolve_bfabric_order_fasta_specs.py::test_call_when_empty"""
+    assert resolve_specs(standin_client, []) == []
+
+
+@pytest.mark.parametrize("basepath", ["/srv/www/htdocs/", "/srv/www/htdocs"])
+def test_archive_source(standin_server, standin_client, basepath):
+    """upstream: tests/bfabric_app_runner/inputs/resolve/test_resolve_bfabric_resource_archive_specs.py::
+    test_get_file_source_with_posixpath, ::test_call_with_posixpath_storage_path (a basepath with and without
+    its trailing slash)"""
+    standin_server.seed({
+        "storage": [{"id": 13, "name": "www", "host": "example.com", "basepath": basepath, "protocol": "scp"}],
+        "resource": [{"id": 42, "name": "xyz.zip", "workunit": 3, "storage": 13, "relativepath": "xyz.zip",
+                      "filechecksum": "abc123", "status": "available"}]})
+    [item] = resolve_specs(standin_client, _specs({"type": "bfabric_resource_archive", "id": 42,
+                                                   "filename": "output_dir"}))
+    assert isinstance(item, ResolvedDirectory) and item.filename == "output_dir"
+    assert item.source == SshSource(host="example.com", path="/srv/www/htdocs/xyz.zip")
+    assert item.checksum == "abc123"
