@@ -6,7 +6,9 @@ upstream files (tests/bfabric_app_runner/inputs/resolve/): test_resolve_bfabric_
 (1 case, 1 ported), test_resolve_bfabric_static_file_specs.py (1 case, 1 ported),
 test_resolve_bfabric_dataset_specs.py (5 cases, 5 ported; the CSV compared with bfabric's own get_csv),
 test_resolve_bfabric_order_fasta_specs.py (4 cases, 4 ported), test_resolve_bfabric_resource_archive_specs.py
-(2 cases, 2 ported).
+(2 cases, 2 ported), test_resolve_bfabric_resource_dataset_specs.py (7 cases: 6 ported, 1 skipped as plumbing:
+TestInternals::test_resolve_unfiltered_dataset checks upstream's temporary columns, "can be deleted" says its
+docstring).
 """
 
 from __future__ import annotations
@@ -218,3 +220,75 @@ def test_archive_source(standin_server, standin_client, basepath):
     assert isinstance(item, ResolvedDirectory) and item.filename == "output_dir"
     assert item.source == SshSource(host="example.com", path="/srv/www/htdocs/xyz.zip")
     assert item.checksum == "abc123"
+
+
+def _resource_dataset_seed(other_column: bool) -> dict:
+    columns = [("Resource", "Resource")] + ([("OtherColumn", "String")] if other_column else [])
+    rows = [[str(i)] + ([str(i + 10)] if other_column else []) for i in (10, 11, 12)]
+    return {
+        "storage": [{"id": 14, "name": "base", "host": "storage_host", "basepath": "/base/path/", "protocol": "scp"}],
+        "resource": [{"id": i, "name": f"file_{i}.txt", "workunit": 3, "storage": 14,
+                      "relativepath": f"path/to/file_{i}.txt", "filechecksum": f"checksum_{i}",
+                      "status": "available"} for i in (10, 11, 12)],
+        "dataset": [{"id": 20, "name": "resources", "container": 1,
+                     "attribute": [{"name": n, "position": p, "type": t} for p, (n, t) in enumerate(columns, 1)],
+                     "item": [{"position": r, "field": [{"attributeposition": p, "value": v}
+                                                        for p, v in enumerate(row, 1)]}
+                              for r, row in enumerate(rows, 1)]}],
+    }
+
+
+def _resource_dataset(server, client, scenario: str) -> tuple[list, "object"]:
+    import io
+
+    import polars as pl
+
+    server.seed(_resource_dataset_seed(other_column=scenario != "minimal" and scenario != "dataset_only"))
+    entry = {"type": "bfabric_resource_dataset", "id": 20, "filename": "files",
+             "output_dataset_only": scenario == "dataset_only"}
+    if scenario == "complex_output_column_conflict":
+        entry["output_dataset_file_column"] = "OtherColumn"
+    result = resolve_specs(client, _specs(entry))
+    [table_file] = [r for r in result if isinstance(r, ResolvedStaticFile)]
+    assert table_file.filename == "files/dataset.parquet"
+    return result, pl.read_parquet(io.BytesIO(table_file.content))
+
+
+@pytest.mark.parametrize("scenario", ["minimal", "complex"])
+def test_resource_dataset_result_len(standin_server, standin_client, scenario):
+    """upstream: tests/bfabric_app_runner/inputs/resolve/test_resolve_bfabric_resource_dataset_specs.py::TestResolveSpec::test_result_len"""
+    result, _ = _resource_dataset(standin_server, standin_client, scenario)
+    assert len(result) == 4
+
+
+@pytest.mark.parametrize("scenario, columns, row", [
+    pytest.param("minimal", ["Resource", "File"], (10, "file_10.txt"), id="test_result_dataset_minimal"),
+    pytest.param("complex", ["Resource", "OtherColumn", "File"], (10, "20", "file_10.txt"),
+                 id="test_result_dataset_complex"),
+    pytest.param("complex_output_column_conflict", ["Resource", "OtherColumn", "OtherColumn.1"],
+                 (10, "20", "file_10.txt"), id="test_result_dataset_when_conflict"),
+])
+def test_resource_dataset_table(standin_server, standin_client, scenario, columns, row):
+    """upstream: tests/bfabric_app_runner/inputs/resolve/test_resolve_bfabric_resource_dataset_specs.py::TestResolveSpec::
+    test_result_dataset_minimal, test_result_dataset_complex, test_result_dataset_when_conflict (one parameter set
+    each). The resource ids are integers as in upstream; other cells are text, as B-Fabric stores them (upstream's
+mock gives ints there)."""
+    _, table = _resource_dataset(standin_server, standin_client, scenario)
+    assert table.columns == columns and table.row(0) == row
+
+
+@pytest.mark.parametrize("scenario", ["minimal", "complex", "complex_output_column_conflict"])
+def test_resource_dataset_files(standin_server, standin_client, scenario):
+    """upstream: tests/bfabric_app_runner/inputs/resolve/test_resolve_bfabric_resource_dataset_specs.py::TestResolveSpec::test_result_files"""
+    result, _ = _resource_dataset(standin_server, standin_client, scenario)
+    files = sorted((r for r in result if isinstance(r, ResolvedFile)), key=lambda f: f.filename)
+    assert files == [ResolvedFile(filename=f"files/file_{i}.txt", checksum=f"checksum_{i}",
+                                  source=SshSource(host="storage_host", path=f"/base/path/path/to/file_{i}.txt"))
+                     for i in (10, 11, 12)]
+
+
+def test_resource_dataset_only(standin_server, standin_client):
+    """upstream: tests/bfabric_app_runner/inputs/resolve/test_resolve_bfabric_resource_dataset_specs.py::TestResolveSpec::test_dataset_only"""
+    result, table = _resource_dataset(standin_server, standin_client, "dataset_only")
+    assert [r.filename for r in result] == ["files/dataset.parquet"]
+    assert table.columns == ["Resource", "File"] and table.row(0) == (10, "file_10.txt")
