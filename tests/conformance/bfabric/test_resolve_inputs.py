@@ -8,7 +8,8 @@ test_resolve_bfabric_dataset_specs.py (5 cases, 5 ported; the CSV compared with 
 test_resolve_bfabric_order_fasta_specs.py (4 cases, 4 ported), test_resolve_bfabric_resource_archive_specs.py
 (2 cases, 2 ported), test_resolve_bfabric_resource_dataset_specs.py (7 cases: 6 ported, 1 skipped as plumbing:
 TestInternals::test_resolve_unfiltered_dataset checks upstream's temporary columns, "can be deleted" says its
-docstring).
+docstring), test_resolve_bfabric_annotation_specs.py (4 cases, 4 ported; upstream's resource mock embeds the
+sample's fields, a real B-Fabric resource refers to its sample by id: the sample_* columns carry them).
 """
 
 from __future__ import annotations
@@ -292,3 +293,48 @@ def test_resource_dataset_only(standin_server, standin_client):
     result, table = _resource_dataset(standin_server, standin_client, "dataset_only")
     assert [r.filename for r in result] == ["files/dataset.parquet"]
     assert table.columns == ["Resource", "File"] and table.row(0) == (10, "file_10.txt")
+
+
+def _annotation(filename: str, resource_ids: list[int]) -> dict:
+    return {"type": "bfabric_annotation", "annotation": "resource_sample", "filename": filename, "separator": ",",
+            "resource_ids": resource_ids}
+
+
+@pytest.mark.parametrize("resource_ids, sample_names", [
+    pytest.param([1, 2], ["sample_1", "sample_2"], id="standard"),
+    pytest.param([1, 30], ["sample_1", None], id="partially_annotated"),
+])
+def test_resource_sample_annotation(standin_server, standin_client, resource_ids, sample_names):
+    """upstream: tests/bfabric_app_runner/inputs/resolve/test_resolve_bfabric_annotation_specs.py::TestGetResourceSampleAnnotation::test
+    (both scenarios): resource_* columns left-joined with sample_* columns, one row per resource, in order."""
+    import io
+
+    import polars as pl
+
+    standin_server.seed({"resource": [{"id": 30, "name": "nosample.txt", "workunit": 3, "storage": 2,
+                                       "relativepath": "inputs/none.txt", "status": "available"}]})
+    [item] = resolve_specs(standin_client, _specs(_annotation("dummy.csv", resource_ids)))
+    table = pl.read_csv(io.StringIO(item.content))
+    assert table["resource_id"].to_list() == resource_ids
+    assert table["sample_name"].to_list() == sample_names
+    assert {"resource_sample_id", "sample_groupingvar"} <= set(table.columns)
+
+
+def test_annotation_call(standin_client):
+    """upstream: tests/bfabric_app_runner/inputs/resolve/test_resolve_bfabric_annotation_specs.py::test_call"""
+    [item] = resolve_specs(standin_client, _specs(_annotation("annotation.gff", [3])))
+    assert isinstance(item, ResolvedStaticFile) and item.filename == "annotation.gff"
+    assert "sample_3" in item.content
+
+
+def test_annotation_call_when_empty(standin_client):
+    """upstream: tests/bfabric_app_runner/inputs/resolve/test_resolve_bfabric_annotation_specs.py::test_call_when_empty"""
+    assert resolve_specs(standin_client, []) == []
+
+
+def test_annotation_call_multiple_specs(standin_client):
+    """upstream: tests/bfabric_app_runner/inputs/resolve/test_resolve_bfabric_annotation_specs.py::test_call_multiple_specs"""
+    first, second = resolve_specs(standin_client, _specs(_annotation("annotation1.gff", [1]),
+                                                         _annotation("annotation2.gff", [2])))
+    assert (first.filename, second.filename) == ("annotation1.gff", "annotation2.gff")
+    assert "sample_1" in first.content and "sample_2" in second.content and "sample_1" not in second.content
