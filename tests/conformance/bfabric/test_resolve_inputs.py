@@ -1,5 +1,5 @@
-"""bfabric-app-runner's input resolution tests, ported: what a ``bfabric_resource``, ``file`` or
-``static_yaml`` entry turns into (source, target name, checksum), resources read from the stand-in.
+"""bfabric-app-runner's input resolution tests, ported: what each inputs.yml entry turns into (source,
+target name, checksum, content), B-Fabric entities read from the stand-in with the real client.
 
 upstream files (tests/bfabric_app_runner/inputs/resolve/): test_resolve_bfabric_resource_specs.py
 (8 cases, 8 ported), test_resolve_file_specs.py (2 cases, 2 ported), test_resolve_static_yaml_specs.py
