@@ -296,7 +296,7 @@ def main() -> int:
                                      lf_entities + ["-- stored"] + lf_files + ["-- chunks"] + lf_chunks,
                                      "bfabric-app-runner", "labflows", lineterm="", n=0))
     print("\n== diff ==")
-    print("\n".join(diff) if diff else "(none: identical entities and stored files)")
+    print("\n".join(diff) if diff else "(none: identical entities, stored files and chunk folders)")
     print("\n== wall time (s) ==")
     print(f"bfabric-app-runner {UPSTREAM_VERSION}: {up_wall:.1f}  (3 processes: prepare, dispatch, run-all)")
     print(f"labflows: {lf_wall:.1f}  (1 process, starting Prefect's ephemeral server in a fresh PREFECT_HOME)")

@@ -50,11 +50,17 @@ class SpecError(Exception):
 
 
 def format_path(loc: Iterable[str | int]) -> str:
-    """Render a location as ``Steps[2].align.retry.interval``."""
+    """Render a location as ``Steps[2].align.retry.interval``.
+
+    A key with characters that are not printable (a newline, a terminal escape) is shown quoted
+    and escaped, ``['bad\\nkey']``, so a message about it stays one harmless line.
+    """
     out = ""
     for part in loc:
         if isinstance(part, int):
             out += f"[{part}]"
+        elif not str(part).isprintable():
+            out += f"[{str(part)!r}]"
         else:
             out += ("." if out else "") + str(part)
     return out

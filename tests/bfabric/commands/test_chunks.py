@@ -13,6 +13,7 @@ from tasks.bfabric.chunks import (
     ChunksFile,
     NoChunksFoundError,
     workunit_definition_guard,
+    write_chunk_definition,
 )
 
 
@@ -127,3 +128,26 @@ def test_guard_leaves_unchanged_definition_alone(tmp_path, caplog):
     assert "modified" not in caplog.text
     with workunit_definition_guard(tmp_path / "nowhere"):
         pass  # nothing to guard
+
+
+def test_chunk_definition_is_written_as_bfabric_writes_it_and_kept(tmp_path):
+    """Each chunk gets the workunit_definition.yml bfabric-app-runner's outputs step caches there: the bytes
+    of bfabric's own ``WorkunitDefinition.to_yaml``; an existing file is left alone (as upstream's cache)."""
+    from bfabric.experimental.workunit_definition import WorkunitDefinition as BfabricDefinition
+
+    from specs.bfabric.workunit import WorkunitDefinition
+
+    data = {"execution": {"raw_parameters": {"application_version": "1.0.0", "x": None}, "resources": [3, 1]},
+            "registration": {"application_id": 1, "application_name": "my app", "workunit_id": 7,
+                             "workunit_name": "WU 7", "container_id": 2, "container_type": "project",
+                             "storage_id": 3, "storage_output_folder": "p2/out", "user_id": 5}}
+    (tmp_path / "expected.yml").touch()
+    BfabricDefinition.model_validate(data).to_yaml(tmp_path / "expected.yml")
+    chunk = tmp_path / "chunk_1"
+    chunk.mkdir()
+    path = write_chunk_definition(WorkunitDefinition.model_validate(data), chunk)
+    assert path == chunk / "workunit_definition.yml"
+    assert path.read_bytes() == (tmp_path / "expected.yml").read_bytes()
+    path.write_text("kept\n")
+    write_chunk_definition(WorkunitDefinition.model_validate(data), chunk)
+    assert path.read_text() == "kept\n"

@@ -21,7 +21,8 @@ def test_filter_files_no_patterns():
 
 def test_filter_files_include_patterns():
     """upstream: tests/bfabric_app_runner/inputs/test_filter_files.py::test_filter_files_include_patterns"""
-    assert filter_items(["file1.txt", "file2.py", "file3.log", "file4.txt"], ["*.txt"], []) == ["file1.txt", "file4.txt"]
+    files = ["file1.txt", "file2.py", "file3.log", "file4.txt"]
+    assert filter_items(files, ["*.txt"], []) == ["file1.txt", "file4.txt"]
 
 
 def test_filter_files_exclude_patterns():

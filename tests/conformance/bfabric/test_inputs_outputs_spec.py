@@ -37,7 +37,8 @@ def _file(source: dict, **extra) -> dict:
 
 def test_http_source_get_filename_strips_query(tmp_path):
     """upstream: tests/bfabric_app_runner/specs/test_file_spec.py::test_http_source_get_filename_strips_query"""
-    [spec] = load_inputs(_inputs(tmp_path, _file({"http": {"url": "https://host/data/x/reads.fastq.gz?token=abc"}}))).inputs
+    url = "https://host/data/x/reads.fastq.gz?token=abc"
+    [spec] = load_inputs(_inputs(tmp_path, _file({"http": {"url": url}}))).inputs
     assert spec.resolved_filename == "reads.fastq.gz"
 
 
@@ -103,7 +104,8 @@ def test_read_inputs_yaml(tmp_path):
     (tmp_path / "inputs.yml").write_text(INPUTS_YAML)
     with pytest.raises(SpecError, match=r"inputs.yml:6:13: inputs\[1\]\.filename: duplicate file name 'filename'"):
         load_inputs(tmp_path / "inputs.yml")
-    (tmp_path / "inputs.yml").write_text(INPUTS_YAML.replace("- filename: filename\n  id: 2", "- filename: other\n  id: 2"))
+    renamed = INPUTS_YAML.replace("- filename: filename\n  id: 2", "- filename: other\n  id: 2")
+    (tmp_path / "inputs.yml").write_text(renamed)
     resource, dataset = load_inputs(tmp_path / "inputs.yml").inputs
     assert isinstance(resource, BfabricResourceSpec) and (resource.id, resource.filename) == (1, "filename")
     assert resource.check_checksum is True

@@ -69,3 +69,33 @@ def test_a_misspelt_key_in_an_ignoring_model_gets_a_suggestion(tmp_path):
     assert problems == [] and notices == [
         f"{tmp_path}/inputs.yml:2:54: inputs[0].contnet: notice: accepted as bfabric-app-runner does, "
         "but labflows ignores: inputs[0].contnet (did you mean 'content'?)"]
+
+
+def test_validate_accepts_upstreams_test_data_with_one_notice_line():
+    """upstream: tests/bfabric_app_runner/specs/app/test_versions.yml, through ``labflows validate`` as users run it:
+    exit 0, ``ok``, and one notice line on stderr."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    path = Path(__file__).parent / "data" / "test_versions.yml"
+    done = subprocess.run([sys.executable, "-m", "flows.run", "validate", str(path)], capture_output=True, text=True,
+                          timeout=120)
+    assert (done.returncode, done.stdout) == (0, "ok\n"), done.stderr
+    assert done.stderr.splitlines() == [
+        f"{path}:16:5: versions[0].submitter: notice: accepted as bfabric-app-runner does, but labflows ignores: "
+        "versions[0].submitter, versions[1].submitter, versions[2].submitter"]
+
+
+@pytest.mark.parametrize("kind, text", [("chunks", "chunks: []\n"), ("outputs", "outputs: []\n")])
+def test_a_hostile_key_is_named_on_one_harmless_line(tmp_path, kind, text):
+    """A key with a newline and a terminal escape, ignored (chunks.yml) or refused (outputs.yml): the notice or
+    error stays one line, the key shown escaped."""
+    from flows.cli.specs import check_one
+
+    path = tmp_path / f"{kind}.yml"
+    path.write_text(text + '"bad\\nkey\\u001b[31m": 1\n')
+    problems, notices = check_one(path)
+    [line] = problems + notices
+    assert "\n" not in line and "\x1b" not in line
+    assert line.startswith(f"{path}:2:1: ['bad\\nkey\\x1b[31m']: ")

@@ -1,8 +1,9 @@
 """bfabric-app-runner's resolved-inputs tests, ported: which sets of inputs can share one chunk folder,
 and ``--filter``.
 
-upstream file: tests/bfabric_app_runner/inputs/resolve/test_resolved_inputs.py (17 cases, 17 ported;
-2 deliberate: a ``--filter`` that keeps nothing is an error here, see docs/compatibility.md).
+upstream file: tests/bfabric_app_runner/inputs/resolve/test_resolved_inputs.py (17 cases, 17 ported; in
+the 2 filter-matches-nothing cases labflows raises where upstream's apply_filter returns nothing and its
+caller, prepare_folder, raises: the user sees the same refusal, see test_prepare_folder.py).
 """
 
 from __future__ import annotations
@@ -103,8 +104,7 @@ def test_apply_filter_keeps_matching_files():
                                    pytest.param(["nonexistent.txt"], id="test_apply_filter_no_matches")])
 def test_apply_filter_keeping_nothing_is_an_error(names):
     """upstream: tests/bfabric_app_runner/inputs/resolve/test_resolved_inputs.py::TestResolvedInputsApplyFilter::
-    test_apply_filter_empty_filter, test_apply_filter_no_matches. Deliberate difference: upstream keeps
-    nothing and prepares nothing; labflows says that no input has that name (a mistyped ``--filter``
-    would otherwise look like success)."""
+    test_apply_filter_empty_filter, test_apply_filter_no_matches. Upstream's apply_filter returns nothing
+    and prepare_folder then raises "did not match any input files"; labflows raises in apply_filter."""
     with pytest.raises(InvalidInputsError, match="no input has that file name"):
         apply_filter([file("file1.txt")], names)
