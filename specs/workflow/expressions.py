@@ -5,8 +5,8 @@ user text as code: the text is parsed with :func:`ast.parse` and the tree is wal
 allowing only literals, names, comparisons, arithmetic, boolean logic, conditional expressions,
 subscripts, attribute access *as dictionary-key access* (``job.sample.kind``), container
 literals, calls to a fixed list of functions and string methods (``x.startswith('w')``), plus
-``math.*`` and a few ``re.*`` functions when the caller allows them. Everything else is refused when the expression is compiled, so a
-workflow's validation reports it.
+``math.*`` and a few ``re.*`` functions when the caller allows them. Everything else is refused
+when the expression is compiled, so a workflow's validation reports it.
 
 Bounds: arithmetic made of constants is worked out when the expression is compiled, so
 ``10**10**10`` (or a constant exponent no integer result could survive) is refused by

@@ -105,10 +105,11 @@ ImageField = Annotated[Image, BeforeValidator(Image.coerce)]
 
 # ---- outputs ----------------------------------------------------------------------------------
 # BayerCLAW's rules: tags are " +word: value" (space before "+" and after ":"); the file name does not
-# end in ">" or "/"; a destination is "-> …/" with spaces around the arrow (that it is an s3:// folder
-# is the loader's path check, whose message says so).
+# end in ">" or "/"; a destination follows "->" with spaces around the arrow. That it is an s3://
+# folder ending in "/" is checked on the dest field (OutputSpec, the loader's path check), whose
+# messages say which rule it breaks.
 _TAG_SPLIT = re.compile(r"(?<=\s)\+(\w+):\s+")
-_FILE_DEST = re.compile(r"(\S+?(?<![>/]))(?:\s+->\s+(.+/))?")
+_FILE_DEST = re.compile(r"(\S+?(?<![>/]))(?:\s+->\s+(\S+))?")
 
 
 def parse_output_shorthand(text: str) -> dict[str, Any]:

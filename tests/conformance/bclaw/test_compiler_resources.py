@@ -4,7 +4,8 @@ tolerance, shells, nesting rules. labflows reads these in its loader (``specs.wo
 
 Upstream has 41 tests in the seven files (batch 18, scatter_gather 8, state_machine 4, subpipe 4,
 native_step 3, chooser 3, enhanced_parallel 1); 9 are ported here (batch 5, scatter_gather 3,
-chooser 1); 32 skipped as CloudFormation/Step Functions/Batch plumbing (image URIs expanded to ECR, job queues, job definitions, volumes,
+chooser 1); 32 skipped as CloudFormation/Step Functions/Batch plumbing (image URIs expanded to
+ECR, job queues, job definitions, volumes,
 consumable-resource properties, state names and ASL JSON of batch, scatter/gather, native,
 chooser, subpipe and state machine resources; the behaviour behind them is covered by the ports of
 the runner and Lambda tests).
@@ -48,7 +49,8 @@ def test_get_timeout(timeout, expect):
     ("qc_check: {qc_result_file: qc.out, stop_early_if: x == 1}", [("qc.out", ["x == 1"])]),
     ("qc_check: {qc_result_file: qc.out, stop_early_if: [x == 1, y == 2]}", [("qc.out", ["x == 1", "y == 2"])]),
     ("qc_check:\n  - {qc_result_file: qc1.out, stop_early_if: [x == 1, y == 2]}\n"
-     "  - {qc_result_file: qc2.out, stop_early_if: z == 3}", [("qc1.out", ["x == 1", "y == 2"]), ("qc2.out", ["z == 3"])]),
+     "  - {qc_result_file: qc2.out, stop_early_if: z == 3}",
+     [("qc1.out", ["x == 1", "y == 2"]), ("qc2.out", ["z == 3"])]),
 ])
 def test_handle_qc_check(qc_spec, expect):
     """upstream: lambda/tests/compiler/test_batch_resources.py::test_handle_qc_check"""

@@ -1,10 +1,10 @@
 """Conformance with BayerCLAW's ``lambda/tests/initializer/test_initializer.py`` (the repository
 template, ``_JOB_DATA_``, the job file copied into the repository).
 
-Upstream has 8 tests: 5 ported; 2 skipped as AWS plumbing (test_read_s3_object reads an S3 object
+Upstream has 8 tests: 6 ported (test_check_recursive_launch through the launcher's check_job,
+where labflows keeps that rule); 2 skipped as AWS plumbing (test_read_s3_object reads an S3 object
 version through boto3; test_lambda_handler_subpipe_execution passes a Step Functions input object
-through); 1 not ported here: test_check_recursive_launch's rule ("repo cannot be in the launcher
-folder") lives in the launcher (tasks/launcher/router.check_job), tested by tests/deploy/test_launcher.py.
+through).
 """
 
 import json
@@ -71,3 +71,32 @@ def test_lambda_handler(repo, tmp_path):
     initialize_repository(repo, uri, job, str(job_file))
     assert json.loads(repo.read_text(f"{uri}/_JOB_DATA_")) == {"job": job, "scatter": {}, "parent": {}}
     assert json.loads(repo.read_text(f"{uri}/job.json")) == job
+
+
+@pytest.mark.parametrize("repo_bucket, repo_path, expect_fail", [
+    ("repo-bucket", "any/path", False),
+    ("launcher-bucket", "different/path", False),
+    ("launcher-bucket", "launcher_like/path", False),
+    ("launcher-bucket", "laun/cher_like/path", False),
+    ("launcher-bucket", "launcher", True),
+    ("launcher-bucket", "launcher/path", True),
+    ("launcher-bucket", "launcher/different/sub/path", True),
+])
+def test_check_recursive_launch(tmp_path, repo, repo_bucket, repo_path, expect_fail):
+    """upstream: lambda/tests/initializer/test_initializer.py::test_check_recursive_launch (a job
+    file in the launcher folder ``launcher/`` may not run in a repository inside that folder)."""
+    from tasks.launcher.names import parse_job_key
+    from tasks.launcher.router import JobFile, JobRejected, LauncherSetup, check_job
+    from tasks.runtime.repo_ops import FileVersion
+
+    workflow = tmp_path / "wf.yaml"
+    workflow.write_text(f"Repository: s3://{repo_bucket}/{repo_path}\nSteps:\n  - a:\n      commands: ['true']\n")
+    setup = LauncherSetup(launcher_repo=repo, prefix="s3://launcher-bucket/launcher/", run_repo=repo,
+                          workflows={"wf": str(workflow)})
+    key = parse_job_key("wf/path/job.json")
+    job = JobFile("s3://launcher-bucket/launcher/wf/path/job.json", "wf/path/job.json", key, FileVersion("1", "1"))
+    if expect_fail:
+        with pytest.raises(JobRejected, match="inside the launcher folder"):
+            check_job(setup, job, b"{}")
+    else:
+        assert check_job(setup, job, b"{}")[2] == f"s3://{repo_bucket}/{repo_path}"

@@ -303,7 +303,8 @@ def test_check_for_previous_run_fail(caplog):
     """upstream: bclaw_runner/tests/test_repo.py::test_check_for_previous_run_fail (a failing check
     runs the step, with a warning)."""
     step = SimpleNamespace(name="nothing", skip_on_rerun=True, skip_if_output_exists=False, outputs={})
-    ctx = RunContext(repo=FailingRepository(), repo_uri=REPO, workflow_name="wf", options=Options())  # type: ignore[arg-type]
+    ctx = RunContext(repo=FailingRepository(), repo_uri=REPO,  # type: ignore[arg-type]
+                     workflow_name="wf", options=Options())
     with caplog.at_level(logging.WARNING):
         assert should_skip(step, ctx) is False
     assert "skip check failed" in caplog.text

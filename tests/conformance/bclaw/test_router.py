@@ -38,7 +38,8 @@ def test_get_state_machine_name_silly():
 
 
 @pytest.mark.parametrize("string, expect", [
-    ("one///two//three/four99+five____zireau88*six&^%$#.seven.DISCARD", "one///two//three/four99+five____zireau88*six&^%$#.seven"),
+    ("one///two//three/four99+five____zireau88*six&^%$#.seven.DISCARD",
+     "one///two//three/four99+five____zireau88*six&^%$#.seven"),
     ("antidisestablishmentarianism", "antidisestablishmentarianism"),
 ])
 def test_shorten_filename(string, expect):
@@ -53,7 +54,8 @@ def test_normalize():
 
 def test_make_execution_name_normalize():
     """upstream: lambda/tests/router/test_router.py::test_make_execution_name_normalize"""
-    result = execution_name("one!@#$%/TWO)(*&tHrEe<>?/456___789/file-name.DISCARD", "12_34.5678_abcdefghijklmnopqrstuvwxyz")
+    result = execution_name("one!@#$%/TWO)(*&tHrEe<>?/456___789/file-name.DISCARD",
+                            "12_34.5678_abcdefghijklmnopqrstuvwxyz")
     assert len(result) <= 80 and re.match(r"^[A-Za-z0-9_-]{1,80}$", result)
     assert result.startswith("one-TWO-tHrEe-456-789-file-name") and result.endswith("12-34-56")
 

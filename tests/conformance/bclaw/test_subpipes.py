@@ -97,7 +97,8 @@ def test_lambda_handler_submit_and_retrieve_no_files(run_flow, storage, write_fi
 
 def test_a_missing_submit_file_fails_the_step_naming_it(run_flow, write_file):  # noqa: F811
     write_file("child.yaml", CHILD)
-    parent = PARENT.replace("      job_data: JOB_DATA_FIELD\n", "").replace("        - file2.txt\n", "        - nope.txt\n")
+    parent = PARENT.replace("      job_data: JOB_DATA_FIELD\n", "")
+    parent = parent.replace("        - file2.txt\n", "        - nope.txt\n")
     state = run_flow(parent, JOB, name="missing")
     assert state.is_failed()
     assert "step subpipe: submit: the parent workflow wrote no s3://bkt/repo/nope.txt" in \

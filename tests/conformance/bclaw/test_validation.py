@@ -136,7 +136,8 @@ def test_dict_outputs_need_an_s3_folder_destination():
     """upstream: s3_path ("must be an S3 path starting with 's3://'"); labflows also wants the
     trailing '/' (deliberate: upstream would glue the file name onto the last key part)."""
     assert any("s3://" in p for p in problems(one_step("commands: [x]\noutputs: {o: {name: f, dest: /tmp/x/}}")))
-    assert any("ending in '/'" in p for p in problems(one_step("commands: [x]\noutputs: {o: {name: f, dest: s3://b/x}}")))
+    found = problems(one_step("commands: [x]\noutputs: {o: {name: f, dest: s3://b/x}}"))
+    assert any("ending in '/'" in p for p in found)
 
 
 def test_file_list_dict():
