@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib
+
 from prefect.blocks.core import Block
 
 from blocks.local import DEFAULT_STORAGE, LocalRepository
@@ -38,6 +40,7 @@ def load_repository(block_name: str | None = None, storage: str | None = None) -
     """
     if block_name:
         if "/" in block_name:
+            _repository_types()  # Block.load finds a type only once its class is imported
             try:
                 block = Block.load(block_name)
             except (ValueError, KeyError):
@@ -51,6 +54,11 @@ def load_repository(block_name: str | None = None, storage: str | None = None) -
 
 
 def _repository_types() -> list[type[Repository]]:
+    """Every repository block type (their modules imported first: ``blocks`` loads them lazily)."""
+    import blocks
+
+    for module in blocks.REPOSITORY_MODULES:
+        importlib.import_module(module)
     return [cls for cls in Repository.__subclasses__() if getattr(cls, "_block_type_slug", None)]
 
 
