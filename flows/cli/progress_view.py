@@ -175,11 +175,45 @@ class LiveProgress:
 
         self._live = Live(self, console=self.console, refresh_per_second=4, transient=False)
         self._live.__enter__()
+        self._log_consoles = _print_logs_above(self.console)
         return self
 
     def __exit__(self, *exc) -> None:
+        for handler, console in self._log_consoles:
+            handler.console = console
         if self._live is not None:
             self._live.__exit__(*exc)
+
+
+class _AboveTable:
+    """Stands in for a Prefect console handler's rich console: prints through the live display's
+    console, which puts the line above the table (plain text: a log line is no markup)."""
+
+    def __init__(self, console):
+        self._console = console
+
+    def print(self, message, **_kwargs) -> None:
+        from rich.text import Text
+
+        self._console.print(Text(str(message)), soft_wrap=True)
+
+
+def _print_logs_above(console) -> list[tuple]:
+    """Route Prefect's console log handlers through ``console`` while the live table shows.
+
+    They write to the real stderr, so their lines would cut through the table (rich's stderr
+    redirect is bypassed by a console holding the file). Returns what to restore.
+    """
+    import logging
+
+    from prefect.logging.handlers import PrefectConsoleHandler
+
+    saved = []
+    for handler in logging.getLogger().handlers:
+        if isinstance(handler, PrefectConsoleHandler):
+            saved.append((handler, handler.console))
+            handler.console = _AboveTable(console)
+    return saved
 
 
 def progress_view(stream: TextIO = sys.stderr) -> PlainProgress | LiveProgress:
