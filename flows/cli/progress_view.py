@@ -29,7 +29,8 @@ class Row:
     duration_s: float | None = None
     total: int = 0
     counted_at: float | None = None  # when the branch total became known
-    settled: dict[int, str] = field(default_factory=dict)  # branch index -> state (this process)
+    unit: str = "branches"
+    settled: dict = field(default_factory=dict)  # branch index (chunk name) -> state, from this process
     batch_done: int = 0
     batch_failed: int = 0
 
@@ -42,9 +43,9 @@ class Row:
         return max(self.batch_done, sum(1 for s in self.settled.values() if s != "failed"))
 
     def counts(self) -> str:
-        """``120/300 branches (0 failed) 41.3/s, ETA 4s``."""
+        """``120/300 branches (0 failed) 41.3/s, ETA 4s`` (or ``chunks`` for an app's phase)."""
         finished = self.done + self.failed
-        text = f"{finished}/{self.total} {'branches' if self.total != 1 else 'branch'} ({self.failed} failed)"
+        text = f"{finished}/{self.total} {self.unit} ({self.failed} failed)"
         elapsed = time.monotonic() - (self.counted_at or self.started)
         if 0 < finished < self.total and elapsed > 0:
             rate = finished / elapsed
@@ -77,16 +78,19 @@ class ProgressModel:
         row = self.rows.get(ev.name)
         if row is None:
             row = self.rows[ev.name] = Row(ev.name)
-        if ev.kind in ("step", "chunks") and ev.state:
+        if ev.kind == "step" and ev.state:
             row.state = ev.state
             if ev.state != "running":
                 row.duration_s = ev.duration_s or row.elapsed()
-        if ev.kind in ("branches", "chunks"):
+        elif ev.kind == "branches":
             if row.counted_at is None:
                 row.counted_at = time.monotonic()
             row.total, row.batch_done, row.batch_failed = ev.total, ev.done, ev.failed
+            row.unit = ev.detail or row.unit
         elif ev.kind == "branch":
-            row.settled[ev.index] = ev.state
+            row.settled[ev.detail or ev.index] = ev.state
+            if row.unit == "chunks" and row.done + row.failed >= row.total:  # an app's phase ends
+                row.state, row.duration_s = ("failed" if row.failed else "done"), row.elapsed()
         return row
 
 
@@ -97,6 +101,7 @@ class PlainProgress:
         self.stream = stream
         self.model = ProgressModel()
         self._printed: dict[str, tuple[int, float, int]] = {}  # row -> (tenths, when, count) last printed
+        self._ended: set[str] = set()
 
     def __call__(self, ev: ProgressEvent) -> None:
         with self.model.lock:
@@ -117,6 +122,11 @@ class PlainProgress:
                 return f"{row.name}: started"
             counts = f", {row.counts()}" if row.total else ""
             return f"{row.name}: {ev.state} in {row.elapsed():.1f}s{counts}"
+        if ev.kind == "branch" and row.unit == "chunks" and row.state != "running":
+            if row.name in self._ended:
+                return None
+            self._ended.add(row.name)  # an app's phase has no step event: its last chunk ends it
+            return f"{row.name}: {row.state}, {row.counts()}"
         if not row.total or row.state != "running":
             return None
         finished = row.done + row.failed

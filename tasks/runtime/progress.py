@@ -23,9 +23,10 @@ class ProgressEvent:
     Attributes:
         kind: ``run`` (a flow started: ``name``, ``detail`` = its UI address, ``total`` = steps),
             ``step`` (a top-level step changed ``state``: running, done, failed, skipped),
-            ``branch`` (scatter branch ``index`` of step ``name`` ended in ``state``),
-            ``branches`` (step ``name``: ``done``/``failed`` of ``total`` branches so far),
-            ``chunks`` (an app's phase ``name``: ``done``/``failed`` of ``total`` chunks).
+            ``branch`` (scatter branch ``index``, or app chunk ``detail``, of step or phase
+            ``name`` ended in ``state``),
+            ``branches`` (step or phase ``name``: ``done``/``failed`` of ``total`` so far;
+            ``detail`` = what is counted, ``branches`` by default, ``chunks`` for an app).
     """
 
     kind: str
