@@ -149,5 +149,7 @@ def failure_line(exc: BaseException, verbosity: int = 0) -> str:
     if failed and is_expected(exc):
         message = failed["message"] or str(exc)
         return message if message.startswith(f"step {failed['name']}") else f"step {failed['name']}: {message}"
+    if is_expected(exc):  # before any step (the repository in use by another run)
+        return f"workflow failed: {exc}"
     hint = "" if verbosity else " (run with -v for the traceback)"
     return f"workflow failed: {type(exc).__name__}: {exc}{hint}"

@@ -97,3 +97,14 @@ def _run_log_messages(flow_run_id: str) -> list[str]:
             if any(log.level >= 40 for log in logs) or time.monotonic() > deadline:
                 return [log.message for log in logs]
             time.sleep(0.3)
+
+
+def test_a_dask_run_prints_no_dask_logs_or_shutdown_tracebacks(tmp_path, harness_env):
+    wf = write_scatter_workflow(tmp_path, 4)
+    env = {**harness_env, "LABFLOWS_DASK_WORKERS": "2"}
+    done = run_cli("workflow", str(wf), "--job", _job(tmp_path, "dask", "none"), "--storage", "st",
+                   "--task-runner", "dask", cwd=tmp_path, env=env)
+    assert done.returncode == 0, done.stderr[-3000:]
+    output = done.stdout + done.stderr
+    assert "distributed." not in output and "CommClosedError" not in output and "Traceback" not in output, output
+    assert "each: done in" in done.stderr and "4/4 branches (0 failed)" in done.stderr
