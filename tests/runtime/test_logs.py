@@ -16,8 +16,9 @@ def test_tail_lines_are_the_last_lines_after_since_bounded(tmp_path):
     tail = tail_lines(log, lines=3, width=20)
     assert tail.split(" | ") == ["second", "third " + "y" * 13 + "…", "last"]
     assert len(tail) < 100  # bounded whatever the log holds
-    start = len("first attempt\n")
-    assert "first attempt" not in tail_lines(log, lines=10, since=start)
+    retried = tmp_path / "retried.log"  # a retry appends to the log: its error shows its own lines
+    retried.write_text("attempt 1 output\nexit 1\nattempt 2 output\n")
+    assert tail_lines(retried, lines=10, since=len("attempt 1 output\nexit 1\n")) == "attempt 2 output"
     assert tail_lines(tmp_path / "missing.log") == ""
 
 
