@@ -9,6 +9,7 @@ from typing import Any
 
 from prefect import flow, tags
 from prefect.runtime import flow_run
+from prefect.utilities.urls import url_for
 
 from blocks.repository import Repository
 from blocks.resolve import load_repository
@@ -151,8 +152,8 @@ def run_workflow(
     apply_log_settings()
     wf = load_workflow(workflow, params)
     if repository_uri is None:
-        report(ProgressEvent("run", flow_run.get_name() or wf.name, total=len(wf.steps),
-                             detail=flow_run.ui_url or ""))
+        ui = url_for("flow-run", obj_id=flow_run.id) if flow_run.id else None  # the engine's "View at"
+        report(ProgressEvent("run", flow_run.get_name() or wf.name, total=len(wf.steps), detail=ui or ""))
     if job is None:
         job = load_job_file(job_file) if job_file else {}
     repo = load_repository(repository_block, storage)
