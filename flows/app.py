@@ -54,6 +54,7 @@ from tasks.bfabric.app.workunit import parse_workunit_ref, workunit_id_of
 from tasks.runtime.flow_run_tags import add_flow_run_tags, workunit_tag
 from tasks.bfabric.chunks import ChunksFile
 from tasks.runtime.logs import run_logger
+from tasks.runtime.progress import ProgressEvent, report
 
 __all__ = ["app_action", "run_app", "run_chunks"]
 
@@ -95,6 +96,8 @@ def run_chunks(run: AppRun, chunks: Sequence[Path], steps: Sequence[str], max_pa
     """
     if max_parallel_chunks < 1:
         raise ValueError(f"max_parallel_chunks must be at least 1, not {max_parallel_chunks}")
+    for step in steps:  # the command line shows chunks per phase
+        report(ProgressEvent("branches", step, total=len(chunks), detail="chunks"))
     with ThreadPoolTaskRunner(max_workers=max_parallel_chunks) as runner:
         futures = runner.map(chunk_task, {"run": unmapped(run), "chunk_dir": list(chunks),
                                           "steps": unmapped(tuple(steps)), "filter": unmapped(filter)})

@@ -10,6 +10,7 @@ from typing import Any
 from prefect import flow, tags
 from prefect.runtime import flow_run
 from pydantic.json_schema import SkipJsonSchema
+from prefect.utilities.urls import url_for
 
 from blocks.repository import Repository
 from blocks.resolve import load_repository
@@ -28,11 +29,12 @@ from tasks.bclaw.labels import workflow_tag
 from tasks.bclaw.run_lock import repository_lock
 from tasks.bclaw.run_summary import publish_workflow_summary
 from tasks.bclaw.step_kinds import flow_handlers
-from tasks.bclaw.walk import Handlers, StepOutcome, walk_steps
+from tasks.bclaw.walk import Handler, Handlers, StepOutcome, walk_steps
 from tasks.bclaw.workspaces import sweep_stale_workspaces
 from tasks.runtime.executors import ExecutorName
 from tasks.runtime.flow_run_tags import add_flow_run_tags
-from tasks.runtime.logs import run_logger
+from tasks.runtime.logs import apply_log_settings, run_logger
+from tasks.runtime.progress import ProgressEvent, report
 from tasks.runtime.task_runners import make_task_runner
 
 
@@ -53,6 +55,22 @@ def handlers() -> Handlers:
     """Step kind -> handler at flow level: command steps become Prefect tasks, subpipes subflows
     or deployments, every other kind as :mod:`tasks.bclaw.step_kinds` says."""
     return flow_handlers(_run_command, run_child)
+
+
+def _reporting(handler: Handler) -> Handler:
+    """``handler``, telling this process's progress listeners when its step starts and how it ends."""
+    def run(step, ctx: RunContext, prev: dict) -> StepOutcome:
+        started = time.monotonic()
+        report(ProgressEvent("step", step.name, state="running"))
+        try:
+            outcome = handler(step, ctx, prev)
+        except Exception:
+            report(ProgressEvent("step", step.name, state="failed", duration_s=time.monotonic() - started))
+            raise
+        state = outcome.records[0].status if outcome.records else "done"
+        report(ProgressEvent("step", step.name, state=state, duration_s=time.monotonic() - started))
+        return outcome
+    return run
 
 
 def _flow_run_name() -> str:
@@ -86,7 +104,10 @@ def run_loaded_workflow(wf: Workflow, job: Any, *, job_file: str | None, repo: R
         records: list[StepRecord] = []
         summary = {"workflow": wf.name, "repository": repo_uri, "steps": records}
         try:
-            walk_steps(wf.steps, ctx, handlers(), records)
+            top = handlers()
+            if repository_uri is None:  # a workflow of its own, not a subpipe: show its progress
+                top = {kind: _reporting(h) for kind, h in top.items()}
+            walk_steps(wf.steps, ctx, top, records)
         except Exception as exc:
             summary["steps"] = _with_steps_not_run(wf, records)
             raise WorkflowFailed(str(exc), summary) from exc
@@ -133,7 +154,11 @@ def run_workflow(
     Returns:
         The summary: workflow name, repository URI and one record per step.
     """
+    apply_log_settings()
     wf = load_workflow(workflow, params)
+    if repository_uri is None:
+        ui = url_for("flow-run", obj_id=flow_run.id) if flow_run.id else None  # the engine's "View at"
+        report(ProgressEvent("run", flow_run.get_name() or wf.name, total=len(wf.steps), detail=ui or ""))
     if job is None:
         job = load_job_file(job_file) if job_file else {}
     repo = load_repository(repository_block, storage)

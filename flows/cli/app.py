@@ -18,6 +18,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+from flows.cli.terminal import add_verbosity
 from tasks.bfabric.app.phases import ACTIONS
 
 
@@ -31,6 +32,7 @@ def _add_run_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--force-app-version", metavar="V", help="run this app version instead of the workunit's")
     p.add_argument("--read-only", action="store_true",
                    help="only read from B-Fabric: no status changes, outputs not registered")
+    add_verbosity(p)
 
 
 def _add_bfabric_arguments(p: argparse.ArgumentParser) -> None:
@@ -190,14 +192,20 @@ def format_registered(records: list[dict[str, Any]]) -> str:
             f"{actions['unchanged']} unchanged)")
 
 
-def _run_flow(flow: Any, workunit_id: int | None, **parameters: Any) -> int:
+def _run_flow(flow: Any, workunit_id: int | None, verbosity: int = 0, **parameters: Any) -> int:
     """Run the (async) ``flow`` tagged with the workunit; print its summary (exit 0) or one error line (exit 1)."""
     import asyncio
 
     from prefect import tags
 
+    from flows.cli.progress_view import progress_view
+    from flows.cli.terminal import configure_terminal
+    from tasks.runtime.progress import listening
+
     _quiet_console()
-    with tags(*([f"workunit:{workunit_id}"] if workunit_id is not None else [])):
+    configure_terminal(verbosity)
+    view = progress_view(sys.stderr)  # chunks per phase; stdout keeps only the summary
+    with tags(*([f"workunit:{workunit_id}"] if workunit_id is not None else [])), view, listening(view):
         state = asyncio.run(flow(**parameters, return_state=True))
     if state.is_completed():
         print(format_summary(state.result()))
@@ -226,7 +234,7 @@ def run_app_command(args: argparse.Namespace) -> int:
 
     params = _run_parameters(args)
     params["workunit_ref"] = _absolute_ref(args.workunit_ref)
-    return _run_flow(run_app, workunit_id, **params)
+    return _run_flow(run_app, workunit_id, args.verbose, **params)
 
 
 def run_action_command(args: argparse.Namespace) -> int:
@@ -239,7 +247,8 @@ def run_action_command(args: argparse.Namespace) -> int:
     chunk = args.chunk
     if chunk is not None:
         chunk = str(Path(chunk).absolute() if Path(chunk).is_dir() else Path(args.work_dir).absolute() / chunk)
-    return _run_flow(app_action, workunit_id, action=args.action, chunk=chunk, filter=args.filter, **params)
+    return _run_flow(app_action, workunit_id, args.verbose, action=args.action, chunk=chunk, filter=args.filter,
+                     **params)
 
 
 def run_register_command(args: argparse.Namespace) -> int:

@@ -6,6 +6,7 @@ import argparse
 import os
 import sys
 
+from flows.cli.terminal import add_verbosity
 from tasks.runtime.executors import EXECUTORS
 
 
@@ -24,6 +25,10 @@ def register(subparsers) -> None:
     p.add_argument("--task-runner", metavar="RUNNER",
                    help="where task runs execute: threads[=N] (default), dask (a local cluster of worker "
                         "processes) or dask=SCHEDULER_ADDRESS")
+    p.add_argument("-n", "--dry-run", action="store_true",
+                   help="check the workflow and job, print the steps that would run with their inputs and "
+                        "outputs, run nothing and write nothing")
+    add_verbosity(p)
     p.set_defaults(func=run_command)
 
 
@@ -100,15 +105,26 @@ def run_command(args: argparse.Namespace) -> int:
         except RepositoryBlockNotFound as exc:
             raise UsageError(str(exc)) from None
 
+    if args.dry_run:
+        from flows.cli.dry_run import print_plan
+
+        print_plan(wf, job, args)
+        return 0
+
     from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
 
     from blocks.local import DEFAULT_STORAGE  # imports Prefect: not for parsing or --help
+    from flows.cli.progress_view import progress_view
+    from flows.cli.terminal import configure_terminal
     from flows.workflow import WorkflowFailed, run_workflow
+    from tasks.runtime.progress import listening
 
+    configure_terminal(args.verbose)
     flow_fn = run_workflow.with_options(task_runner=runner) if runner else run_workflow
+    view = progress_view(sys.stderr)  # stdout keeps only the summary
     # Heartbeats let a server notice crashed runs of deployments; a CLI run is watched by its
     # user, and a sync flow waits up to a second at its end for the heartbeat thread.
-    with temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
+    with temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}), view, listening(view):
         state = flow_fn(workflow=args.workflow, job_file=args.job, params=params,
                         repository_block=args.repository_block, storage=args.storage,
                         executor=args.executor, return_state=True)
@@ -117,7 +133,23 @@ def run_command(args: argparse.Namespace) -> int:
         print(format_summary(state.result(), local_root))
         return 0
     exc = state.result(raise_on_failure=False)
+    print(f"ERROR {failure_line(exc, args.verbose)}", file=sys.stderr, flush=True)
     if isinstance(exc, WorkflowFailed):
         print(format_summary(exc.summary, local_root))
-    print(f"workflow failed: {exc}", file=sys.stderr)
     return 1
+
+
+def failure_line(exc: BaseException, verbosity: int = 0) -> str:
+    """The one line a failed run ends with: the failed step and why (expected failures), or the
+    error and how to see its traceback (anything else)."""
+    from tasks.runtime.failures import is_expected
+
+    steps = getattr(exc, "summary", {}).get("steps", [])
+    failed = next((r for r in steps if r["status"] == "failed"), None)
+    if failed and is_expected(exc):
+        message = failed["message"] or str(exc)
+        return message if message.startswith(f"step {failed['name']}") else f"step {failed['name']}: {message}"
+    if is_expected(exc):  # before any step (the repository in use by another run)
+        return f"workflow failed: {exc}"
+    hint = "" if verbosity else " (run with -v for the traceback)"
+    return f"workflow failed: {type(exc).__name__}: {exc}{hint}"

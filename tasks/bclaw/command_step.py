@@ -43,19 +43,30 @@ from tasks.bclaw.substitution import (
 )
 from tasks.bclaw.workspaces import keep_workspace, new_workspace
 from tasks.runtime.executors import ExecutorUnavailable, get_executor
-from tasks.runtime.logs import run_logger
+from tasks.runtime.failures import ExpectedFailure
+from tasks.runtime.logs import log_size, run_logger, tail_lines
 
 
-class CommandFailed(RuntimeError):
-    """The step's commands exited non-zero; ``in_engine``: the container engine failed, not the commands."""
+class CommandFailed(ExpectedFailure, RuntimeError):
+    """The step's commands exited non-zero (the message ends with their last output lines);
+    ``in_engine``: the container engine failed, not the commands."""
 
-    def __init__(self, step: str, code: int, in_engine: bool = False):
-        self.step, self.code, self.in_engine = step, code, in_engine
-        where = "container engine failed" if in_engine else "command exited"
-        super().__init__(f"step {step}: {where} with code {code}")
+    def __init__(self, step: str, code: int, tail: str = "", log_file: str = "", in_engine: bool = False):
+        self.step, self.code, self.tail, self.log_file, self.in_engine = step, code, tail, log_file, in_engine
+        what = "container engine failed" if in_engine else "command exited"
+        ends = f"; output ends: {tail}" if tail else ""
+        where = f" (log {log_file})" if log_file else ""
+        super().__init__(f"step {step}: {what} with code {code}{ends}{where}")
 
     def __reduce__(self):
-        return CommandFailed, (self.step, self.code, self.in_engine)
+        return _rebuild_command_failed, ((self.step, self.code, self.tail, self.log_file, self.in_engine),
+                                         self.__dict__)
+
+
+def _rebuild_command_failed(args: tuple, state: dict) -> CommandFailed:
+    exc = CommandFailed(*args)
+    exc.__dict__.update(state)
+    return exc
 
 
 @dataclass
@@ -122,7 +133,8 @@ def run_command_step(step, ctx: RunContext, prev_outputs: dict[str, str] | None 
     ctx.scratch.mkdir(parents=True, exist_ok=True)
     workspace = new_workspace(ctx.scratch, step.name)
     # kept after the workspace is removed: <scratch>/logs/<execution>/<step>[branch].log
-    log_file = ctx.scratch / "logs" / (ctx.execution_id or "local") / f"{name}.log"
+    branch = "" if ctx.branch_idx == "main" else f"[{ctx.branch_idx}]"  # branches share the step's name
+    log_file = ctx.scratch / "logs" / (ctx.execution_id or "local") / f"{name}{branch}.log"
     log_file.parent.mkdir(parents=True, exist_ok=True)
     ok = False
     report = start_report(ctx, name, image, inputs, references, started)
@@ -151,7 +163,7 @@ def run_command_step(step, ctx: RunContext, prev_outputs: dict[str, str] | None 
                          step.compute.memory, step.compute.gpu, log_file, step.timeout)
         if step.image.auth:  # +auth: registry login with a Prefect Secret block
             login_for_image(image, step.image.auth, ctx.executor)
-        code = 1
+        code, log_start = 1, log_size(log_file)  # a retry appends: its error shows its own lines
         try:
             code = report.exit_code = run_commands(run, ctx.executor)
         finally:
@@ -159,13 +171,16 @@ def run_command_step(step, ctx: RunContext, prev_outputs: dict[str, str] | None 
                                       metadata={"execution_id": ctx.execution_id})
             report.set_outputs(uploaded)
         if code != 0:
-            raise CommandFailed(name, code, get_executor(ctx.executor).engine_failed(code))
+            raise CommandFailed(name, code, tail_lines(log_file, since=log_start), str(log_file),
+                                get_executor(ctx.executor).engine_failed(code))
         run_qc_checks(step.qc_check, workspace)
         ctx.repo.write_bytes(ctx.marker_uri(step.name), b"", tags={"bclaw.system": "true"})
         ok = True
     except BaseException as exc:
         report.error = str(exc) or type(exc).__name__
         report.cancelled = is_cancellation(exc)
+        if isinstance(exc, ExpectedFailure) and report.outputs:  # the summary shows what it uploaded
+            exc.outputs = [u for uris in report.outputs.values() for u in uris]
         raise
     finally:
         publish_step_report(report, ctx.repo)

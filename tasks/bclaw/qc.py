@@ -7,9 +7,10 @@ from pathlib import Path, PurePosixPath
 from typing import Any, Sequence
 
 from specs.workflow.expressions import Expression, compile_expression
+from tasks.runtime.failures import ExpectedFailure
 
 
-class QCFailure(Exception):
+class QCFailure(ExpectedFailure):
     """A QC condition was met; the workflow stops (BayerCLAW aborts the execution)."""
 
 

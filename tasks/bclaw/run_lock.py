@@ -18,6 +18,7 @@ from contextlib import contextmanager
 
 from blocks.repository import ObjectNotFound, Repository, join_uri
 from tasks.bclaw.context import CONTROL_DIR
+from tasks.runtime.failures import ExpectedFailure
 from tasks.runtime.logs import run_logger
 from tasks.runtime.processes import pid_alive
 from tasks.runtime.repo_ops import create_exclusive
@@ -25,7 +26,7 @@ from tasks.runtime.repo_ops import create_exclusive
 LOCK_NAME = "_RUN_LOCK_"
 
 
-class RepositoryBusy(RuntimeError):
+class RepositoryBusy(ExpectedFailure, RuntimeError):
     """Another run holds the repository's lock."""
 
 

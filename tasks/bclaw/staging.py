@@ -10,10 +10,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from blocks.repository import Repository, basename, join_uri
+from tasks.runtime.failures import ExpectedFailure
 from tasks.runtime.logs import run_logger
 
 
-class MissingInputError(FileNotFoundError):
+class MissingInputError(ExpectedFailure, FileNotFoundError):
     """A required input matched no object in the repository."""
 
 

@@ -12,6 +12,7 @@ from typing import Callable, Sequence
 
 from specs.workflow.model import step_order
 from tasks.bclaw.context import RunContext, StepRecord
+from tasks.runtime.failures import failure_outputs
 
 
 class UnsupportedStep(RuntimeError):
@@ -53,7 +54,8 @@ def walk_steps(steps: Sequence, ctx: RunContext, handlers: Handlers,
         try:
             outcome = handler(step, ctx, prev)
         except Exception as exc:
-            records.append(StepRecord(step.name, "failed", time.monotonic() - started, [], str(exc)))
+            records.append(StepRecord(step.name, "failed", time.monotonic() - started,
+                                      failure_outputs(exc), str(exc)))
             raise
         records.extend(outcome.records)
         prev = outcome.prev_outputs

@@ -1,5 +1,6 @@
 #!/bin/sh
-# Install what the real-container tests need (podman, runc, busybox-static), when we can.
+# Install what the real-container tests need (podman, runc, busybox-static) and the real-terminal
+# test needs (tmux), when we can.
 # Fast and silent when they are already there; never fatal: without root or apt the container
 # tests report in one line why they cannot run.
 missing=""
@@ -10,6 +11,7 @@ if command -v dpkg-query >/dev/null 2>&1; then  # a dynamic busybox would not ru
 else
     [ -x /bin/busybox ] || missing="$missing busybox-static"
 fi
+command -v tmux >/dev/null 2>&1 || missing="$missing tmux"  # tests/cli/test_terminal.py
 [ -z "$missing" ] && exit 0
 if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1; then
     echo "install_podman: not root or no apt-get; container tests will say why they cannot run (missing:$missing)" >&2

@@ -26,7 +26,9 @@ from tasks.bclaw.artifacts import step_reports_off
 from tasks.bclaw.command_step import retry_written, run_command_step, worth_retrying
 from tasks.bclaw.context import JOB_REF, RunContext
 from tasks.bclaw.walk import Handlers, StepOutcome, walk_steps
-from tasks.runtime.logs import run_logger
+from tasks.runtime.failures import ExpectedFailure
+from tasks.runtime.logs import apply_log_settings, run_logger
+from tasks.runtime.progress import ProgressEvent, report
 from tasks.runtime.task_runners import Limiter, hold, map_in_threads
 
 UNBATCHED_UP_TO = 32  # default: up to this many branches, one task run per branch
@@ -42,7 +44,7 @@ class BranchResult:
     message: str = ""
 
 
-class BatchFailed(RuntimeError):
+class BatchFailed(ExpectedFailure, RuntimeError):
     """Some branches of a batch failed; ``results`` holds every branch of the batch."""
 
     def __init__(self, label: str, results: list[BranchResult]):
@@ -137,9 +139,15 @@ def run_branch(plan: ScatterPlan, index: int, row: dict[str, str]) -> BranchResu
         except Exception as exc:
             label = branch_label(plan.step.name, index)
             run_logger().warning("%s failed: %s", label, exc)
-            return BranchResult(index, "failed", time.monotonic() - started, str(exc))
+            return _reported(plan, BranchResult(index, "failed", time.monotonic() - started, str(exc)))
     skipped = bool(records) and all(r.status == "skipped" for r in records)
-    return BranchResult(index, "skipped" if skipped else "done", time.monotonic() - started)
+    return _reported(plan, BranchResult(index, "skipped" if skipped else "done", time.monotonic() - started))
+
+
+def _reported(plan: ScatterPlan, result: BranchResult) -> BranchResult:
+    """Tell this process's progress listeners (the command line) that a branch ended."""
+    report(ProgressEvent("branch", plan.step.name, state=result.status, index=result.index))
+    return result
 
 
 @task(cache_policy=NO_CACHE, task_run_name="{label}")
@@ -151,6 +159,7 @@ def scatter_batch(label: str, branches: list[tuple[int, dict[str, str]]], plan: 
     scatter values, outputs, error), and a scatter of thousands of branches makes no thousands of
     artifacts (each an API call: a 500-branch scatter took about 5x longer with them).
     """
+    apply_log_settings()  # in a Dask worker process: the command line's verbosity, quiet failures
     with step_reports_off():
         results = map_in_threads(lambda b: run_branch(plan, *b), branches, plan.threads)
     if any(r.status == "failed" for r in results):

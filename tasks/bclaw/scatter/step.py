@@ -44,14 +44,16 @@ from tasks.bclaw.scatter.expand import expand_scatter, items_csv, qualify, scatt
 from tasks.bclaw.scatter.gather import branch_table, gather, write_manifest
 from tasks.bclaw.substitution import job_data_resolver, substitute_all
 from tasks.bclaw.walk import Handlers, StepOutcome
+from tasks.runtime.failures import ExpectedFailure
 from tasks.runtime.logs import run_logger
+from tasks.runtime.progress import ProgressEvent, report
 from tasks.runtime.task_runners import batch_threads, make_limiter
 
 PROGRESS_EVERY_S = 2.0  # the progress artifact is updated at most this often (and at the end)
 MAX_NAMED_FAILURES = 50  # failed branch indexes named in the error message
 
 
-class ScatterFailed(RuntimeError):
+class ScatterFailed(ExpectedFailure, RuntimeError):
     """More branches failed than ``error_tolerance`` allows."""
 
 
@@ -111,6 +113,7 @@ def run_branches(step, ctx: RunContext, items: list[dict[str, str]], template: d
     run_logger().info("%s: %d branches in %d task runs", step.name, len(items), len(batches))
     progress = Progress(ctx.workflow_name, step.name, len(items))
     results: dict[int, BranchResult] = {}
+    _report_counts(step.name, results, len(items))
     if batches:
         futures = scatter_batch.with_options(name=step.name, tags={step_tag(step.name)}).map(
             labels, payloads, unmapped(plan))
@@ -119,8 +122,15 @@ def run_branches(step, ctx: RunContext, items: list[dict[str, str]], template: d
             finished = _collect(future, batch_of[future.task_run_id])
             results.update((r.index, r) for r in finished)
             progress.advance(len(finished))
+            _report_counts(step.name, results, len(items))
     progress.advance(0, final=True)
     return results
+
+
+def _report_counts(step_name: str, results: dict[int, BranchResult], total: int) -> None:
+    """Branches settled so far, for the command line's progress (batches finish in any order)."""
+    failed = sum(1 for r in results.values() if r.status == "failed")
+    report(ProgressEvent("branches", step_name, done=len(results) - failed, failed=failed, total=total))
 
 
 def _failure_message(step, failed: list[BranchResult], total: int, tolerated: int) -> str:

@@ -28,6 +28,7 @@ from tasks.bfabric.app.steps import (
     write_status,
 )
 from tasks.bfabric.app.workunit import obtain_workunit_definition
+from tasks.runtime.progress import ProgressEvent, report
 
 __all__ = [
     "CHUNK_STEPS",
@@ -108,10 +109,13 @@ def chunk_task(run: AppRun, chunk_dir: Path, steps: Sequence[str] = CHUNK_STEPS,
     """
     started = time.monotonic()
     registered: list[dict[str, Any]] = []
+    name = Path(chunk_dir).name
     for step in steps:
         try:
             registered += _run_step(run, Path(chunk_dir), step, filter)
         except Exception as exc:
-            raise ChunkStepError(Path(chunk_dir).name, step, exc) from exc
-    return {"chunk": Path(chunk_dir).name, "steps": list(steps), "registered": registered,
+            report(ProgressEvent("branch", step, state="failed", detail=name))
+            raise ChunkStepError(name, step, exc) from exc
+        report(ProgressEvent("branch", step, state="done", detail=name))
+    return {"chunk": name, "steps": list(steps), "registered": registered,
             "duration_s": round(time.monotonic() - started, 3)}

@@ -80,9 +80,9 @@ def test_a_second_cli_run_refuses_in_one_line_and_changes_nothing(tmp_path, harn
         sleeper.kill()
         sleeper.wait()
     assert done.returncode == 1
-    failed = [line for line in done.stderr.splitlines() if line.startswith("workflow failed:")]
+    failed = [line for line in done.stderr.splitlines() if line.startswith("ERROR ")]
     assert failed == [(
-        "workflow failed: repository s3://example-bucket/hello-world/sample-001 is in use by run first:job "
+        "ERROR workflow failed: repository s3://example-bucket/hello-world/sample-001 is in use by run first:job "
         f"(pid {sleeper.pid} on {socket.gethostname()}, since {time.strftime('%Y-%m-%d %H:%M:%S', time.localtime(0))}); "
         "wait for it to end, "
         f"or delete {lock} if that run is gone")]
