@@ -42,6 +42,7 @@ from tasks.bclaw.scatter.branches import (
 )
 from tasks.bclaw.scatter.expand import expand_scatter, items_csv, qualify, scatter_items
 from tasks.bclaw.scatter.gather import branch_table, gather, write_manifest
+from tasks.bclaw.step_runner import run_batches_on_pools
 from tasks.bclaw.substitution import job_data_resolver, substitute_all
 from tasks.bclaw.walk import Handlers, StepOutcome
 from tasks.runtime.logs import run_logger
@@ -111,14 +112,19 @@ def run_branches(step, ctx: RunContext, items: list[dict[str, str]], template: d
     run_logger().info("%s: %d branches in %d task runs", step.name, len(items), len(batches))
     progress = Progress(ctx.workflow_name, step.name, len(items))
     results: dict[int, BranchResult] = {}
-    if batches:
+
+    def finished(batch_results: list[BranchResult]) -> None:
+        results.update((r.index, r) for r in batch_results)
+        progress.advance(len(batch_results))
+
+    if batches and ctx.step_runner is not None and ctx.step_runner.pools_for_scatter(step):
+        run_batches_on_pools(step, ctx, batches, payloads, finished)  # run-step flow runs on work pools
+    elif batches:
         futures = scatter_batch.with_options(name=step.name, tags={step_tag(step.name)}).map(
             labels, payloads, unmapped(plan))
         batch_of = {f.task_run_id: b for f, b in zip(futures, batches)}
         for future in as_completed(list(futures)):
-            finished = _collect(future, batch_of[future.task_run_id])
-            results.update((r.index, r) for r in finished)
-            progress.advance(len(finished))
+            finished(_collect(future, batch_of[future.task_run_id]))
     progress.advance(0, final=True)
     return results
 
