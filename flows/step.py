@@ -10,7 +10,7 @@ from prefect.runtime import flow_run
 
 from blocks.resolve import load_repository
 from flows.subpipes import run_child
-from specs.workflow.model import load_workflow
+from specs.workflow.model import load_workflow, workflow_name
 from tasks.bclaw.context import RunContext
 from tasks.bclaw.labels import workflow_tag
 from tasks.bclaw.step_kinds import branch_handlers
@@ -23,8 +23,11 @@ class UnknownStep(ValueError):
 
 
 def _run_name() -> str:
+    """``<workflow>:<step>``, for a batch ``<workflow>:<step>[<first>-<last>]``."""
     params = flow_run.parameters
-    return f"step:{params.get('step', '?')}"
+    name = f"{workflow_name(params.get('workflow', 'workflow'))}:{params.get('step', '?')}"
+    branches = params.get("branches")
+    return f"{name}[{int(branches[0][0]):05d}-{int(branches[-1][0]):05d}]" if branches else name
 
 
 @flow(name="run-step", flow_run_name=_run_name, log_prints=True)

@@ -45,6 +45,7 @@ def check_deployment_target(name: str, parameters: dict[str, Any]) -> Any:
         raise ChildFailed(f"deployment {name} has no value for the required parameter(s) "
                           f"{', '.join(repr(p) for p in missing)}: a subpipe passes only job data and the "
                           "repository, so give the deployment a default (parameters: in prefect.yaml)")
+    return deployment
 
 
 def run_child(run: ChildRun, *, deployment: bool) -> None:

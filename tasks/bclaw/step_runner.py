@@ -102,7 +102,7 @@ class WorkPoolRunner:
     default: tuple[str, ...] = ()  # pools for steps without a queue_name (none: in-process)
     start_timeout: float = DEFAULT_START_TIMEOUT_S
     base_deployment: str = BASE_DEPLOYMENT
-    _turn: Any = field(default_factory=itertools.count, repr=False)
+    _turns: dict = field(default_factory=dict, repr=False)  # pools -> itertools.count
     _lock: Any = field(default_factory=threading.Lock, repr=False)
 
     @classmethod
@@ -133,16 +133,16 @@ class WorkPoolRunner:
         return self.default
 
     def next_pool(self, pools: tuple[str, ...]) -> str:
-        """One of ``pools``, in turn (thread-safe)."""
+        """One of ``pools``, each in turn (thread-safe)."""
         with self._lock:
-            return pools[next(self._turn) % len(pools)]
+            turn = self._turns.setdefault(pools, itertools.count())
+            return pools[next(turn) % len(pools)]
 
     def __getstate__(self) -> dict:  # a RunContext field: travels to Dask workers without its lock
-        state = {k: v for k, v in self.__dict__.items() if k not in ("_turn", "_lock")}
-        return state
+        return {k: v for k, v in self.__dict__.items() if k not in ("_turns", "_lock")}
 
     def __setstate__(self, state: dict) -> None:
-        self.__dict__.update(state, _turn=itertools.count(), _lock=threading.Lock())
+        self.__dict__.update(state, _turns={}, _lock=threading.Lock())
 
 
 # ---- deployments and pools -----------------------------------------------------------------------
