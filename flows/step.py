@@ -22,6 +22,19 @@ class UnknownStep(ValueError):
     """The workflow has no top-level step of that name, or not of the kind asked for."""
 
 
+def find_step(steps: list[Any], name: str) -> Any | None:
+    """The step called ``name`` at any depth (top level, parallel branches, scatter steps); step
+    names are unique in a workflow."""
+    for candidate in steps:
+        if candidate.name == name:
+            return candidate
+        inner = [s for b in getattr(candidate, "branches", []) for s in b.steps] + list(getattr(candidate, "steps", []))
+        found = find_step(inner, name) if inner else None
+        if found is not None:
+            return found
+    return None
+
+
 def _run_name() -> str:
     """``<workflow>:<step>``, for a batch ``<workflow>:<step>[<first>-<last>]``."""
     params = flow_run.parameters
@@ -47,7 +60,7 @@ def run_step(
 
     Args:
         workflow: path of the parent's workflow file (the same path on every worker).
-        step: name of a top-level command step, or of a scatter step with ``branches``.
+        step: name of a command step (at any depth outside scatters), or of a scatter step with ``branches``.
         repository_uri: the parent run's repository (its ``_JOB_DATA_`` is read there).
         params: the workflow's ``Parameters`` values, as the parent used them.
         repository_block: a saved repository block, as the parent's.
@@ -62,10 +75,10 @@ def run_step(
         the repository for the parent).
     """
     wf = load_workflow(workflow, params)
-    spec = next((s for s in wf.steps if s.name == step), None)
+    spec = find_step(wf.steps, step)
     kind = "scatter" if branches is not None else "command"
     if spec is None or spec.kind != kind:
-        raise UnknownStep(f"{workflow}: no top-level {kind} step named {step!r}")
+        raise UnknownStep(f"{workflow}: no {kind} step named {step!r}")
     ctx = RunContext(repo=load_repository(repository_block, storage), repo_uri=repository_uri.rstrip("/"),
                      workflow_name=wf.name, options=wf.options,
                      executor=executor or wf.options.executor or "local", execution_id=execution_id,

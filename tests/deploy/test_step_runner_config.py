@@ -92,3 +92,26 @@ def test_a_bad_step_pool_on_the_command_line_is_one_line_and_exit_2(tmp_path):
     assert done.stderr.strip().splitlines() == [
         "error: step pool 'gpu=': use POOL[,POOL...] or QUEUE=POOL[,POOL...]"]
     assert not list(tmp_path.glob(".labflows*"))  # nothing written
+
+
+def test_the_child_finds_a_step_at_any_depth(tmp_path):
+    from flows.step import find_step
+
+    path = tmp_path / "nested.yaml"
+    path.write_text(textwrap.dedent("""
+        Repository: s3://b/r
+        Steps:
+          - both:
+              branches:
+                - steps:
+                    - deep: {commands: ['true'], compute: {queue_name: q}}
+          - fan:
+              scatter: {i: [1]}
+              steps:
+                - inner: {commands: ['true']}
+        """))
+    wf = load_workflow(path)
+    assert find_step(wf.steps, "deep").kind == "command"
+    assert find_step(wf.steps, "fan").kind == "scatter"
+    assert find_step(wf.steps, "inner").name == "inner"
+    assert find_step(wf.steps, "nope") is None
