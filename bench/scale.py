@@ -162,6 +162,7 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=1000, help="branches per batch (default 1000)")
     parser.add_argument("--repeat", type=int, default=3, help="runs of the one-step workflow per variant")
     args = parser.parse_args()
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # a timeout still stops the server and workers
     os.environ.setdefault("LABFLOWS_DASK_WORKERS", "2")
     with tempfile.TemporaryDirectory(prefix="labflows-scale-") as tmp:
         base = Path(tmp)
