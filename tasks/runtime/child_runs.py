@@ -131,7 +131,7 @@ def wait_for_children(runs: list[Any], *, start_timeout: float, on_final: Callab
                 parent_run = seen.pop(parent, None) if parent else None
                 if parent_run is not None and parent_run.state and parent_run.state.type.value in (
                         "CANCELLING", "CANCELLED"):
-                    pass  # PLANTED
+                    raise ParentCancelled(f"flow run {parent_run.name} was cancelled")
                 for run_id, run in seen.items():
                     state = run.state
                     if state is not None and state.is_final():
