@@ -22,7 +22,7 @@ from tasks.runtime.child_runs import (
     wait_for_children,
 )
 
-pytestmark = pytest.mark.timeout(120)
+pytestmark = pytest.mark.timeout(240)
 
 
 @pytest.fixture
