@@ -10,7 +10,6 @@ wait, then SIGKILL).
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import signal
 import subprocess
