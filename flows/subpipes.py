@@ -6,7 +6,7 @@ from typing import Any
 
 from tasks.bclaw.subpipe import ChildRun
 
-DEPLOYMENT_POLL_S = 2.0
+DEPLOYMENT_POLL_S = 1.0
 
 # Deployment defaults a subpipe child must not inherit: its job data, name and repository come from
 # the parent (a deployment's default job_file would otherwise be copied into the child's folder).
@@ -22,8 +22,9 @@ def child_parameters(run: ChildRun) -> dict[str, Any]:
     return {**CHILD_OVERRIDES, "job": run.job, "repository_uri": run.repository_uri, **run.repository_params}
 
 
-def check_deployment_target(name: str, parameters: dict[str, Any]) -> None:
-    """Raise :class:`ChildFailed` (one line) when ``name`` is no deployment or lacks a required parameter.
+def check_deployment_target(name: str, parameters: dict[str, Any]) -> Any:
+    """The deployment ``name``; raises :class:`ChildFailed` (one line) when there is none or it lacks
+    a required parameter.
 
     The server would answer a missing parameter with a raw ``409 Conflict``; this names the
     deployment, the parameter and the fix instead.
@@ -44,6 +45,7 @@ def check_deployment_target(name: str, parameters: dict[str, Any]) -> None:
         raise ChildFailed(f"deployment {name} has no value for the required parameter(s) "
                           f"{', '.join(repr(p) for p in missing)}: a subpipe passes only job data and the "
                           "repository, so give the deployment a default (parameters: in prefect.yaml)")
+    return deployment
 
 
 def run_child(run: ChildRun, *, deployment: bool) -> None:
@@ -52,19 +54,10 @@ def run_child(run: ChildRun, *, deployment: bool) -> None:
     A workflow file runs as a subflow of the current flow. ``FLOW/DEPLOYMENT`` starts that
     deployment of ``run-workflow`` with the child's job data, repository and ``repository_uri``
     (its ``workflow`` is the deployment's own; its default job file, run name and repository are
-    not used) and waits for it.
+    not used) and waits for it (see :func:`_run_deployment_child`).
     """
     if deployment:
-        from prefect.deployments import run_deployment
-
-        params = child_parameters(run)
-        check_deployment_target(run.workflow, params)
-        flow_run = run_deployment(name=run.workflow, parameters=params, timeout=None,
-                                  poll_interval=DEPLOYMENT_POLL_S)
-        state = flow_run.state
-        if state is None or not state.is_completed():
-            raise ChildFailed(f"deployment {run.workflow}: flow run {flow_run.name} ended "
-                              f"{state.name if state else 'without a state'}: {state.message if state else ''}")
+        _run_deployment_child(run)
         return
     from flows.workflow import run_workflow
 
@@ -72,3 +65,29 @@ def run_child(run: ChildRun, *, deployment: bool) -> None:
     state = run_workflow(workflow=run.workflow, executor=run.executor, return_state=True, **params)
     if not state.is_completed():
         raise ChildFailed(str(state.result(raise_on_failure=False)))
+
+
+def _run_deployment_child(run: ChildRun) -> None:
+    """Start the deployment's flow run and wait for it, not forever.
+
+    The parent keeps its worker slot while it waits, so a child must not need that slot: children
+    go to their own work pool (the child deployment's), with their own workers and limits
+    (docs/scale.md). When no worker starts the child within ``run.start_timeout`` seconds (no
+    worker, or every slot held by waiting parents) the child is cancelled and the step fails with
+    one line; cancelling the parent cancels the child (:mod:`tasks.runtime.child_runs`).
+    """
+    from tasks.runtime.child_runs import ChildNotStarted, ChildSpec, start_child, wait_for_children
+
+    target = check_deployment_target(run.workflow, child_parameters(run))
+    child = start_child(ChildSpec(run.workflow, child_parameters(run), tags=(f"subpipe:{run.step_name}",)))
+    try:
+        final = wait_for_children([child], start_timeout=run.start_timeout, poll_s=DEPLOYMENT_POLL_S)[child.id]
+    except ChildNotStarted as exc:
+        raise ChildFailed(f"deployment {run.workflow}: no worker of work pool {target.work_pool_name!r} started "
+                          f"flow run {child.name} within {exc.waited_s:.0f} s (a parent waiting for a child "
+                          "must not hold the slot the child needs: give child deployments their own work "
+                          "pool, see docs/scale.md)") from None
+    state = final.state
+    if state is None or not state.is_completed():
+        raise ChildFailed(f"deployment {run.workflow}: flow run {final.name} ended "
+                          f"{state.name if state else 'without a state'}: {state.message if state else ''}")

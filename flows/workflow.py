@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from prefect import flow, tags
 from prefect.runtime import flow_run
@@ -29,8 +29,11 @@ from tasks.bclaw.labels import workflow_tag
 from tasks.bclaw.run_lock import repository_lock
 from tasks.bclaw.run_summary import publish_workflow_summary
 from tasks.bclaw.step_kinds import flow_handlers
+from tasks.bclaw.step_runner import WorkPoolRunner, run_step_on_pool
+from tasks.bclaw.subpipe import repository_params
 from tasks.bclaw.walk import Handler, Handlers, StepOutcome, walk_steps
 from tasks.bclaw.workspaces import sweep_stale_workspaces
+from tasks.runtime.child_runs import cancel_children
 from tasks.runtime.executors import ExecutorName
 from tasks.runtime.flow_run_tags import add_flow_run_tags
 from tasks.runtime.logs import apply_log_settings, run_logger
@@ -47,6 +50,8 @@ class WorkflowFailed(RuntimeError):
 
 
 def _run_command(step, ctx: RunContext, prev: dict) -> StepOutcome:
+    if ctx.step_runner is not None and ctx.step_runner.pools_for(step):
+        return run_step_on_pool(step, ctx, prev)  # a run-step flow run on the step's work pool
     result = command_step_task(step)(step, ctx, prev)
     return StepOutcome([result.record], result.prev_outputs)
 
@@ -85,15 +90,16 @@ def _flow_run_name() -> str:
 
 def run_loaded_workflow(wf: Workflow, job: Any, *, job_file: str | None, repo: Repository,
                         executor: str | None = None, execution_id: str = "",
-                        repository_uri: str | None = None) -> dict:
+                        repository_uri: str | None = None, step_runner: WorkPoolRunner | None = None) -> dict:
     """Run an already validated workflow with the given job data; returns the summary.
 
-    ``repository_uri`` overrides the workflow's ``Repository`` (a subpipe runs in its parent's ``<repo>/<Step>``).
+    ``repository_uri`` overrides the workflow's ``Repository`` (a subpipe runs in its parent's
+    ``<repo>/<Step>``); with ``step_runner``, command steps and scatter batches go to work pools.
     """
     repo_uri = repository_uri.rstrip("/") if repository_uri else render_repository(wf.repository, job)
     ctx = RunContext(repo=repo, repo_uri=repo_uri, workflow_name=wf.name, options=wf.options,
                      executor=executor or wf.options.executor or "local",
-                     execution_id=execution_id, workflow_dir=wf.source.parent)
+                     execution_id=execution_id, workflow_dir=wf.source.parent, step_runner=step_runner)
     check_job_references(wf.steps, job)  # before any step runs
     check_job_paths(wf.steps, job)  # before anything is written
     with repository_lock(repo, repo_uri, run_name=flow_run.get_name() or ""):  # before _JOB_DATA_ is written
@@ -123,7 +129,22 @@ def _with_steps_not_run(wf: Workflow, records: list[StepRecord]) -> list[dict]:
     return rows + [asdict(StepRecord(s.name, "not run")) for s in wf.steps if s.name not in seen]
 
 
-@flow(name="run-workflow", flow_run_name=_flow_run_name, log_prints=True, task_runner=make_task_runner())
+def _cancel_children(flow, flow_run, state) -> None:
+    """``on_cancellation``: the subpipe and step runs this run started are cancelled with it."""
+    cancel_children(flow_run.id)
+
+
+def _step_runner(wf: Workflow, repo: Repository, step_runner: str | None,
+                 step_pools: list[str] | None) -> WorkPoolRunner | None:
+    """The work-pool step runner when the parameter or ``Options.step_runner`` asks for it."""
+    if (step_runner or wf.options.step_runner) != "work-pool":
+        return None
+    return WorkPoolRunner.from_options(wf.options, workflow_file=str(wf.source), params=wf.parameter_values,
+                                       repository_params=repository_params(repo), step_pools=step_pools)
+
+
+@flow(name="run-workflow", flow_run_name=_flow_run_name, log_prints=True, task_runner=make_task_runner(),
+      on_cancellation=[_cancel_children])
 def run_workflow(
     workflow: str,
     job_file: str | None = None,
@@ -135,6 +156,8 @@ def run_workflow(
     run_name: str | None = None,
     # set by a parent's subpipe step, never by people: kept out of the deployment's run form
     repository_uri: SkipJsonSchema[str | None] = None,
+    step_runner: Literal["in-process", "work-pool"] | None = None,
+    step_pools: list[str] | None = None,
 ) -> dict:
     """Run a BayerCLAW workflow file.
 
@@ -150,6 +173,10 @@ def run_workflow(
         run_name: the flow run's name; default ``<workflow>:<job file name>``.
         repository_uri: run in this repository instead of the workflow's ``Repository`` (set by a
             subpipe step; not in the run form).
+        step_runner: ``work-pool`` runs command steps and scatter batches as ``run-step`` flow runs
+            on work pools (default: ``Options.step_runner``, else in this flow's process).
+        step_pools: ``QUEUE=POOL[,POOL...]`` (pools of a ``compute.queue_name``) or ``POOL[,POOL...]``
+            (pools of steps without one), over ``Options.step_pools`` / ``default_step_pool``.
 
     Returns:
         The summary: workflow name, repository URI and one record per step.
@@ -168,7 +195,8 @@ def run_workflow(
     with tags(tag):
         try:
             summary = run_loaded_workflow(wf, job, job_file=job_file, repo=repo, executor=executor,
-                                          execution_id=str(flow_run.id or ""), repository_uri=repository_uri)
+                                          execution_id=str(flow_run.id or ""), repository_uri=repository_uri,
+                                          step_runner=_step_runner(wf, repo, step_runner, step_pools))
         except WorkflowFailed as exc:
             publish_workflow_summary(exc.summary, "Failed", time.monotonic() - started)
             raise

@@ -25,6 +25,11 @@ def register(subparsers) -> None:
     p.add_argument("--task-runner", metavar="RUNNER",
                    help="where task runs execute: threads[=N] (default), dask (a local cluster of worker "
                         "processes) or dask=SCHEDULER_ADDRESS")
+    p.add_argument("--step-runner", choices=["in-process", "work-pool"],
+                   help="work-pool: command steps and scatter batches run as run-step flow runs on the work pool "
+                        "their compute.queue_name names (default: Options.step_runner; docs/scale.md)")
+    p.add_argument("--step-pool", action="append", default=[], metavar="[QUEUE=]POOL[,POOL]",
+                   help="work pool(s) of a queue_name, or without QUEUE= of steps naming none (repeatable)")
     p.add_argument("-n", "--dry-run", action="store_true",
                    help="check the workflow and job, print the steps that would run with their inputs and "
                         "outputs, run nothing and write nothing")
@@ -91,6 +96,13 @@ def run_command(args: argparse.Namespace) -> int:
     except (JobDataError, PathRefused) as exc:
         raise UsageError(f"{args.job}: {exc}") from None
 
+    from tasks.bclaw.step_runner import StepPoolSpecError, parse_step_pools
+
+    try:
+        parse_step_pools(args.step_pool)
+    except StepPoolSpecError as exc:
+        raise UsageError(str(exc)) from None
+
     from tasks.runtime.task_runners import TaskRunnerSpecError, make_task_runner
 
     try:
@@ -127,7 +139,8 @@ def run_command(args: argparse.Namespace) -> int:
     with temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}), view, listening(view):
         state = flow_fn(workflow=args.workflow, job_file=args.job, params=params,
                         repository_block=args.repository_block, storage=args.storage,
-                        executor=args.executor, return_state=True)
+                        executor=args.executor, step_runner=args.step_runner, step_pools=args.step_pool or None,
+                        return_state=True)
     local_root = None if args.repository_block else (args.storage or DEFAULT_STORAGE)
     if state.is_completed():
         print(format_summary(state.result(), local_root))

@@ -77,6 +77,12 @@ class Options(Strict):
     executor: ExecutorName | None = None  # labflows: how command steps run (tasks.runtime.executors)
     scatter_batch_size: int | None = Field(None, ge=1)  # labflows: scatter branches per task
     substitution: Literal["word", "raw"] = "word"  # labflows: values in commands: one word each, or pasted
+    # labflows: command steps (and scatter batches) as run-step flow runs on work pools (tasks.bclaw.step_runner)
+    step_runner: Literal["in-process", "work-pool"] = "in-process"
+    step_pools: dict[str, str | list[str]] = {}  # compute.queue_name -> work pool(s)
+    default_step_pool: str | None = None  # pool(s) of steps without a queue_name; none: in-process
+    step_start_timeout: float = Field(300.0, gt=0)  # seconds a child may wait for a worker
+    ecr_registry: str | None = None  # labflows: bare image names are rewritten to this registry
 
 
 # files named like this say nothing; the folder they are in names the workflow

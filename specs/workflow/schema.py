@@ -180,6 +180,19 @@ class OptionsSpec(_Raw):
         "word", description="labflows: how ${job.x}, ${scatter.x}, ${parent.x} and parameter values go into "
                             "commands: word (each value is exactly one shell word) or raw (pasted as text, as "
                             "BayerCLAW does, so a value can be several arguments or a glob).")
+    step_runner: Literal["in-process", "work-pool"] = Field(
+        "in-process", description="labflows: run command steps in the flow's process, or as run-step flow runs "
+                                  "on the work pool their compute.queue_name names (docs/scale.md).")
+    step_pools: dict[str, str | list[str]] = Field(
+        {}, description="labflows: work pool(s) for each compute.queue_name (default: the pool of that name); "
+                        "several pools share the queue's runs in turn.")
+    default_step_pool: str | None = Field(
+        None, description="labflows: work pool(s) for command steps without a queue_name (none: in-process).")
+    step_start_timeout: float = Field(
+        300.0, gt=0, description="labflows: seconds a step's flow run may wait for a worker before it fails.")
+    ecr_registry: str | None = Field(
+        None, description="labflows: registry host (e.g. 123456789012.dkr.ecr.eu-central-1.amazonaws.com) that "
+                          "bare image names are rewritten to, as BayerCLAW does with the account's ECR.")
 
 
 def _any_case_top_level(schema: dict[str, Any]) -> None:

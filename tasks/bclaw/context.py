@@ -44,6 +44,7 @@ class RunContext:
     branch_idx: str = "main"
     execution_id: str = ""
     workflow_dir: Path = field(default_factory=Path.cwd)
+    step_runner: Any = None  # tasks.bclaw.step_runner.WorkPoolRunner: steps go to work pools
 
     def uri(self, *parts: str) -> str:
         """A URI inside this run's repository."""

@@ -7,6 +7,12 @@ API as the flow: the API URL the flow uses (also the temporary server of ephemer
 harness) is put into the local workers' environment when the cluster starts; workers of a remote
 scheduler need ``PREFECT_API_URL`` set where they run.
 
+Dask resources: inside :func:`task_resources` (``{"GPU": 1, "CPU": 4, "MEMORY": bytes}``), tasks
+submitted to a Dask runner carry those resource restrictions, so Dask runs them only on workers
+that declare the resources (``dask worker --resources "GPU=1"``). Only names that some worker of
+the cluster declares are passed on (a cluster declaring none runs everything anywhere, as before);
+a need that no single worker can meet fails at once instead of waiting forever.
+
 Sizes, from the environment: ``LABFLOWS_THREADS`` (task runs of one flow at once, default 2 per
 CPU, 4 to 32), ``LABFLOWS_BATCH_THREADS`` (branches one scatter batch runs at once, default one per
 CPU, at least 2; also the threads of each Dask worker), ``LABFLOWS_DASK_WORKERS`` (worker processes
@@ -21,8 +27,8 @@ import os
 import threading
 import uuid
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import AbstractContextManager, nullcontext
-from typing import Any, Callable, Iterable, TypeVar
+from contextlib import AbstractContextManager, contextmanager, nullcontext
+from typing import Any, Callable, Iterable, Iterator, TypeVar
 
 from prefect.task_runners import TaskRunner, ThreadPoolTaskRunner
 
@@ -71,8 +77,23 @@ def _dask_runner_class() -> type:
     """``LabflowsDaskTaskRunner``, built on first use so the thread path never imports Dask."""
     from prefect_dask import DaskTaskRunner
 
+    from prefect_dask.task_runners import PrefectDaskFuture
+
     class LabflowsDaskTaskRunner(DaskTaskRunner):
-        """A DaskTaskRunner whose local worker processes use the flow's Prefect API."""
+        """A DaskTaskRunner whose local worker processes use the flow's Prefect API and whose tasks
+        carry the resources of :func:`task_resources`."""
+
+        def submit(self, task, parameters, wait_for=None, dependencies=None):
+            resources = _resources.get()
+            if not resources:
+                return super().submit(task, parameters, wait_for, dependencies)
+            if not self._started:
+                raise RuntimeError("The task runner must be started before submitting work.")
+            future = self.client.submit(
+                task, parameters=self._optimize_futures(parameters),
+                wait_for=self._optimize_futures(wait_for) if wait_for else None,
+                dependencies=dependencies, return_type="state", resources=resources, pure=False)
+            return PrefectDaskFuture(wrapped_future=future, task_run_id=future.task_run_id)
 
         def __enter__(self):
             if not self.address and "env" not in self.cluster_kwargs:
@@ -128,6 +149,52 @@ def current_task_runner() -> TaskRunner | None:
 
     ctx = FlowRunContext.get()
     return ctx.task_runner if ctx else None
+
+
+# ---- Dask resources -------------------------------------------------------------------------------
+class ResourcesUnavailable(RuntimeError):
+    """No worker of the Dask cluster declares enough of the resources a task needs."""
+
+
+_resources: contextvars.ContextVar[dict[str, float] | None] = contextvars.ContextVar("labflows_resources",
+                                                                                     default=None)
+
+
+def declared_resources(runner: Any) -> list[dict[str, float]]:
+    """The resources each worker of a started Dask runner's cluster declares."""
+    workers = runner.client.scheduler_info(n_workers=-1)["workers"].values()
+    return [dict(w.get("resources") or {}) for w in workers]
+
+
+def fit_resources(what: str, wanted: dict[str, float], declared: list[dict[str, float]]) -> dict[str, float]:
+    """The part of ``wanted`` the cluster knows (names some worker declares, amounts above 0).
+
+    Raises :class:`ResourcesUnavailable` when no single worker declares all of it (Dask would
+    wait for such a worker forever).
+    """
+    names = {name for worker in declared for name in worker}
+    needed = {k: v for k, v in wanted.items() if v and k in names}
+    if needed and not any(all(w.get(k, 0) >= v for k, v in needed.items()) for w in declared):
+        have = "; ".join(sorted(", ".join(f"{k}={v:g}" for k, v in sorted(w.items())) or "none" for w in declared))
+        raise ResourcesUnavailable(f"{what} needs {', '.join(f'{k}={v:g}' for k, v in sorted(needed.items()))} "
+                                   f"and no Dask worker has that much (workers declare: {have})")
+    return needed
+
+
+@contextmanager
+def task_resources(what: str, wanted: dict[str, float]) -> Iterator[dict[str, float]]:
+    """Tasks submitted inside need ``wanted`` (as far as the flow's Dask cluster declares them);
+    nothing changes on other task runners. Yields the resources passed on."""
+    runner = current_task_runner()
+    if not wanted or not is_dask_runner(runner):
+        yield {}
+        return
+    needed = fit_resources(what, wanted, declared_resources(runner))
+    token = _resources.set(needed or None)
+    try:
+        yield needed
+    finally:
+        _resources.reset(token)
 
 
 # ---- limiting branches -------------------------------------------------------------------------

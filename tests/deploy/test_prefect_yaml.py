@@ -61,12 +61,14 @@ def test_every_deployment_goes_to_the_labflows_process_pool_and_works_in_the_che
     assert config["pull"] == [{"prefect.deployments.steps.set_working_directory":
                                {"directory": "{{ checkout.stdout }}"}}]
     for name, deployment in _deployments().items():
-        assert deployment["work_pool"]["name"] == "labflows", name
+        # run-step: steps of parents on "labflows" get their own pool (a waiting parent holds no slot they need)
+        assert deployment["work_pool"]["name"] == ("labflows-steps" if name == "run-step" else "labflows"), name
         assert "pull" not in deployment and "build" not in deployment, name
 
 
 @pytest.mark.parametrize("name, flow_name", [("run-workflow", "run-workflow"), ("run-app", "run-app"),
-                                             ("launcher", "launcher"), ("qc-nightly", "run-workflow")])
+                                             ("launcher", "launcher"), ("qc-nightly", "run-workflow"),
+                                             ("run-step", "run-step")])
 def test_entrypoints_load_and_parameters_have_descriptions_and_valid_values(name, flow_name):
     deployment = _deployments()[name]
     flow = load_flow_from_entrypoint(str(ROOT / deployment["entrypoint"]))

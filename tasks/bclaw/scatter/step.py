@@ -42,12 +42,13 @@ from tasks.bclaw.scatter.branches import (
 )
 from tasks.bclaw.scatter.expand import expand_scatter, items_csv, qualify, scatter_items
 from tasks.bclaw.scatter.gather import branch_table, gather, write_manifest
+from tasks.bclaw.step_runner import run_batches_on_pools
 from tasks.bclaw.substitution import job_data_resolver, substitute_all
 from tasks.bclaw.walk import Handlers, StepOutcome
 from tasks.runtime.failures import ExpectedFailure
 from tasks.runtime.logs import run_logger
 from tasks.runtime.progress import ProgressEvent, report
-from tasks.runtime.task_runners import batch_threads, make_limiter
+from tasks.runtime.task_runners import batch_threads, make_limiter, task_resources
 
 PROGRESS_EVERY_S = 2.0  # the progress artifact is updated at most this often (and at the end)
 MAX_NAMED_FAILURES = 50  # failed branch indexes named in the error message
@@ -113,16 +114,23 @@ def run_branches(step, ctx: RunContext, items: list[dict[str, str]], template: d
     run_logger().info("%s: %d branches in %d task runs", step.name, len(items), len(batches))
     progress = Progress(ctx.workflow_name, step.name, len(items))
     results: dict[int, BranchResult] = {}
+
     _report_counts(step.name, results, len(items))
-    if batches:
-        futures = scatter_batch.with_options(name=step.name, tags={step_tag(step.name)}).map(
-            labels, payloads, unmapped(plan))
+
+    def finished(batch_results: list[BranchResult]) -> None:
+        results.update((r.index, r) for r in batch_results)
+        progress.advance(len(batch_results))
+        _report_counts(step.name, results, len(items))
+
+    if batches and ctx.step_runner is not None and ctx.step_runner.pools_for_scatter(step):
+        run_batches_on_pools(step, ctx, batches, payloads, finished)  # run-step flow runs on work pools
+    elif batches:
+        with task_resources(f"step {step.name}", branch_resources(step)):  # Dask: only on workers that have them
+            futures = scatter_batch.with_options(name=step.name, tags={step_tag(step.name)}).map(
+                labels, payloads, unmapped(plan))
         batch_of = {f.task_run_id: b for f, b in zip(futures, batches)}
         for future in as_completed(list(futures)):
-            finished = _collect(future, batch_of[future.task_run_id])
-            results.update((r.index, r) for r in finished)
-            progress.advance(len(finished))
-            _report_counts(step.name, results, len(items))
+            finished(_collect(future, batch_of[future.task_run_id]))
     progress.advance(0, final=True)
     return results
 
@@ -131,6 +139,19 @@ def _report_counts(step_name: str, results: dict[int, BranchResult], total: int)
     """Branches settled so far, for the command line's progress (batches finish in any order)."""
     failed = sum(1 for r in results.values() if r.status == "failed")
     report(ProgressEvent("branches", step_name, done=len(results) - failed, failed=failed, total=total))
+
+
+def branch_resources(step) -> dict[str, float]:
+    """What one branch needs at most, as Dask resources: ``CPU`` (cpus), ``MEMORY`` (bytes) and
+    ``GPU`` of the command steps inside (``gpu: all`` counts as 1)."""
+    wanted: dict[str, float] = {}
+    for inner in step.steps:
+        if inner.kind != "command":
+            continue
+        c = inner.compute
+        need = {"CPU": c.cpus, "MEMORY": c.memory * 2**20, "GPU": 1 if c.gpu == "all" else c.gpu}
+        wanted.update({k: max(v, wanted.get(k, 0)) for k, v in need.items()})
+    return wanted
 
 
 def _failure_message(step, failed: list[BranchResult], total: int, tolerated: int) -> str:

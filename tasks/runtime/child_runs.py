@@ -1,0 +1,150 @@
+"""Flow runs of deployments that a parent flow starts and waits for (subpipe deployments, steps on
+work pools), without waiting forever and without leaving orphans.
+
+- :func:`start_child` creates the run (linked as a subflow of the current flow, tagged with
+  :func:`parent_tag`) and returns at once; :func:`wait_for_children` polls all of a parent's
+  children in one API call per poll.
+- A child that no worker starts within ``start_timeout`` seconds is cancelled and reported
+  (:class:`ChildNotStarted`): a pool without a worker, or a worker whose slots the waiting parents
+  hold, fails the step with one line instead of leaving it "Late" forever.
+- Cancelling the parent cancels its children: the wait loop watches the parent's own state (a
+  parent running in the CLI is not killed by anyone), and when the parent's process is stopped
+  (a worker's SIGTERM, Ctrl-C) the loop's ``except`` cancels every child it still waits for;
+  :func:`cancel_children` (by tag) serves ``on_cancellation`` hooks.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any, Callable, Iterable
+from uuid import UUID
+
+PARENT_TAG_PREFIX = "labflows.parent:"
+POLL_S = 1.0
+_STARTED = {"PENDING", "RUNNING", "COMPLETED", "FAILED", "CANCELLED", "CRASHED", "CANCELLING"}
+
+
+class ChildNotStarted(RuntimeError):
+    """No worker started a child run within the start timeout (the run was cancelled)."""
+
+    def __init__(self, run: Any, waited_s: float):
+        self.run, self.waited_s = run, waited_s
+        super().__init__(f"flow run {run.name} was not started by any worker within {waited_s:.0f} s")
+
+
+class ParentCancelled(RuntimeError):
+    """The parent flow run was cancelled while it waited; its children were cancelled too."""
+
+
+@dataclass(frozen=True)
+class ChildSpec:
+    """One child run to start: a deployment (``FLOW/NAME``) and what the run gets."""
+
+    deployment: str
+    parameters: dict[str, Any]
+    flow_run_name: str | None = None
+    job_variables: dict[str, Any] | None = None
+    tags: tuple[str, ...] = ()
+
+
+def parent_tag(parent_id: UUID | str) -> str:
+    """The tag every child of flow run ``parent_id`` carries (``labflows.parent:<id>``)."""
+    return f"{PARENT_TAG_PREFIX}{parent_id}"
+
+
+def current_flow_run_id() -> UUID | None:
+    """The id of the flow run this code runs in (None outside a flow)."""
+    from prefect.context import FlowRunContext
+
+    ctx = FlowRunContext.get()
+    return ctx.flow_run.id if ctx and ctx.flow_run else None
+
+
+def start_child(spec: ChildSpec) -> Any:
+    """Create the child's flow run (a subflow of the current flow, tagged with its parent); returns it."""
+    from prefect.deployments import run_deployment
+
+    parent = current_flow_run_id()
+    tags = [*spec.tags, *([parent_tag(parent)] if parent else [])]
+    return run_deployment(name=spec.deployment, parameters=spec.parameters, timeout=0, tags=tags,
+                          flow_run_name=spec.flow_run_name, job_variables=spec.job_variables or None)
+
+
+def cancel_runs(runs: Iterable[Any]) -> None:
+    """Cancel each run not yet final: a run no worker took is Cancelled, a running one Cancelling
+    (its worker then stops its process). Errors are ignored: this runs while a parent goes down."""
+    from prefect.client.orchestration import get_client
+    from prefect.states import Cancelled, Cancelling
+
+    with get_client(sync_client=True) as client:
+        for run in runs:
+            try:
+                current = client.read_flow_run(run.id)
+                if current.state is None or current.state.is_final():
+                    continue
+                started = current.state.type.value in _STARTED
+                state = Cancelling(message="parent flow run cancelled") if started else \
+                    Cancelled(message="parent flow run cancelled before a worker started this run")
+                client.set_flow_run_state(run.id, state, force=True)
+            except Exception:  # noqa: BLE001 - best effort while the parent stops
+                continue
+
+
+def cancel_children(parent_id: UUID | str) -> None:
+    """Cancel every unfinished flow run tagged as a child of ``parent_id`` (``on_cancellation`` hooks)."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterTags
+
+    with get_client(sync_client=True) as client:
+        children = client.read_flow_runs(flow_run_filter=FlowRunFilter(
+            tags=FlowRunFilterTags(all_=[parent_tag(parent_id)])), limit=200)
+    cancel_runs(children)
+
+
+def _read(client, ids: list[UUID]) -> dict[UUID, Any]:
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
+
+    runs = client.read_flow_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=ids)), limit=len(ids))
+    return {r.id: r for r in runs}
+
+
+def wait_for_children(runs: list[Any], *, start_timeout: float, on_final: Callable[[Any], None] | None = None,
+                      poll_s: float = POLL_S) -> dict[UUID, Any]:
+    """Wait until every run in ``runs`` is final; returns them (re-read) by id.
+
+    ``on_final(run)`` is called as each one finishes. Raises :class:`ChildNotStarted` for a run
+    no worker started within ``start_timeout`` seconds of its creation (that run and the others
+    still waiting are cancelled), :class:`ParentCancelled` when the current flow run is cancelled.
+    Any exception here (also a termination signal) cancels the children still running.
+    """
+    from prefect.client.orchestration import get_client
+
+    parent = current_flow_run_id()
+    pending = {r.id: r for r in runs}
+    done: dict[UUID, Any] = {}
+    started_at = {r.id: time.monotonic() for r in runs}
+    try:
+        with get_client(sync_client=True) as client:
+            while pending:
+                seen = _read(client, [*pending, *([parent] if parent else [])])
+                parent_run = seen.pop(parent, None) if parent else None
+                if parent_run is not None and parent_run.state and parent_run.state.type.value in (
+                        "CANCELLING", "CANCELLED"):
+                    raise ParentCancelled(f"flow run {parent_run.name} was cancelled")
+                for run_id, run in seen.items():
+                    state = run.state
+                    if state is not None and state.is_final():
+                        pending.pop(run_id)
+                        done[run_id] = run
+                        if on_final is not None:
+                            on_final(run)
+                    elif (state is None or state.type.value not in _STARTED) and \
+                            time.monotonic() - started_at[run_id] > start_timeout:
+                        raise ChildNotStarted(run, start_timeout)
+                if pending:
+                    time.sleep(poll_s)
+    except BaseException:
+        cancel_runs(pending.values())
+        raise
+    return done
