@@ -24,18 +24,18 @@ def configured_api_url() -> str | None:
 
 
 def api_url_setting() -> tuple[str, str]:
-    """Where the configured ``PREFECT_API_URL`` comes from, and the command that removes it."""
+    """Where the configured ``PREFECT_API_URL`` comes from, and how to remove it (``run `…```)."""
     from prefect.settings import get_current_settings
     from prefect.settings.profiles import load_current_profile
 
     if os.environ.get("PREFECT_API_URL"):
-        return "the environment variable PREFECT_API_URL", "unset PREFECT_API_URL"
+        return "the environment variable PREFECT_API_URL", "run `unset PREFECT_API_URL`"
     profile = load_current_profile()
     if any(getattr(key, "name", key) == "PREFECT_API_URL" for key in profile.settings):
         path = get_current_settings().profiles_path
-        return f"PREFECT_API_URL in Prefect profile {profile.name!r} ({path})", "prefect config unset PREFECT_API_URL"
+        return f"PREFECT_API_URL in Prefect profile {profile.name!r} ({path})", "run `prefect config unset PREFECT_API_URL`"
     return ("PREFECT_API_URL (from a .env, prefect.toml or pyproject.toml in the current directory)",
-            "remove PREFECT_API_URL from that file")
+            "remove it from that file")
 
 
 def api_url_problem() -> str | None:
@@ -49,7 +49,7 @@ def api_url_problem() -> str | None:
         return None
     where, fix = api_url_setting()
     return (f"{where} points to {url}, which does not answer: start that server (prefect server start) "
-            f"or run `{fix}` so that labflows starts its own")
+            f"or {fix} so that labflows starts its own")
 
 
 def choose_api(no_server: bool = False) -> str | None:

@@ -41,7 +41,7 @@ def _configured_note() -> tuple[str, bool] | None:
     where, fix = api_url_setting()
     if local_server.is_healthy(url, timeout=2.0):
         return f"labflows commands use {where}: {url} (answers)", True
-    return f"labflows commands use {where}: {url}, which does not answer (fix: `{fix}`)", False
+    return f"labflows commands use {where}: {url}, which does not answer (fix: {fix})", False
 
 
 def run_command(args: argparse.Namespace) -> int:

@@ -121,7 +121,7 @@ def test_status_names_a_configured_url_that_does_not_answer_and_runs_refuse_it_e
     assert status.returncode == 1
     assert status.stdout.splitlines() == [
         f"labflows commands use PREFECT_API_URL in Prefect profile 'lab' ({home / 'profiles.toml'}): {url}, "
-        "which does not answer (fix: `prefect config unset PREFECT_API_URL`)"]
+        "which does not answer (fix: run `prefect config unset PREFECT_API_URL`)"]
 
     run = labflows(user_env, *HELLO, "--no-server", "--storage", str(tmp_path / "storage"), cwd=tmp_path)
     assert run.returncode == 2 and "Traceback" not in run.stderr
@@ -149,3 +149,12 @@ def test_a_command_loading_a_saved_block_names_a_dead_api_url_in_one_line(user_e
     assert done.stderr.splitlines() == [
         f"error: the environment variable PREFECT_API_URL points to {url}, which does not answer: start that "
         "server (prefect server start) or run `unset PREFECT_API_URL` so that labflows starts its own"]
+
+
+def test_status_names_an_api_url_from_prefect_toml_in_the_current_directory(user_env, tmp_path):
+    (tmp_path / "prefect.toml").write_text('[api]\nurl = "http://127.0.0.1:9/api"\n')
+    status = labflows(user_env, "server", "status", cwd=tmp_path)
+    assert status.returncode == 1
+    assert status.stdout.splitlines() == [
+        "labflows commands use PREFECT_API_URL (from a .env, prefect.toml or pyproject.toml in the current "
+        "directory): http://127.0.0.1:9/api, which does not answer (fix: remove it from that file)"]
