@@ -22,7 +22,6 @@ import re
 from typing import Any, Callable, Iterator
 
 import yaml
-from jsonpath_ng.exceptions import JSONPathError
 from jsonpath_ng.ext import parse as parse_jsonpath
 
 from specs.source import SpecError, load_yaml_text
