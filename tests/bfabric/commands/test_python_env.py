@@ -241,16 +241,31 @@ def test_ephemeral_env_deleted_when_the_block_raises(app, fast_installer):
     assert not env_dir.exists()
 
 
+def waits_on_lock(path: Path, timeout_s: float = 30.0) -> bool:
+    """Whether some process blocks on a flock of ``path`` within ``timeout_s`` (``->`` lines of
+    /proc/locks: a waiter, with the file's device:inode as the 6th field after the arrow)."""
+    inode = str(path.stat().st_ino)
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        for line in Path("/proc/locks").read_text().splitlines():
+            fields = line.split()
+            if len(fields) > 6 and fields[1] == "->" and fields[6].rsplit(":", 1)[-1] == inode:
+                return True
+        time.sleep(0.02)
+    return False
+
+
 def test_provisioning_waits_for_the_lock(app, fast_installer):
     spec = spec_for(app)
     envs = cache_root() / "envs"
     envs.mkdir(parents=True)
     result: list[Path] = []
-    with open(envs / f"{env_hash(spec)}.lock", "w") as held:
+    lock = envs / f"{env_hash(spec)}.lock"
+    with open(lock, "w") as held:
         fcntl.flock(held, fcntl.LOCK_EX)
         worker = threading.Thread(target=lambda: result.append(cached_env(spec)))
         worker.start()
-        time.sleep(1.0)
+        assert waits_on_lock(lock)  # the worker is blocked on the lock (no fixed sleep)
         assert worker.is_alive() and not (envs / env_hash(spec)).exists()
         fcntl.flock(held, fcntl.LOCK_UN)
     worker.join(timeout=120)
