@@ -67,6 +67,9 @@ def kinds(script: str) -> list[str]:
     ("echo $(echo \"a\" '${x}')", ["single"]),
     ("x=$(cat <<E\n${x}\nE\n) '${x}'", ["heredoc", "single"]),
     ("x=\"$(echo \"a\" '${x}')\" ${x}", ["single", "unquoted"]),
+    # $( in double quotes or a here-doc starts code right after the parenthesis
+    ("echo \"$('${x}')\" ${x}", ["single", "unquoted"]),
+    ("cat <<E\n$(\"${x}\")\nE", ["double"]),
     # backticks in code close themselves
     ("echo `echo ${x}` '${x}' `'${x}'`", ["unquoted", "single", "single"]),
     ("echo \"`echo '${x}'`\"", ["single"]),
