@@ -43,6 +43,7 @@ def kinds(script: str) -> list[str]:
     ("echo $\"${x}\" '${x}'", ["double", "single"]),
     ("echo $`echo ${x}` '${x}'", ["unquoted", "single"]),
     ("echo $## ${x}", ["unquoted"]),
+    ("x=$#'${x}'", ["single"]),  # at any position (a wrong skip there scans backwards for ever)
     ("echo $a#'${x}'", ["single"]),
     ("echo $ #'${x}'\n${x}", ["comment", "unquoted"]),
     ("#${x}\n${x}", ["comment", "unquoted"]),
@@ -67,6 +68,9 @@ def kinds(script: str) -> list[str]:
     ("echo $(echo \"a\" '${x}')", ["single"]),
     ("x=$(cat <<E\n${x}\nE\n) '${x}'", ["heredoc", "single"]),
     ("x=\"$(echo \"a\" '${x}')\" ${x}", ["single", "unquoted"]),
+    # $( in double quotes or a here-doc starts code right after the parenthesis
+    ("echo \"$('${x}')\" ${x}", ["single", "unquoted"]),
+    ("cat <<E\n$(\"${x}\")\nE", ["double"]),
     # backticks in code close themselves
     ("echo `echo ${x}` '${x}' `'${x}'`", ["unquoted", "single", "single"]),
     ("echo \"`echo '${x}'`\"", ["single"]),
