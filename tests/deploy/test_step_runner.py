@@ -207,7 +207,7 @@ def test_a_pool_without_a_worker_fails_a_step_or_subpipe_in_one_line_after_the_c
         started = time.monotonic()
         state = run_workflow(workflow=str(tmp_path / f"{name}.yaml"), job={"id": "l1"},
                              storage=str(tmp_path / "storage"), return_state=True)
-        assert time.monotonic() - started < 60  # a hang guard, not a timing claim
+        assert time.monotonic() - started < 180  # a hang guard (loaded machine), not a timing claim
         assert state.is_failed()
         messages[name] = str(state.result(raise_on_failure=False))
         assert "\n" not in messages[name]
