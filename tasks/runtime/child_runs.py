@@ -113,9 +113,11 @@ def wait_for_children(runs: list[Any], *, start_timeout: float, on_final: Callab
                       poll_s: float = POLL_S) -> dict[UUID, Any]:
     """Wait until every run in ``runs`` is final; returns them (re-read) by id.
 
-    ``on_final(run)`` is called as each one finishes. Raises :class:`ChildNotStarted` for a run
-    no worker started within ``start_timeout`` seconds of its creation (that run and the others
-    still waiting are cancelled), :class:`ParentCancelled` when the current flow run is cancelled.
+    ``on_final(run)`` is called as each one finishes. Raises :class:`ChildNotStarted` when a run
+    has waited for a worker for ``start_timeout`` seconds while none of ``runs`` was running or
+    finished (a pool without a worker, or slots held by waiting parents; a busy worker that works
+    through the runs one by one is progress, not a failure); the runs still waiting are cancelled.
+    Raises :class:`ParentCancelled` when the current flow run is cancelled.
     Any exception here (also a termination signal) cancels the children still running.
     """
     from prefect.client.orchestration import get_client
@@ -123,7 +125,7 @@ def wait_for_children(runs: list[Any], *, start_timeout: float, on_final: Callab
     parent = current_flow_run_id()
     pending = {r.id: r for r in runs}
     done: dict[UUID, Any] = {}
-    started_at = {r.id: time.monotonic() for r in runs}
+    progress = time.monotonic()  # the last time one of the runs started, ran or finished
     try:
         with get_client(sync_client=True) as client:
             while pending:
@@ -132,16 +134,21 @@ def wait_for_children(runs: list[Any], *, start_timeout: float, on_final: Callab
                 if parent_run is not None and parent_run.state and parent_run.state.type.value in (
                         "CANCELLING", "CANCELLED"):
                     raise ParentCancelled(f"flow run {parent_run.name} was cancelled")
+                waiting = []
                 for run_id, run in seen.items():
                     state = run.state
                     if state is not None and state.is_final():
                         pending.pop(run_id)
                         done[run_id] = run
+                        progress = time.monotonic()
                         if on_final is not None:
                             on_final(run)
-                    elif (state is None or state.type.value not in _STARTED) and \
-                            time.monotonic() - started_at[run_id] > start_timeout:
-                        raise ChildNotStarted(run, start_timeout)
+                    elif state is not None and state.type.value in _STARTED:
+                        progress = time.monotonic()
+                    else:
+                        waiting.append(run)
+                if waiting and time.monotonic() - progress > start_timeout:
+                    raise ChildNotStarted(waiting[0], start_timeout)
                 if pending:
                     time.sleep(poll_s)
     except BaseException:
