@@ -4,7 +4,8 @@
 * ``app-action ACTION APP.yml WORK_DIR WORKUNIT_REF`` runs one phase (:func:`flows.app.app_action`).
 * ``outputs register OUTPUTS.yml WORKUNIT_REF`` registers one outputs.yml, without a flow.
 
-Arguments are checked before anything runs (exit 2, one line per problem); a failed run prints
+Arguments are checked before anything runs (exit 2, one line per problem); ``-n``/``--dry-run``
+stops there and prints the plan (:mod:`flows.cli.app_dry_run`); a failed run prints
 one ``ERROR …`` line (chunk, step, reason and the chunk folder to look in, as a workflow's failed
 step does), then the summary of what the other chunks did, and exits 1. Failures whose message
 says it all (a command's exit code, a registration problem) are logged without a traceback.
@@ -33,6 +34,9 @@ def _add_run_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--force-app-version", metavar="V", help="run this app version instead of the workunit's")
     p.add_argument("--read-only", action="store_true",
                    help="only read from B-Fabric: no status changes, outputs not registered")
+    p.add_argument("-n", "--dry-run", action="store_true",
+                   help="check app.yml, chunks.yml and each chunk's inputs.yml/outputs.yml, print what would "
+                        "run (dispatch, chunks, phases, status writes); contact no B-Fabric, write nothing")
     add_verbosity(p)
 
 
@@ -260,9 +264,18 @@ def _absolute_ref(ref: str) -> str:
     return ref if ref.strip().isdigit() else str(Path(ref).absolute())
 
 
+def _dry_run(args: argparse.Namespace, workunit_id: int | None) -> int:
+    from flows.cli.app_dry_run import print_plan
+
+    print_plan(args, workunit_id)
+    return 0
+
+
 def run_app_command(args: argparse.Namespace) -> int:
     """``labflows app``: check the arguments, then run the whole app as one flow."""
     workunit_id = _check_run_arguments(args)
+    if args.dry_run:
+        return _dry_run(args, workunit_id)
     from flows.app import run_app
 
     params = _run_parameters(args)
@@ -273,6 +286,8 @@ def run_app_command(args: argparse.Namespace) -> int:
 def run_action_command(args: argparse.Namespace) -> int:
     """``labflows app-action``: check the arguments, then run one phase as a flow."""
     workunit_id = _check_run_arguments(args)
+    if args.dry_run:
+        return _dry_run(args, workunit_id)
     from flows.app import app_action
 
     params = _run_parameters(args)

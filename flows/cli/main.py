@@ -80,7 +80,7 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     args = build_parser(_command_of(argv)).parse_args(argv)
     try:
-        if args.command in NEEDS_API:
+        if args.command in NEEDS_API and not getattr(args, "dry_run", False):  # a dry run starts no flow
             from flows.cli.local_server import api_url_problem
 
             problem = api_url_problem()
