@@ -41,16 +41,22 @@ class Row:
         return max(self.batch_failed, sum(1 for s in self.settled.values() if s == "failed"))
 
     @property
+    def not_run(self) -> int:
+        """App chunks that stopped at an earlier phase."""
+        return sum(1 for s in self.settled.values() if s == "not run")
+
+    @property
     def done(self) -> int:
-        return max(self.batch_done, sum(1 for s in self.settled.values() if s != "failed"))
+        return max(self.batch_done, sum(1 for s in self.settled.values() if s not in ("failed", "not run")))
 
     def counts(self) -> str:
         """``120/300 branches (0 failed) 41.3/s, ETA 4s`` (or ``chunks`` for an app's phase), or for
         a file transfer ``48.0/100.0 MiB 20.1 MiB/s, ETA 3s``."""
         if self.unit == "bytes":
             return self._bytes()
-        finished = self.done + self.failed
-        text = f"{finished}/{self.total} {self.unit} ({self.failed} failed)"
+        finished = self.done + self.failed + self.not_run
+        skipped = f", {self.not_run} not run" if self.not_run else ""
+        text = f"{finished}/{self.total} {self.unit} ({self.failed} failed{skipped})"
         elapsed = time.monotonic() - (self.counted_at or self.started)
         if 0 < finished < self.total and elapsed > 0:
             rate = finished / elapsed
@@ -106,7 +112,7 @@ class ProgressModel:
                 row.state, row.duration_s = "done", row.elapsed()
         elif ev.kind == "branch":
             row.settled[ev.detail or ev.index] = ev.state
-            if row.unit == "chunks" and row.done + row.failed >= row.total:  # an app's phase ends
+            if row.unit == "chunks" and row.done + row.failed + row.not_run >= row.total:  # an app's phase ends
                 row.state, row.duration_s = ("failed" if row.failed else "done"), row.elapsed()
         return row
 
