@@ -5,14 +5,20 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import shutil
 import tempfile
 import threading
 from pathlib import Path
 
 from pydantic import Field
 
-from blocks.repository import ObjectNotFound, PathOutsideRoot, Repository, check_uri
+from blocks.repository import (
+    ObjectNotFound,
+    PathOutsideRoot,
+    Repository,
+    TransferProgress,
+    check_uri,
+    copy_file,
+)
 
 DEFAULT_STORAGE = "./.labflows/storage"
 _META_DIR = ".labflows-meta"
@@ -131,25 +137,26 @@ class LocalRepository(Repository):
                     out.append("s3://" + full[len(root):] if as_s3 else full)
         return sorted(out)
 
-    def download(self, uri: str, dest: Path) -> None:
+    def download(self, uri: str, dest: Path, *, progress: TransferProgress | None = None) -> None:
         src = self.path_of(uri)
         if not src.is_file():
             raise ObjectNotFound(f"no such object: {uri}")
         dest.parent.mkdir(parents=True, exist_ok=True)
         part = dest.with_name(dest.name + ".part")
         try:
-            shutil.copyfile(src, part)
+            copy_file(src, part, progress)
             os.replace(part, dest)
         finally:
             part.unlink(missing_ok=True)
 
-    def upload(self, src: Path, uri: str, *, tags=None, metadata=None) -> None:
+    def upload(self, src: Path, uri: str, *, tags=None, metadata=None,
+               progress: TransferProgress | None = None) -> None:
         dest = self.path_of(uri)
         dest.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.")
         os.close(fd)
         try:
-            shutil.copyfile(src, tmp)
+            copy_file(src, tmp, progress)
             os.chmod(tmp, file_mode())
             os.replace(tmp, dest)
         finally:

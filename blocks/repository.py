@@ -10,10 +10,11 @@ from __future__ import annotations
 import fnmatch
 import logging
 import re
+import shutil
 from abc import ABC, abstractmethod
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Iterable
+from typing import Callable, Iterable
 
 from prefect.blocks.core import Block
 from prefect.exceptions import MissingContextError
@@ -22,6 +23,29 @@ from prefect.logging import get_run_logger
 from specs.paths import escape_problem, uri_problem
 
 _GLOB_CHARS = re.compile(r"[*?\[]")
+COPY_CHUNK = 8 << 20  # a local copy that reports progress moves this many bytes at a time
+
+TransferProgress = Callable[[int, int], None]
+"""Told ``(bytes done, bytes total)`` as one file moves (at its start, after each chunk, at its end)."""
+ProgressFor = Callable[[str, str], "TransferProgress | None"]
+"""``(direction, uri) -> TransferProgress or None``: whom a transfer of ``uri`` (``download`` or
+``upload``) tells how far it got; None for a file nobody watches."""
+
+
+def copy_file(src: Path, dest: Path | str, progress: TransferProgress | None = None) -> None:
+    """Copy ``src`` to ``dest`` (:func:`shutil.copyfile` without ``progress``; chunk by chunk, telling
+    ``progress`` the bytes done, with it)."""
+    if progress is None:
+        shutil.copyfile(src, dest)
+        return
+    total = Path(src).stat().st_size
+    done = 0
+    progress(done, total)
+    with open(src, "rb") as fin, open(dest, "wb") as fout:
+        while chunk := fin.read(COPY_CHUNK):
+            fout.write(chunk)
+            done += len(chunk)
+            progress(done, total)
 
 
 class RepositoryError(Exception):
@@ -103,13 +127,14 @@ class Repository(Block, ABC):
         """Every object whose URI starts with ``prefix`` (recursive, string-prefix semantics)."""
 
     @abstractmethod
-    def download(self, uri: str, dest: Path) -> None:
-        """Copy an object to a local file; ``dest`` is either complete or absent afterwards."""
+    def download(self, uri: str, dest: Path, *, progress: TransferProgress | None = None) -> None:
+        """Copy an object to a local file; ``dest`` is either complete or absent afterwards.
+        A backend that can tells ``progress`` how far it got."""
 
     @abstractmethod
     def upload(self, src: Path, uri: str, *, tags: dict[str, str] | None = None,
-               metadata: dict[str, str] | None = None) -> None:
-        """Store a local file as an object, whole or not at all."""
+               metadata: dict[str, str] | None = None, progress: TransferProgress | None = None) -> None:
+        """Store a local file as an object, whole or not at all (``progress`` as for :meth:`download`)."""
 
     @abstractmethod
     def delete(self, uri: str) -> None:
@@ -155,13 +180,19 @@ class Repository(Block, ABC):
         """How many files of one step move at once."""
         return 8
 
-    def download_many(self, pairs: Iterable[tuple[str, Path]]) -> None:
-        """Download several objects concurrently; the first failure is raised after all finish."""
-        self._run_many(lambda p: self.download(p[0], p[1]), list(pairs))
+    def download_many(self, pairs: Iterable[tuple[str, Path]], progress_for: ProgressFor | None = None) -> None:
+        """Download several objects concurrently; the first failure is raised after all finish.
+        ``progress_for`` says whom each download tells how far it got."""
+        watch = progress_for or _unwatched
+        self._run_many(lambda p: self.download(p[0], p[1], progress=watch("download", p[0])), list(pairs))
 
-    def upload_many(self, items: Iterable[tuple[Path, str, dict[str, str] | None, dict[str, str] | None]]) -> None:
-        """Upload ``(src, uri, tags, metadata)`` items concurrently; the first failure is raised."""
-        self._run_many(lambda i: self.upload(i[0], i[1], tags=i[2], metadata=i[3]), list(items))
+    def upload_many(self, items: Iterable[tuple[Path, str, dict[str, str] | None, dict[str, str] | None]],
+                    progress_for: ProgressFor | None = None) -> None:
+        """Upload ``(src, uri, tags, metadata)`` items concurrently; the first failure is raised.
+        ``progress_for`` as for :meth:`download_many`."""
+        watch = progress_for or _unwatched
+        self._run_many(lambda i: self.upload(i[0], i[1], tags=i[2], metadata=i[3], progress=watch("upload", i[1])),
+                       list(items))
 
     def _run_many(self, fn, items: list) -> None:
         if len(items) <= 1:
@@ -173,3 +204,8 @@ class Repository(Block, ABC):
         errors = [f.exception() for f in futures if f.exception() is not None]
         if errors:
             raise errors[0]
+
+
+def _unwatched(direction: str, uri: str) -> None:
+    """The :data:`ProgressFor` of transfers nobody watches."""
+    return None

@@ -16,7 +16,7 @@ from pydantic import Field, PrivateAttr, field_validator
 from s3transfer.manager import TransferManager
 
 from blocks.local import LocalRepository
-from blocks.repository import ObjectNotFound, Repository, RepositoryError, check_uri
+from blocks.repository import ObjectNotFound, Repository, RepositoryError, TransferProgress, check_uri
 from blocks.s3_client import MiB, S3ClientHolder, build_s3_client
 from blocks.s3_errors import Failure, RetryPolicy, ignore_errors
 from blocks.s3_transfer import download_object
@@ -244,11 +244,12 @@ class S3Repository(Repository):
 
         return sorted(self._run("list", prefix, listing))
 
-    def download(self, uri: str, dest: Path) -> None:
+    def download(self, uri: str, dest: Path, *, progress: TransferProgress | None = None) -> None:
         """Download to ``<dest>.part``, then rename to ``dest``: one ranged GET for an object below
-        ``multipart_threshold_mb``, a managed parallel ranged download for a larger one."""
+        ``multipart_threshold_mb``, a managed parallel ranged download for a larger one.
+        ``progress`` is told only for local paths (not yet for S3 objects)."""
         if not self._is_s3(uri):
-            return self._local().download(uri, dest)
+            return self._local().download(uri, dest, progress=progress)
         bucket, key = self._split(uri)
         dest = Path(dest)
         dest.parent.mkdir(parents=True, exist_ok=True)
@@ -264,10 +265,11 @@ class S3Repository(Repository):
             part.unlink(missing_ok=True)
 
     def upload(self, src: Path, uri: str, *, tags: dict[str, str] | None = None,
-               metadata: dict[str, str] | None = None) -> None:
-        """Upload a file with the managed transfer; a failed multipart upload is aborted."""
+               metadata: dict[str, str] | None = None, progress: TransferProgress | None = None) -> None:
+        """Upload a file with the managed transfer; a failed multipart upload is aborted.
+        ``progress`` is told only for local paths (not yet for S3 objects)."""
         if not self._is_s3(uri):
-            return self._local().upload(src, uri, tags=tags, metadata=metadata)
+            return self._local().upload(src, uri, tags=tags, metadata=metadata, progress=progress)
         bucket, key = self._split(uri)
         if not Path(src).is_file():
             raise RepositoryError(f"could not upload {src} to {uri}: no such local file")

@@ -20,6 +20,7 @@ synchronous one waits up to a second for its heartbeat thread.
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from pathlib import Path
 from typing import Any, Literal, Sequence
@@ -39,6 +40,7 @@ from tasks.bfabric.app.artifacts import (
 from tasks.bfabric.app.connection import BfabricConnection
 from tasks.bfabric.app.phases import ACTIONS, PHASE_STATUS, PHASE_STEPS
 from tasks.bfabric.app.run import (
+    EXPECTED_ERRORS,
     AppRun,
     AppRunOptions,
     ChunksFailedError,
@@ -53,6 +55,7 @@ from tasks.bfabric.app.tasks import (
 from tasks.bfabric.app.workunit import parse_workunit_ref, workunit_id_of
 from tasks.runtime.flow_run_tags import add_flow_run_tags, workunit_tag
 from tasks.bfabric.chunks import ChunksFile
+from tasks.runtime.failures import is_expected
 from tasks.runtime.logs import run_logger
 from tasks.runtime.progress import ProgressEvent, report
 
@@ -132,13 +135,24 @@ def _execute(run: AppRun, action: str, chunk: str | None, max_parallel_chunks: i
     if action == "dispatch" or (action == "run-all" and ChunksFile.needs_dispatch(run.work_dir)):
         dispatch_task(run)
     if action != "dispatch":
-        chunk_results = run_chunks(run, _chunk_dirs(run, chunk), PHASE_STEPS[action], max_parallel_chunks, filter)
+        try:
+            chunk_results = run_chunks(run, _chunk_dirs(run, chunk), PHASE_STEPS[action], max_parallel_chunks,
+                                       filter)
+        except ChunksFailedError as exc:  # the command line still prints what the other chunks did
+            exc.summary = _summary(run, exc.results, [name for name, _ in exc.failures])
+            raise
+    return _summary(run, chunk_results)
+
+
+def _summary(run: AppRun, chunk_results: list[dict[str, Any]], failed: Sequence[str] = ()) -> dict[str, Any]:
+    """What the run did: workunit, version, work dir, chunks done (and failed), registered entities."""
     return {
         "chunk_results": chunk_results,  # for the summary artifact; not part of the returned summary
         "workunit_id": run.workunit_id,
         "app_version": run.version.version,
         "work_dir": str(run.work_dir),
         "chunks": [r["chunk"] for r in chunk_results],
+        "failed_chunks": list(failed),
         "registered": registered_rows(chunk_results),
     }
 
@@ -156,12 +170,17 @@ def _mark_failed(connection: BfabricConnection, workunit_id: int | None, error: 
                  read_only: bool) -> None:
     """Set ``failed`` (best effort: a second error is only logged) and publish the failure report."""
     logger = run_logger()
-    logger.error("app run failed: %s", error)
+    # an expected failure is the command line's one ERROR line (and Prefect's failed state): INFO here
+    expected = isinstance(error, EXPECTED_ERRORS) or is_expected(error)
+    logger.log(logging.INFO if expected else logging.ERROR, "app run failed: %s", error)
     if not read_only:
         try:
             status_task(connection, workunit_id, "failed")
         except Exception as exc:  # the original error is what matters
             logger.error("could not set workunit %s to failed: %s", workunit_id, exc)
+        else:
+            if isinstance(getattr(error, "summary", None), dict):
+                error.summary["status"] = "failed"
     publish_failure(workunit_id, error)
 
 

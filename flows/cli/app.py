@@ -4,9 +4,11 @@
 * ``app-action ACTION APP.yml WORK_DIR WORKUNIT_REF`` runs one phase (:func:`flows.app.app_action`).
 * ``outputs register OUTPUTS.yml WORKUNIT_REF`` registers one outputs.yml, without a flow.
 
-Arguments are checked before anything runs (exit 2, one line per problem); a failed run prints
-one ``Error: …`` line and exits 1. Failures whose message says it all (a command's exit code, a
-registration problem) are logged without a traceback.
+Arguments are checked before anything runs (exit 2, one line per problem); ``-n``/``--dry-run``
+stops there and prints the plan (:mod:`flows.cli.app_dry_run`); a failed run prints
+one ``ERROR …`` line (chunk, step, reason and the chunk folder to look in, as a workflow's failed
+step does), then the summary of what the other chunks did, and exits 1. Failures whose message
+says it all (a command's exit code, a registration problem) are logged without a traceback.
 """
 
 from __future__ import annotations
@@ -32,6 +34,9 @@ def _add_run_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--force-app-version", metavar="V", help="run this app version instead of the workunit's")
     p.add_argument("--read-only", action="store_true",
                    help="only read from B-Fabric: no status changes, outputs not registered")
+    p.add_argument("-n", "--dry-run", action="store_true",
+                   help="check app.yml, chunks.yml and each chunk's inputs.yml/outputs.yml, print what would "
+                        "run (dispatch, chunks, phases, status writes); contact no B-Fabric, write nothing")
     add_verbosity(p)
 
 
@@ -175,8 +180,11 @@ def _quiet_console() -> None:
 def format_summary(summary: dict[str, Any]) -> str:
     """Two lines: the workunit, version, chunks and status; what was registered."""
     status = summary.get("status") or "unchanged"
+    failed = summary.get("failed_chunks") or []
+    chunks = f"{len(summary['chunks'])} chunk(s)" + (f" done, {len(failed)} failed ({', '.join(failed)})"
+                                                     if failed else "")
     lines = [f"workunit {summary['workunit_id']}: app version {summary['app_version']}, "
-             f"{len(summary['chunks'])} chunk(s) in {summary['work_dir']}; status {status}"]
+             f"{chunks} in {summary['work_dir']}; status {status}"]
     lines.append(format_registered(summary["registered"]))
     return "\n".join(lines)
 
@@ -210,8 +218,37 @@ def _run_flow(flow: Any, workunit_id: int | None, verbosity: int = 0, **paramete
     if state.is_completed():
         print(format_summary(state.result()))
         return 0
-    print(f"Error: {state.result(raise_on_failure=False)}", file=sys.stderr)
+    exc = state.result(raise_on_failure=False)
+    print(f"ERROR {failure_line(exc, verbosity)}", file=sys.stderr, flush=True)
+    summary = getattr(exc, "summary", None)
+    if isinstance(summary, dict):
+        print(format_summary(summary))
     return 1
+
+
+def failure_line(exc: BaseException, verbosity: int = 0) -> str:
+    """The one line a failed app run ends with: the chunk, the step and why (expected failures,
+    with the chunk folders to look in), or the error and how to see its traceback (anything else)."""
+    from tasks.bfabric.app.run import EXPECTED_ERRORS
+    from tasks.runtime.failures import is_expected
+
+    if not (isinstance(exc, EXPECTED_ERRORS) or is_expected(exc)):
+        hint = "" if verbosity else " (run with -v for the traceback)"
+        return f"app failed: {type(exc).__name__}: {exc}{hint}"
+    work_dir = getattr(exc, "summary", {}).get("work_dir")
+    failed = [name for name, _ in getattr(exc, "failures", [])]
+    if not (work_dir and failed):
+        return str(exc)
+    folders = ", ".join(_shown_path(Path(work_dir) / name) for name in failed)
+    return f"{exc} (look in {folders})"
+
+
+def _shown_path(path: Path) -> str:
+    """``path`` relative to the current folder when it lies below it (shorter to read), else as is."""
+    try:
+        return str(path.relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
 
 
 def _run_parameters(args: argparse.Namespace) -> dict[str, Any]:
@@ -227,9 +264,18 @@ def _absolute_ref(ref: str) -> str:
     return ref if ref.strip().isdigit() else str(Path(ref).absolute())
 
 
+def _dry_run(args: argparse.Namespace, workunit_id: int | None) -> int:
+    from flows.cli.app_dry_run import print_plan
+
+    print_plan(args, workunit_id)
+    return 0
+
+
 def run_app_command(args: argparse.Namespace) -> int:
     """``labflows app``: check the arguments, then run the whole app as one flow."""
     workunit_id = _check_run_arguments(args)
+    if args.dry_run:
+        return _dry_run(args, workunit_id)
     from flows.app import run_app
 
     params = _run_parameters(args)
@@ -240,6 +286,8 @@ def run_app_command(args: argparse.Namespace) -> int:
 def run_action_command(args: argparse.Namespace) -> int:
     """``labflows app-action``: check the arguments, then run one phase as a flow."""
     workunit_id = _check_run_arguments(args)
+    if args.dry_run:
+        return _dry_run(args, workunit_id)
     from flows.app import app_action
 
     params = _run_parameters(args)

@@ -84,7 +84,8 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     args = build_parser(_command_of(argv)).parse_args(argv)
     try:
-        if args.command in NEEDS_API or getattr(args, "credentials_block", None):  # a saved block: the API too
+        needs_api = args.command in NEEDS_API or getattr(args, "credentials_block", None)  # a saved block too
+        if needs_api and not getattr(args, "dry_run", False):  # a dry run starts no flow
             from flows.cli.api_choice import choose_api
 
             choose_api(no_server=getattr(args, "no_server", False))

@@ -1,7 +1,8 @@
 """The command line's view of a run's progress (fed by :mod:`tasks.runtime.progress`).
 
-In a terminal: a live table (rich) of the steps with state and duration, and for a scatter step its
-branches done/failed/total with rate and ETA. Without one (CI, a pipe): a few plain lines, namely
+In a terminal: a live table (rich) of the steps with state and duration, for a scatter step its
+branches done/failed/total with rate and ETA, and a row for each large file moving (MiB done of
+total, rate, ETA). Without one (CI, a pipe): a few plain lines, namely
 the start, each step's start and end, and a scatter's counts every tenth of its branches (or every
 :data:`PLAIN_EVERY_S` seconds when it moves slowly).
 """
@@ -17,6 +18,7 @@ from typing import TextIO
 from tasks.runtime.progress import ProgressEvent
 
 PLAIN_EVERY_S = 10.0  # a slow scatter still prints a line this often (when its count moved)
+MiB = 1 << 20
 
 
 @dataclass
@@ -39,17 +41,34 @@ class Row:
         return max(self.batch_failed, sum(1 for s in self.settled.values() if s == "failed"))
 
     @property
+    def not_run(self) -> int:
+        """App chunks that stopped at an earlier phase."""
+        return sum(1 for s in self.settled.values() if s == "not run")
+
+    @property
     def done(self) -> int:
-        return max(self.batch_done, sum(1 for s in self.settled.values() if s != "failed"))
+        return max(self.batch_done, sum(1 for s in self.settled.values() if s not in ("failed", "not run")))
 
     def counts(self) -> str:
-        """``120/300 branches (0 failed) 41.3/s, ETA 4s`` (or ``chunks`` for an app's phase)."""
-        finished = self.done + self.failed
-        text = f"{finished}/{self.total} {self.unit} ({self.failed} failed)"
+        """``120/300 branches (0 failed) 41.3/s, ETA 4s`` (or ``chunks`` for an app's phase), or for
+        a file transfer ``48.0/100.0 MiB 20.1 MiB/s, ETA 3s``."""
+        if self.unit == "bytes":
+            return self._bytes()
+        finished = self.done + self.failed + self.not_run
+        skipped = f", {self.not_run} not run" if self.not_run else ""
+        text = f"{finished}/{self.total} {self.unit} ({self.failed} failed{skipped})"
         elapsed = time.monotonic() - (self.counted_at or self.started)
         if 0 < finished < self.total and elapsed > 0:
             rate = finished / elapsed
             text += f" {rate:.1f}/s, ETA {_seconds((self.total - finished) / rate)}"
+        return text
+
+    def _bytes(self) -> str:
+        text = f"{self.batch_done / MiB:.1f}/{self.total / MiB:.1f} MiB"
+        elapsed = time.monotonic() - self.started
+        if 0 < self.batch_done < self.total and elapsed > 0:
+            rate = self.batch_done / elapsed
+            text += f" {rate / MiB:.1f} MiB/s, ETA {_seconds((self.total - self.batch_done) / rate)}"
         return text
 
     def elapsed(self) -> float:
@@ -87,9 +106,13 @@ class ProgressModel:
                 row.counted_at = time.monotonic()
             row.total, row.batch_done, row.batch_failed = ev.total, ev.done, ev.failed
             row.unit = ev.detail or row.unit
+        elif ev.kind == "transfer":  # a large file moving: bytes done of total
+            row.unit, row.total, row.batch_done = "bytes", ev.total, ev.done
+            if ev.state == "done":
+                row.state, row.duration_s = "done", row.elapsed()
         elif ev.kind == "branch":
             row.settled[ev.detail or ev.index] = ev.state
-            if row.unit == "chunks" and row.done + row.failed >= row.total:  # an app's phase ends
+            if row.unit == "chunks" and row.done + row.failed + row.not_run >= row.total:  # an app's phase ends
                 row.state, row.duration_s = ("failed" if row.failed else "done"), row.elapsed()
         return row
 
@@ -122,6 +145,11 @@ class PlainProgress:
                 return f"{row.name}: started"
             counts = f", {row.counts()}" if row.total else ""
             return f"{row.name}: {ev.state} in {row.elapsed():.1f}s{counts}"
+        if ev.kind == "transfer" and row.state != "running":
+            if row.name in self._ended:
+                return None
+            self._ended.add(row.name)
+            return f"{row.name}: done in {row.elapsed():.1f}s, {row.counts()}"
         if ev.kind == "branch" and row.unit == "chunks" and row.state != "running":
             if row.name in self._ended:
                 return None
@@ -129,7 +157,7 @@ class PlainProgress:
             return f"{row.name}: {row.state}, {row.counts()}"
         if not row.total or row.state != "running":
             return None
-        finished = row.done + row.failed
+        finished = row.batch_done if row.unit == "bytes" else row.done + row.failed
         tenths = 10 * finished // row.total
         last_tenths, last_at, last_finished = self._printed.get(row.name, (-1, 0.0, -1))
         now = time.monotonic()
@@ -174,8 +202,8 @@ class LiveProgress:
         with self.model.lock:
             rows = list(self.model.rows.values())
             for row in rows:
-                bar = (ProgressBar(total=row.total, completed=row.done + row.failed, width=24)
-                       if row.total else "")
+                finished = row.batch_done if row.unit == "bytes" else row.done + row.failed
+                bar = ProgressBar(total=row.total, completed=finished, width=24) if row.total else ""
                 table.add_row(row.name, marks.get(row.state, row.state), f"{row.elapsed():.1f}s", bar,
                               row.counts() if row.total else "")
         return table

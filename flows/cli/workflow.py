@@ -47,8 +47,9 @@ def format_summary(summary: dict, local_root: str | None = None) -> str:
     rows = [("step", "status", "time", "outputs")]
     for rec in summary["steps"]:
         outputs = ", ".join(show(o) for o in rec["outputs"]) if rec["outputs"] else "-"
-        if rec["status"] != "failed" and rec.get("message"):
-            outputs = f"{outputs} ({rec['message']})"
+        note = rec.get("outputs_note") if rec["status"] == "failed" else rec.get("message")
+        if note:
+            outputs = f"{outputs} ({note})"
         time_text = "-" if rec["status"] == "not run" else f"{rec['duration_s']:.1f}s"
         rows.append((rec["name"], rec["status"], time_text, outputs))
     widths = [max(len(r[i]) for r in rows) for i in range(3)]
@@ -61,7 +62,12 @@ def _local_paths(root: str):
     from blocks.local import LocalRepository
 
     repo = LocalRepository(root=root)
-    return lambda uri: os.path.relpath(repo.path_of(uri)) if uri.startswith("s3://") else uri
+
+    def show(uri: str) -> str:  # a folder (a failed scatter's step folder) keeps its trailing slash
+        if not uri.startswith("s3://"):
+            return uri
+        return os.path.relpath(repo.path_of(uri)) + ("/" if uri.endswith("/") else "")
+    return show
 
 
 def run_command(args: argparse.Namespace) -> int:

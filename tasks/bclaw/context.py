@@ -29,6 +29,7 @@ class StepRecord:
     duration_s: float = 0.0
     outputs: list[str] = field(default_factory=list)
     message: str = ""
+    outputs_note: str = ""  # a failed step: a few words on what it uploaded (a scatter's branches)
 
 
 @dataclass

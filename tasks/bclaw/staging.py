@@ -12,6 +12,7 @@ from pathlib import Path
 from blocks.repository import Repository, basename, join_uri
 from tasks.runtime.failures import ExpectedFailure
 from tasks.runtime.logs import run_logger
+from tasks.runtime.transfers import progress_for
 
 
 class MissingInputError(ExpectedFailure, FileNotFoundError):
@@ -47,7 +48,7 @@ def download_inputs(repo: Repository, inputs: dict[str, str], repo_uri: str, wor
                 raise MissingInputError(f"input {sym.rstrip('?')}: no file matches {input_uri(value, repo_uri)}")
         pairs.extend((uri, workspace / basename(uri)) for uri in matches)
         symbols[sym.rstrip("?")] = basename(value)
-    repo.download_many(pairs)
+    repo.download_many(pairs, progress_for)  # a large file's bytes show in the command line's progress
     return symbols
 
 
@@ -65,7 +66,7 @@ def fetch_references(repo: Repository, references: dict[str, str], cache_dir: Pa
             fcntl.flock(lock, fcntl.LOCK_EX)
             if not cached.exists():
                 run_logger().info("caching reference %s", uri)
-                repo.download(uri, cached)
+                repo.download(uri, cached, progress=progress_for("download", uri))
         _link_or_copy(cached, workspace / name)
         symbols[sym] = name
     return symbols
@@ -116,5 +117,5 @@ def upload_outputs(repo: Repository, outputs: dict, repo_uri: str, workspace: Pa
         tags = merge_tags(base_tags, spec.s3_tags)
         items.extend((workspace / f, uri, tags, metadata) for f, uri in zip(files, uris))
         uploaded.append(UploadedOutput(sym, uris))
-    repo.upload_many(items)
+    repo.upload_many(items, progress_for)
     return uploaded

@@ -12,7 +12,7 @@ from typing import Callable, Sequence
 
 from specs.workflow.model import step_order
 from tasks.bclaw.context import RunContext, StepRecord
-from tasks.runtime.failures import failure_outputs
+from tasks.runtime.failures import failure_outputs, failure_outputs_note
 
 
 class UnsupportedStep(RuntimeError):
@@ -55,7 +55,7 @@ def walk_steps(steps: Sequence, ctx: RunContext, handlers: Handlers,
             outcome = handler(step, ctx, prev)
         except Exception as exc:
             records.append(StepRecord(step.name, "failed", time.monotonic() - started,
-                                      failure_outputs(exc), str(exc)))
+                                      failure_outputs(exc), str(exc), failure_outputs_note(exc)))
             raise
         records.extend(outcome.records)
         prev = outcome.prev_outputs

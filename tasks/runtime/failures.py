@@ -13,9 +13,11 @@ class ExpectedFailure(Exception):
 
     Attributes:
         outputs: what the failed step uploaded before it stopped (URIs), for the summary.
+        outputs_note: a few words on ``outputs`` for the summary (``299 of 300 branches``).
     """
 
     outputs: list[str] = []
+    outputs_note: str = ""
 
 
 def is_expected(exc: BaseException | None) -> bool:
@@ -31,3 +33,8 @@ def is_expected(exc: BaseException | None) -> bool:
 def failure_outputs(exc: BaseException) -> list[str]:
     """The outputs a failed step uploaded (see :attr:`ExpectedFailure.outputs`), else none."""
     return list(getattr(exc, "outputs", None) or [])
+
+
+def failure_outputs_note(exc: BaseException) -> str:
+    """The few words on a failed step's outputs (see :attr:`ExpectedFailure.outputs_note`), else ``""``."""
+    return str(getattr(exc, "outputs_note", "") or "")

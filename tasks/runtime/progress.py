@@ -26,7 +26,9 @@ class ProgressEvent:
             ``branch`` (scatter branch ``index``, or app chunk ``detail``, of step or phase
             ``name`` ended in ``state``),
             ``branches`` (step or phase ``name``: ``done``/``failed`` of ``total`` so far;
-            ``detail`` = what is counted, ``branches`` by default, ``chunks`` for an app).
+            ``detail`` = what is counted, ``branches`` by default, ``chunks`` for an app),
+            ``transfer`` (a large file ``name`` = ``"download big.bam"`` moved ``done`` of ``total``
+            bytes; ``state`` running or done; see :mod:`tasks.runtime.transfers`).
     """
 
     kind: str

@@ -44,6 +44,15 @@ def test_app_phases_count_chunks_and_end_when_every_chunk_settled():
     assert view.model.rows["inputs"].state == "done" and view.model.rows["process"].state == "running"
 
 
+def test_a_phase_after_a_failed_chunk_still_ends_counting_it_not_run():
+    out = io.StringIO()
+    with listening(PlainProgress(out)):
+        report(ProgressEvent("branches", "collect", total=2, detail="chunks"))
+        report(ProgressEvent("branch", "collect", state="done", detail="c2"))
+        report(ProgressEvent("branch", "collect", state="not run", detail="c1"))  # c1 failed in process
+    assert out.getvalue().splitlines()[-1] == "collect: done, 2/2 chunks (0 failed, 1 not run)"
+
+
 def test_the_live_table_shows_state_and_counts():
     from rich.console import Console
 

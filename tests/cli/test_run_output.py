@@ -56,7 +56,11 @@ def test_a_failed_branch_is_one_error_line_with_the_step_and_the_reason(scatter3
     assert "branches 00017" in errors[0] and "exited with code 1" in errors[0]
     assert 'test "17" != "17"' in errors[0] and "work[17].log" in errors[0]
     assert "each: 300/300 branches (1 failed)" in done.stderr
-    assert any(line.split()[:2] == ["each", "failed"] for line in done.stdout.splitlines())
+    # the failed step shows where its branches put their outputs (one cell; a failed branch
+    # uploads what it made too)
+    each = next(line for line in done.stdout.splitlines() if line.split()[:2] == ["each", "failed"])
+    assert each.endswith("st/bench/runs/scatter/bad/each/ (300 of 300 branches uploaded outputs, 1 failed)"), each
+    assert (folder / "st/bench/runs/scatter/bad/each/00017/out.txt").is_file()
 
 
 def test_a_qc_failure_shows_the_condition_and_what_the_step_uploaded(tmp_path, harness_env):

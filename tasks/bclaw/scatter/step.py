@@ -181,7 +181,12 @@ def run_scatter_step(step, ctx: RunContext, prev: dict, *, handlers: Handlers) -
                           description=f"{step.name}: {len(items)} branches, {len(failed)} failed")
     tolerated = step.tolerated_failures(len(items))
     if len(failed) > tolerated:
-        raise ScatterFailed(_failure_message(step, failed, len(items), tolerated))
+        error = ScatterFailed(_failure_message(step, failed, len(items), tolerated))
+        if gathered.branch_outputs:  # the summary points at the step's folder, where they are
+            error.outputs = [scatter_uri + "/"]
+            error.outputs_note = (f"{len(gathered.branch_outputs)} of {len(items)} branches uploaded outputs, "
+                                  f"{len(failed)} failed")
+        raise error
     if failed:
         run_logger().warning("%s: %d branches failed, tolerated (error_tolerance %s)",
                              step.name, len(failed), step.error_tolerance)

@@ -22,6 +22,7 @@ from tasks.bfabric.commands import CommandFailedError
 from tasks.bfabric.dispatch import DispatchError
 from tasks.bfabric.inputs.resolved import InputsError
 from tasks.bfabric.register.outputs import RegistrationError
+from tasks.runtime.failures import ExpectedFailure
 
 __all__ = [
     "AppRun",
@@ -36,7 +37,7 @@ __all__ = [
 ]
 
 
-class AppRunError(RuntimeError):
+class AppRunError(ExpectedFailure, RuntimeError):
     """An app run failed for a reason its message explains (no traceback needed)."""
 
 
@@ -49,7 +50,8 @@ class ChunkStepError(AppRunError):
 
 
 class ChunksFailedError(AppRunError):
-    """Some chunks failed; carries ``(chunk, message)`` for each."""
+    """Some chunks failed; carries ``(chunk, message)`` for each, and the results of the chunks
+    that succeeded (for the summary of the failed run)."""
 
     def __init__(self, failures: list[tuple[str, str]], total: int,
                  results: list[dict[str, Any]] | None = None) -> None:

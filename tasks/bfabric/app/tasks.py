@@ -115,6 +115,8 @@ def chunk_task(run: AppRun, chunk_dir: Path, steps: Sequence[str] = CHUNK_STEPS,
             registered += _run_step(run, Path(chunk_dir), step, filter)
         except Exception as exc:
             report(ProgressEvent("branch", step, state="failed", detail=name))
+            for later in steps[steps.index(step) + 1:]:  # so that every phase's count still ends
+                report(ProgressEvent("branch", later, state="not run", detail=name))
             raise ChunkStepError(name, step, exc) from exc
         report(ProgressEvent("branch", step, state="done", detail=name))
     return {"chunk": name, "steps": list(steps), "registered": registered,

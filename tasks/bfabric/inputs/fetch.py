@@ -24,6 +24,7 @@ from pathlib import Path
 
 import httpx
 
+from blocks.repository import copy_file
 from tasks.bfabric.checksums import md5_file
 from tasks.bfabric.inputs.resolved import (
     ChecksumMismatchError,
@@ -35,6 +36,7 @@ from tasks.bfabric.inputs.resolved import (
 )
 from tasks.runtime.logs import run_logger
 from tasks.runtime.streaming import run_streaming
+from tasks.runtime.transfers import transfer_reporter
 
 __all__ = ["HTTP_TIMEOUT", "fetch_file", "is_this_machine", "link_file", "md5_file", "part_path"]
 
@@ -115,9 +117,14 @@ def _run(argv: list[str]) -> bool:
     return code == 0
 
 
+def _reporter(part: Path):
+    """Progress of the fetch into ``part`` (shown for a large file), named by the input's file name."""
+    return transfer_reporter("download", part.name.removesuffix(".part"))
+
+
 def _local_copy(path: str, part: Path) -> bool:
     try:
-        shutil.copyfile(path, part)
+        copy_file(Path(path), part, _reporter(part))
     except OSError as exc:
         run_logger().warning("copy %s failed: %s", path, exc.strerror or exc)
         return False
@@ -147,9 +154,13 @@ def _fetch_http(source: HttpSource, part: Path, bearer_token: str | None) -> Non
         # httpx drops the Authorization header when a redirect leaves the URL's origin
         with httpx.stream("GET", source.url, headers=headers, follow_redirects=True, timeout=HTTP_TIMEOUT) as resp:
             resp.raise_for_status()
+            total = int(resp.headers.get("Content-Length") or 0)  # unknown (0): no progress shown
+            tell, done = _reporter(part), 0
             with open(part, "wb") as out:
                 for block in resp.iter_bytes(_CHUNK):
                     out.write(block)
+                    done += len(block)
+                    tell(done, total)
     except httpx.HTTPStatusError as exc:
         part.unlink(missing_ok=True)
         hint = "; the bearer token may be missing or lack access" if exc.response.status_code in (401, 403) else ""

@@ -39,9 +39,16 @@ def test_failed_app_run_exits_1_with_one_error_line_and_no_traceback(app_env):
                   env={"PREFECT_API_URL": PREFECT_API_URL.value()})
 
     assert result.returncode == 1, result.stderr[-3000:]
-    last = result.stderr.strip().splitlines()[-1]
-    assert last.startswith("Error: chunk sample_3, process: Command failed with exit code 2: ")
-    assert "Traceback" not in result.stderr
+    # the same one ERROR line as a workflow's failed step: chunk, step, reason, where to look
+    errors = [line for line in result.stderr.splitlines() if "ERROR" in line]
+    assert len(errors) == 1, result.stderr
+    assert errors[0].startswith("ERROR chunk sample_3, process: Command failed with exit code 2: ")
+    assert errors[0].endswith(f"(look in {app_env.work_dir / 'sample_3'})")
+    assert "Traceback" not in result.stderr and "Error:" not in result.stderr
+    # the summary still says what the other chunks did
+    assert result.stdout.splitlines()[0] == (f"workunit 1: app version 1.0.0, 3 chunk(s) done, 1 failed (sample_3) "
+                                             f"in {app_env.work_dir}; status failed")
+    assert result.stdout.splitlines()[1].startswith("registered: 3 resource")
     assert app_env.statuses() == ["processing", "failed"]
 
 
