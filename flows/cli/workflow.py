@@ -28,8 +28,9 @@ def register(subparsers) -> None:
     p.add_argument("--step-runner", choices=["in-process", "work-pool"],
                    help="work-pool: command steps and scatter batches run as run-step flow runs on the work pool "
                         "their compute.queue_name names (default: Options.step_runner; docs/scale.md)")
-    p.add_argument("--step-pool", action="append", default=[], metavar="[QUEUE=]POOL[,POOL]",
-                   help="work pool(s) of a queue_name, or without QUEUE= of steps naming none (repeatable)")
+    p.add_argument("--step-pool", action="append", default=[], metavar="POOLS",
+                   help="work pools as QUEUE=POOL[,POOL] (the pools of a compute.queue_name) or POOL[,POOL] "
+                        "(for steps naming no queue); repeatable")
     p.add_argument("-n", "--dry-run", action="store_true",
                    help="check the workflow and job, print the steps that would run with their inputs and "
                         "outputs, run nothing and write nothing")
