@@ -73,7 +73,7 @@ def test_a_qc_failure_shows_the_condition_and_what_the_step_uploaded(tmp_path, h
     assert "Traceback" not in done.stderr
     assert "| INFO" in done.stderr and "split -l 40 -d" in done.stderr  # -v: the steps' log lines
     errors = [line for line in done.stderr.splitlines() if line.startswith("ERROR")]
-    assert errors == ["ERROR step count: failed QC conditions: stats.json: read_count < 10"], done.stderr
+    assert errors == ["ERROR step count: failed QC conditions: stats.json: read_count < 10 (read_count = 5)"], done.stderr
     rows = {line.split()[0]: line for line in done.stdout.splitlines()[2:]}
     assert rows["count"].split()[1] == "failed" and "stats.json" in rows["count"]  # uploaded before QC
     assert rows["report"].split()[1:3] == ["not", "run"]
