@@ -31,7 +31,7 @@ container-deps:
 	@sh tests/support/install_podman.sh
 
 test: $(TEST_STAMP) container-deps
-	$(PY) -m pytest -q --durations=15
+	$(PY) -m pytest -q -n 3 --dist loadscope --durations=15
 
 $(MUTATE_STAMP): pyproject.toml | $(PY)
 	$(PY) -m pip install -q -e '.[mutate]'

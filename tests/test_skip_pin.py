@@ -5,6 +5,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.support.skip_pin import ALLOWED_SKIPS
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -19,10 +21,10 @@ SKIP
 '''
 
 
-def run_pytest(folder: Path, skip: str) -> subprocess.CompletedProcess:
+def run_pytest(folder: Path, skip: str, *options: str) -> subprocess.CompletedProcess:
     (folder / "test_sample.py").write_text(SAMPLE.replace("SKIP", skip))
     return subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "tests.support.skip_pin", "-p",
-                           "no:cacheprovider", "test_sample.py"], cwd=folder, capture_output=True, text=True,
+                           "no:cacheprovider", *options, "test_sample.py"], cwd=folder, capture_output=True, text=True,
                           timeout=120, env={**os.environ, "PYTHONPATH": str(ROOT)})
 
 
@@ -51,6 +53,15 @@ def test_a_module_skipped_at_collection_fails_the_run(tmp_path):
     result = run_pytest(tmp_path, 'pytest.importorskip("no_such_module_here")\n')
     assert result.returncode == 1, result.stdout
     assert "SKIPPED test_sample.py: " in result.stdout
+
+
+@pytest.mark.parametrize("skip", ['@pytest.mark.skip(reason="flaky")\ndef test_hidden():\n    pass\n',
+                                  'pytest.importorskip("no_such_module_here")\n'], ids=["test", "module"])
+def test_skips_in_worker_processes_fail_the_run_too(tmp_path, skip):
+    """``make test`` runs the suite with pytest-xdist: the workers' skips reach the pin as well."""
+    result = run_pytest(tmp_path, skip, "-n", "2")
+    assert result.returncode == 1, result.stdout
+    assert "allow-list" in result.stdout
 
 
 def test_the_allow_list_is_prefects_block_logo_check_only():

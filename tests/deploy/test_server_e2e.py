@@ -37,6 +37,7 @@ from prefect.settings import PREFECT_API_URL, temporary_settings
 
 ROOT = Path(__file__).resolve().parents[2]
 POOL = "labflows"
+STEP_POOL = "labflows-steps"  # prefect.yaml's run-step deployment (docs/scale.md)
 PREFECT = [sys.executable, "-m", "prefect"]
 LABFLOWS = [sys.executable, "-m", "flows.run"]  # the installed `labflows` script, from the copy's code
 # docs/deploy.md, "The launcher": the watcher next to the worker
@@ -176,7 +177,9 @@ def stack(tmp_path_factory) -> Iterator[Stack]:
             assert time.monotonic() < deadline, "prefect server did not answer within 90 s"
             time.sleep(0.3)
         stack = Stack(url, env, logs, checkout)
+        # docs/deploy.md step 2: the pool of the flows, and the step runner's own pool (run-step)
         stack.cli("work-pool", "create", POOL, "--type", "process")
+        stack.cli("work-pool", "create", STEP_POOL, "--type", "process")
         # docs/deploy.md step 4: the worker asks for runs every 2 s
         worker = _start({**env, "PREFECT_WORKER_QUERY_SECONDS": "2"}, logs, checkout, "worker",
                         "worker", "start", "--pool", POOL, "--limit", "4")
