@@ -137,14 +137,23 @@ class Bench:
         env.update(PREFECT_SERVER_ANALYTICS_ENABLED="false", PREFECT_SERVER_UI_ENABLED="false",
                    PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS="120")
         self.base_env = env
+        self.homes: dict[str, dict[str, str]] = {}
         self.env = self.labflows_env("main")
 
     def labflows_env(self, name: str) -> dict[str, str]:
         """An environment with its own Prefect and labflows homes under the scratch home."""
         d = self.home / "homes" / name
         (d / "prefect").mkdir(parents=True, exist_ok=True)  # Prefect does not create its home's parents
-        return {**self.base_env, "PREFECT_HOME": str(d / "prefect"), "LABFLOWS_HOME": str(d / "labflows"),
-                "LABFLOWS_SCRATCH": str(d / "scratch")}
+        env = {**self.base_env, "PREFECT_HOME": str(d / "prefect"), "LABFLOWS_HOME": str(d / "labflows"),
+               "LABFLOWS_SCRATCH": str(d / "scratch")}
+        self.homes[name] = env
+        return env
+
+    def stop_servers(self) -> None:
+        """Stop the local Prefect server each home's first run started (labflows' default mode)."""
+        for env in self.homes.values():
+            subprocess.run([sys.executable, "-m", "flows.run", "server", "stop"], cwd=ROOT, env=env,
+                           capture_output=True, timeout=120)
 
     def labflows(self, args: list[str], env: dict[str, str] | None = None, expect: int = 0) -> float:
         """Wall seconds of ``python -m flows.run ARGS``."""
@@ -350,9 +359,11 @@ def main(argv: list[str] | None = None) -> int:
     home = Path(tempfile.mkdtemp(prefix="labflows-compare-"))
     load_before = load_average()
     started = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+    bench = Bench(home, repeat)
     try:
-        rows = run_rows(Bench(home, repeat), wanted)
+        rows = run_rows(bench, wanted)  # the idle row measures what the runs left, servers included
     finally:
+        bench.stop_servers()
         if not args.keep:
             shutil.rmtree(home, ignore_errors=True)
     print()
