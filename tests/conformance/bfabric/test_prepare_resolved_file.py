@@ -1,9 +1,7 @@
 """bfabric-app-runner's resolved-file preparation tests, ported: where the bytes come from and go.
 
 upstream file: tests/bfabric_app_runner/inputs/prepare/test_prepare_resolved_file.py (10 tests, 11
-cases with the parametrised http test; 10 ported, all pass; 1 skipped as plumbing, not
-written here: ``test_to_credentials_with_token`` checks that a token *provider* object is handed through, labflows
-passes the token itself, see docs/compatibility.md). Upstream mocks ``fetch_to_path`` and checks
+cases with the parametrised http test; all 11 ported, all pass). Upstream mocks ``fetch_to_path`` and checks
 the arguments it gets; here each case moves a real file (local copy, ssh to this machine through
 the local fast path, http from a local server) and checks what lands in the working directory.
 """
@@ -18,7 +16,11 @@ from pathlib import Path
 
 import pytest
 
+from bfabric.config.bfabric_auth import OAUTH_LOGIN, BfabricAuth
+
+from specs.bfabric.inputs import FileSpec
 from tasks.bfabric.inputs.fetch import fetch_file
+from tasks.bfabric.inputs.prepare import prepare_inputs
 from tasks.bfabric.inputs.resolved import (
     ChecksumMismatchError,
     HttpSource,
@@ -101,6 +103,36 @@ def test_to_credentials_without_token():
     source = SshSource("host", "/source.txt")
     assert source.remote("user") == "user@host:/source.txt"  # what rsync and scp are given
     assert source.remote(None) == "host:/source.txt"
+
+
+class RefreshingClient:
+    """What prepare_inputs reads of an OAuth ``Bfabric`` client: ``auth``, a fresh token on each read
+    (the real client's credential provider refreshes it)."""
+
+    def __init__(self) -> None:
+        self.reads = 0
+
+    @property
+    def auth(self) -> BfabricAuth:
+        self.reads += 1
+        return BfabricAuth(login=OAUTH_LOGIN, password=f"tok{self.reads}")
+
+
+def test_to_credentials_with_token(work, http_server):
+    """upstream: tests/bfabric_app_runner/inputs/prepare/test_prepare_resolved_file.py::test_to_credentials_with_token
+
+    Upstream hands the live token provider through, so a long batch survives a token refresh:
+    labflows reads the client's token again for each file.
+    """
+    base, seen = http_server
+    seen.clear()
+    # as the B-Fabric resolver builds it (inputs.yml may not set auth: docs/compatibility.md)
+    inputs = [FileSpec.model_validate({"type": "file", "filename": f"{n}.txt",
+                                       "source": {"http": {"url": f"{base}/{n}.txt", "auth": "bfabric"}}},
+                                      context={"trusted_auth": True}) for n in ("a", "b")]
+    prepare_inputs(RefreshingClient(), inputs, work)
+    assert seen == ["Bearer tok1", "Bearer tok2"]
+    assert (work / "b.txt").read_bytes() == CONTENT
 
 
 def test_prepare_resolved_file_routes_http(work, http_server):
