@@ -126,7 +126,7 @@ def test_to_credentials_with_token(work, http_server):
     """
     base, seen = http_server
     seen.clear()
-    # as the B-Fabric resolver builds it (inputs.yml may not set auth: docs/compatibility.md)
+    # as the B-Fabric resolver builds it (inputs.yml may not set auth, as upstream)
     inputs = [FileSpec.model_validate({"type": "file", "filename": f"{n}.txt",
                                        "source": {"http": {"url": f"{base}/{n}.txt", "auth": "bfabric"}}},
                                       context={"trusted_auth": True}) for n in ("a", "b")]
