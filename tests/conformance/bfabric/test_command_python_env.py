@@ -80,7 +80,8 @@ def run_report(app: Path, tmp_path: Path, *args: str, **kw) -> dict:
 
 def test_python_version_defaults_to_3_13():
     """upstream: tests/bfabric_app_runner/commands/test_command_python_env.py::TestCommandPythonEnvDefaults::test_python_version_defaults_to_3_13"""
-    assert CommandPythonEnv(type="python_env", pylock=Path("/test/pylock.toml"), command="s.py").python_version == "3.13"
+    spec = CommandPythonEnv(type="python_env", pylock=Path("/test/pylock.toml"), command="s.py")
+    assert spec.python_version == "3.13"
 
 
 def test_provision_uses_default_python_version(tmp_path):
