@@ -1,10 +1,8 @@
 """bfabric-app-runner's python_env command tests, ported: which Python, built how, cached where, run how.
 
-upstream file: tests/bfabric_app_runner/commands/test_command_python_env.py (33 cases; 31 ported,
-all pass, 2 of them deliberate: no separate package listing, see docs/compatibility.md; 2 skipped
-as plumbing, not written here: ``TestPythonEnvironment::test_init_sets_paths`` (attributes of
-upstream's ``PythonEnvironment`` class) and ``test_log_packages_logs_one_record_per_line`` (how
-upstream's mocked logger is called)). Upstream mocks ``uv``, ``subprocess`` and ``fcntl``; here
+upstream file: tests/bfabric_app_runner/commands/test_command_python_env.py (33 cases; 32 ported,
+all pass; 1 skipped as plumbing, not written here: ``TestPythonEnvironment::test_init_sets_paths``,
+the attributes of upstream's ``PythonEnvironment`` class). Upstream mocks ``uv``, ``subprocess`` and ``fcntl``; here
 the provisioning commands are compared as argv lists and environments are built for real (uv when
 installed, else venv + pip) from an empty pylock plus a tiny local wheel, nothing downloaded. The
 module builds its cached environment once and reuses it.
@@ -13,6 +11,7 @@ module builds its cached environment once and reuses it.
 from __future__ import annotations
 
 import fcntl
+import logging
 import os
 import threading
 from pathlib import Path
@@ -137,14 +136,27 @@ def test_provision_with_refresh_flag(app, tmp_path):
     assert "--reinstall" not in python_env._provision_steps(spec_for(app), tmp_path, "/usr/bin/uv")[1]
 
 
-def test_log_packages(built):
-    """upstream: tests/bfabric_app_runner/commands/test_command_python_env.py::TestPythonEnvironment::test_log_packages
+def package_lines(caplog) -> list[str]:
+    """The DEBUG records of the package listing."""
+    return [r.getMessage() for r in caplog.records
+            if r.levelno == logging.DEBUG and r.getMessage().startswith("[python_env] ")]
 
-    Deliberate (docs/compatibility.md): no separate ``uv pip list`` after provisioning; the install
-    output in the run log names what was installed. What is installed is the wheel, in the env.
-    """
-    site = list(built.glob("lib/python*/site-packages/tinypkg-0.1.dist-info"))
-    assert len(site) == 1 and (built / "bin" / "tiny-hello").exists()
+
+def test_log_packages(app, tmp_path, caplog):
+    """upstream: tests/bfabric_app_runner/commands/test_command_python_env.py::TestPythonEnvironment::test_log_packages"""
+    caplog.set_level(logging.DEBUG, logger="labflows")
+    python_env.provision_env(spec_for(app), tmp_path / "env")
+    assert any("tinypkg" in line and "0.1" in line for line in package_lines(caplog))
+
+
+def test_log_packages_logs_one_record_per_line(tmp_path, caplog):
+    """upstream: tests/bfabric_app_runner/commands/test_command_python_env.py::TestPythonEnvironment::test_log_packages_logs_one_record_per_line"""
+    fake_uv = tmp_path / "uv"
+    fake_uv.write_text("#!/bin/sh\nprintf 'package1==1.0\\npackage2==2.0\\n'\n")
+    fake_uv.chmod(0o755)
+    caplog.set_level(logging.DEBUG, logger="labflows")
+    python_env.log_packages(tmp_path / "env", str(fake_uv))
+    assert package_lines(caplog) == ["[python_env] package1==1.0", "[python_env] package2==2.0"]
 
 
 # --- TestCachedEnvironmentStrategy ---
@@ -161,16 +173,12 @@ def test_provisions_when_not_provisioned(app, built):
     assert (cache_root() / "envs" / f"{env_hash(spec_for(app))}.lock").exists()
 
 
-def test_does_not_log_packages_when_already_provisioned(app, built):
-    """upstream: tests/bfabric_app_runner/commands/test_command_python_env.py::TestCachedEnvironmentStrategy::test_does_not_log_packages_when_already_provisioned
-
-    Deliberate in part (no package listing at all); what it implies holds: a provisioned env is
-    not touched again.
-    """
+def test_does_not_log_packages_when_already_provisioned(app, built, caplog):
+    """upstream: tests/bfabric_app_runner/commands/test_command_python_env.py::TestCachedEnvironmentStrategy::test_does_not_log_packages_when_already_provisioned"""
     (built / "sentinel").write_text("x")
-    marker_mtime = (built / MARKER).stat().st_mtime_ns
+    caplog.set_level(logging.DEBUG, logger="labflows")
     assert cached_env(spec_for(app)) == built
-    assert (built / "sentinel").exists() and (built / MARKER).stat().st_mtime_ns == marker_mtime
+    assert package_lines(caplog) == [] and (built / "sentinel").exists()  # reused, not touched
 
 
 def test_compute_env_hash_includes_hostname(app, monkeypatch):
