@@ -5,8 +5,9 @@ hash being the first 16 hex digits of
 ``sha256("<hostname>:<python_version>:<abs pylock>:<pylock mtime>[:<dep>,<dep>…]")``, the same
 recipe as bfabric-app-runner, so both share their caches. Building an environment holds an
 exclusive ``fcntl.flock`` on ``envs/<hash>.lock``; a finished one carries the marker file
-``.provisioned`` and is reused as is. ``refresh: true`` builds a throw-away environment under
-``…/ephemeral/env_*`` and deletes it afterwards, even when a step fails.
+``.provisioned`` and is reused as is. After a build its packages are logged at DEBUG, one line
+each. ``refresh: true`` builds a throw-away environment under ``…/ephemeral/env_*`` and deletes
+it afterwards, even when a step fails.
 
 Provisioning uses ``uv`` when it is on PATH::
 
@@ -29,6 +30,7 @@ import os
 import shlex
 import shutil
 import socket
+import subprocess
 import sys
 import tempfile
 import tomllib
@@ -48,6 +50,7 @@ __all__ = [
     "env_hash_input",
     "ephemeral_env",
     "find_uv",
+    "log_packages",
     "pylock_requirements",
     "provision_env",
     "python_env_argv",
@@ -150,6 +153,21 @@ def provision_env(spec: CommandPythonEnv, env_dir: Path, *, log_file: Path | Non
     for argv in _provision_steps(spec, env_dir, uv, env.get("PATH")):
         run_argv(argv, cwd=None, env=env, log_file=log_file, prefix=_LOG_PREFIX)
     (env_dir / MARKER).touch()
+    log_packages(env_dir, uv)
+
+
+def log_packages(env_dir: Path, uv: str | None) -> None:
+    """Log the environment's packages at DEBUG, one record per line (as upstream after a build)."""
+    py = str(env_dir / "bin" / "python")
+    argv = [uv, "pip", "list", "-p", py] if uv else [py, "-m", "pip", "list", "--disable-pip-version-check"]
+    try:
+        listing = subprocess.run(argv, capture_output=True, text=True, timeout=60, check=False).stdout
+    except (OSError, subprocess.TimeoutExpired) as exc:  # a listing is information, never a failure
+        run_logger().debug("%scannot list packages: %s", _LOG_PREFIX, exc)
+        return
+    for line in listing.splitlines():
+        if line.strip():
+            run_logger().debug("%s%s", _LOG_PREFIX, line)
 
 
 def cached_env(spec: CommandPythonEnv, *, log_file: Path | None = None) -> Path:

@@ -172,7 +172,9 @@ def _fetch_http(source: HttpSource, part: Path, bearer_token: str | None) -> Non
 
 def link_file(file: ResolvedFile, dest: Path) -> bool:
     """Make ``dest`` a relative symlink to the local source; False if it already is one."""
-    assert isinstance(file.source, LocalSource), "link: true needs a local source"
+    if not isinstance(file.source, LocalSource):  # a real check: asserts vanish under python -O
+        raise TransferError(f"{file.filename}: cannot link a non-local file ({file.source}); "
+                            "link: true needs a local source")
     target = os.path.relpath(Path(file.source.path).resolve(), dest.parent.resolve())
     if dest.is_symlink():
         if os.readlink(dest) == target:

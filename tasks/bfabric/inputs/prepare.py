@@ -114,15 +114,16 @@ def prepare_inputs(client: Bfabric | None, inputs_spec: InputsSource, target_dir
 
     ``ssh_user`` is the login for rsync/scp (default: ssh's own choice). ``bearer_token`` is
     sent with downloads from B-Fabric storage URLs (``access: http``); by default it is the
-    token of an OAuth/PAT client. Raises ``TransferError``/``ChecksumMismatchError`` when a file
-    cannot be fetched correctly, ValueError when a directory is in the way of a static file.
+    token of an OAuth/PAT client, read again for each file. Raises
+    ``TransferError``/``ChecksumMismatchError`` when a file cannot be fetched correctly,
+    ValueError when a directory is in the way of a static file.
     """
     target = Path(target_dir)
     items = _selected(client, inputs_spec, filter)
-    token = bearer_token or client_bearer_token(client)
     run_logger().info("preparing %d input(s) in %s", len(items), target)
     for item in items:
-        _prepare_one(item, target, ssh_user, token)
+        # read per file like upstream's token provider: the client refreshes OAuth tokens in a long batch
+        _prepare_one(item, target, ssh_user, bearer_token or client_bearer_token(client))
     return [target / item.filename for item in items]
 
 
