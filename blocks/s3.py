@@ -19,7 +19,7 @@ from blocks.local import LocalRepository
 from blocks.repository import ObjectNotFound, Repository, RepositoryError, TransferProgress, check_uri
 from blocks.s3_client import MiB, S3ClientHolder, build_s3_client
 from blocks.s3_errors import Failure, RetryPolicy, ignore_errors
-from blocks.s3_transfer import download_object
+from blocks.s3_transfer import download_object, told
 
 S3_SCHEME = "s3://"
 
@@ -247,7 +247,7 @@ class S3Repository(Repository):
     def download(self, uri: str, dest: Path, *, progress: TransferProgress | None = None) -> None:
         """Download to ``<dest>.part``, then rename to ``dest``: one ranged GET for an object below
         ``multipart_threshold_mb``, a managed parallel ranged download for a larger one.
-        ``progress`` is told only for local paths (not yet for S3 objects)."""
+        ``progress`` is told the bytes written (from 0 again when the download is retried)."""
         if not self._is_s3(uri):
             return self._local().download(uri, dest, progress=progress)
         bucket, key = self._split(uri)
@@ -256,7 +256,7 @@ class S3Repository(Repository):
         part = dest.with_name(dest.name + ".part")
 
         def attempt() -> None:
-            self._fetch(bucket, key, part)
+            self._fetch(bucket, key, part, progress)
             os.replace(part, dest)
 
         try:
@@ -267,7 +267,7 @@ class S3Repository(Repository):
     def upload(self, src: Path, uri: str, *, tags: dict[str, str] | None = None,
                metadata: dict[str, str] | None = None, progress: TransferProgress | None = None) -> None:
         """Upload a file with the managed transfer; a failed multipart upload is aborted.
-        ``progress`` is told only for local paths (not yet for S3 objects)."""
+        ``progress`` is told the bytes sent of a multipart upload, the start and end of a smaller one."""
         if not self._is_s3(uri):
             return self._local().upload(src, uri, tags=tags, metadata=metadata, progress=progress)
         bucket, key = self._split(uri)
@@ -276,7 +276,7 @@ class S3Repository(Repository):
         extra = self._extra_args(tags, metadata)
 
         def attempt() -> None:
-            self._store(Path(src), bucket, key, extra)
+            self._store(Path(src), bucket, key, extra, progress)
 
         try:
             self._run("upload", uri, attempt, detail=f" from {src}",
@@ -285,26 +285,36 @@ class S3Repository(Repository):
         finally:
             self._holder.take_uploads(bucket, key)
 
-    def _fetch(self, bucket: str, key: str, part: Path) -> None:
+    def _fetch(self, bucket: str, key: str, part: Path, progress: TransferProgress | None) -> None:
         """Write the object to ``part``: one ranged GET of up to ``multipart_threshold_mb``; a larger
         object continues as a managed parallel ranged download (told size and ETag: no HEAD)."""
         download_object(
-            self._client(), bucket, key, part, threshold=self.multipart_threshold_mb * MiB,
-            managed=lambda known: self._manager().download(bucket, key, str(part), subscribers=[known]).result())
+            self._client(), bucket, key, part, threshold=self.multipart_threshold_mb * MiB, progress=progress,
+            managed=lambda subscribers: self._manager().download(
+                bucket, key, str(part), subscribers=subscribers).result())
 
-    def _store(self, src: Path, bucket: str, key: str, extra: dict[str, Any]) -> None:
+    def _store(self, src: Path, bucket: str, key: str, extra: dict[str, Any],
+               progress: TransferProgress | None) -> None:
         """One PutObject below ``multipart_threshold_mb``, else a managed multipart upload.
 
         Bodies up to 1 MiB are sent from memory: botocore then skips ``Expect: 100-continue``, a round
-        trip that costs more than such a body takes to send."""
+        trip that costs more than such a body takes to send. ``progress`` follows a multipart upload
+        part by part; a PutObject is told its start and its end only (botocore reads its body more
+        than once, for the checksum, so counting reads would count bytes twice)."""
         size = src.stat().st_size
+        if size >= self.multipart_threshold_mb * MiB:
+            self._manager().upload(str(src), bucket, key, extra_args=extra,
+                                   subscribers=told(progress, size)).result()
+            return
+        if progress is not None:
+            progress(0, size)
         if size <= MiB:
             self._client().put_object(Bucket=bucket, Key=key, Body=src.read_bytes(), **extra)
-        elif size < self.multipart_threshold_mb * MiB:
+        else:
             with open(src, "rb") as body:
                 self._client().put_object(Bucket=bucket, Key=key, Body=body, **extra)
-        else:
-            self._manager().upload(str(src), bucket, key, extra_args=extra).result()
+        if progress is not None:
+            progress(size, size)
 
     def _abort_multipart(self, bucket: str, key: str) -> None:
         """Abort the multipart uploads this repository started for ``key`` (best effort, retried)."""

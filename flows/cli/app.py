@@ -301,7 +301,7 @@ def run_action_command(args: argparse.Namespace) -> int:
 
 def run_register_command(args: argparse.Namespace) -> int:
     """``labflows outputs register``: register one outputs.yml (relative paths: the current directory)."""
-    from flows.cli.errors import UsageError
+    from flows.cli.errors import UsageError, print_failure
     from specs.bfabric.outputs import load_outputs
 
     outputs = load_outputs(args.outputs_yml)  # SpecError -> exit 2
@@ -315,6 +315,7 @@ def run_register_command(args: argparse.Namespace) -> int:
     from tasks.bfabric.app.steps import anchor_local_paths
     from tasks.bfabric.app.workunit import definition_from_bfabric, parse_workunit_ref
     from tasks.bfabric.register.outputs import register_outputs
+    from tasks.runtime.failures import is_expected
 
     _quiet_console()
     connection = BfabricConnection(args.credentials_block)
@@ -330,9 +331,8 @@ def run_register_command(args: argparse.Namespace) -> int:
     except UsageError:
         raise
     except Exception as exc:  # a failed registration: one line, no traceback
-        message = str(exc) if isinstance(exc, EXPECTED_ERRORS) else f"{type(exc).__name__}: {exc}"
-        print(f"Error: {message}", file=sys.stderr)
-        return 1
+        expected = isinstance(exc, EXPECTED_ERRORS) or is_expected(exc)
+        return print_failure(str(exc) if expected else f"outputs register failed: {type(exc).__name__}: {exc}")
     for record in records:
         print(f"{record['action']:9} {record['entity_type']} {record['id']}: {record['name']}")
     print(format_registered(records))

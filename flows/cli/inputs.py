@@ -149,7 +149,7 @@ def _action(args: argparse.Namespace) -> Callable[[Bfabric | None, InputsSpec, P
 
 def run_command(args: argparse.Namespace) -> int:
     """Run one ``inputs`` action; errors become one line on stderr and exit 1 or 2."""
-    from flows.cli.errors import UsageError
+    from flows.cli.errors import UsageError, print_failure
     from tasks.bfabric.inputs.resolved import InputsError, InvalidInputsError
 
     spec = load_inputs(args.inputs_yaml)  # SpecError: exit 2
@@ -163,8 +163,7 @@ def run_command(args: argparse.Namespace) -> int:
         except InvalidInputsError as exc:
             raise UsageError(str(exc)) from None
         except (InputsError, ValueError, OSError) as exc:
-            print(f"error: {_one_line(exc)}", file=sys.stderr)
-            return 1
+            return print_failure(_one_line(exc))
 
 
 def _one_line(exc: BaseException) -> str:

@@ -11,6 +11,7 @@ import pytest
 from prefect.settings import PREFECT_API_URL
 
 from flows.run import main
+from tests.support.cli import run_cli
 from tests.support.paths import REPO_ROOT as ROOT
 
 
@@ -86,7 +87,21 @@ def test_outputs_register_is_idempotent_and_fails_with_one_line(app_env, tmp_pat
         "outputs:\n  - {type: bfabric_copy_resource, local_path: nope.txt, store_entry_path: nope.txt}\n")
     assert main(["outputs", "register", "missing.yml", "1"]) == 1
     err = capsys.readouterr().err.strip().splitlines()
-    assert err[-1].startswith("Error: ") and "nope.txt" in err[-1]
+    assert err[-1].startswith("ERROR ") and "nope.txt" in err[-1]
+
+
+def test_outputs_register_failure_through_the_cli_is_one_error_line(app_env, tmp_path):
+    """As a user runs it: a registration B-Fabric cannot do ends with the ``ERROR …`` line of
+    ``workflow`` and ``app``, exit 1, no traceback, nothing registered."""
+    (tmp_path / "missing.yml").write_text(
+        "outputs:\n  - {type: bfabric_copy_resource, local_path: nope.txt, store_entry_path: nope.txt}\n")
+    done = run_cli("outputs", "register", "missing.yml", "1", cwd=tmp_path, env=dict(os.environ), timeout=120)
+    assert done.returncode == 1, done.stderr
+    assert "Traceback" not in done.stderr and "Error: " not in done.stderr
+    errors = [line for line in done.stderr.splitlines() if line.startswith("ERROR ")]
+    assert len(errors) == 1 and "nope.txt" in errors[0], done.stderr
+    assert done.stdout == ""
+    assert app_env.rows_of("resource") == []
 
 
 def test_bad_input_exits_2_before_anything_runs(app_env, tmp_path, capsys):

@@ -103,8 +103,8 @@ def test_directory_in_the_way_exits_1_with_one_line(tmp_path, capsys):
     inputs = write_inputs(tmp_path / "inputs.yml", *STATIC)
     (tmp_path / "a.txt").mkdir()
     assert main(["inputs", "prepare", str(inputs)]) == 1
-    err = [line for line in capsys.readouterr().err.splitlines() if line.startswith("error:")]
-    assert err == ["error: a.txt: a directory is in the way of this static file"]
+    err = [line for line in capsys.readouterr().err.splitlines() if line.startswith(("error:", "ERROR"))]
+    assert err == ["ERROR a.txt: a directory is in the way of this static file"]
 
 
 def test_bfabric_inputs_use_the_bfabricpy_configuration(bfabric_config, tools, tmp_path, capsys):
@@ -122,8 +122,8 @@ def test_failed_transfer_exits_1_with_one_line(bfabric_config, tools, tmp_path, 
     monkeypatch.setenv("FAKE_SCP_EXIT", "1")
     inputs = write_inputs(tmp_path / "inputs.yml", {"type": "bfabric_resource", "id": 10})
     assert main(["inputs", "prepare", str(inputs)]) == 1
-    errors = [line for line in capsys.readouterr().err.splitlines() if line.startswith("error:")]
-    assert len(errors) == 1 and "could not fetch storagehost:" in errors[0]
+    errors = [line for line in capsys.readouterr().err.splitlines() if line.startswith(("error:", "ERROR"))]
+    assert len(errors) == 1 and errors[0].startswith("ERROR file_10.txt: could not fetch storagehost:"), errors
 
 
 def test_checksum_mismatch_exits_1(bfabric_config, tools, tmp_path, capsys):
@@ -135,7 +135,7 @@ def test_checksum_mismatch_exits_1(bfabric_config, tools, tmp_path, capsys):
 def test_unknown_resource_exits_1(bfabric_config, tmp_path, capsys):
     inputs = write_inputs(tmp_path / "inputs.yml", {"type": "bfabric_resource", "id": 999})
     assert main(["inputs", "list", str(inputs), str(tmp_path)]) == 1
-    assert "error: B-Fabric has no resource with id 999" in capsys.readouterr().err
+    assert "ERROR B-Fabric has no resource with id 999" in capsys.readouterr().err
 
 
 def test_no_client_is_created_for_static_inputs(tmp_path, monkeypatch):
@@ -159,3 +159,15 @@ def test_python_m_flows_run_inputs(tmp_path):
                           cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
     assert done.returncode == 1, done.stderr
     assert done.stdout.split() == ["a.txt", "Missing", "p.yml", "Missing"]
+
+
+def test_python_m_flows_run_inputs_prepare_failure_is_one_error_line(tmp_path):
+    """As a user runs it: a failed prepare ends with the ``ERROR …`` line of ``workflow`` and ``app``."""
+    inputs = write_inputs(tmp_path / "inputs.yml", *STATIC)
+    (tmp_path / "a.txt").mkdir()
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    done = subprocess.run([sys.executable, "-m", "flows.run", "inputs", "prepare", str(inputs)],
+                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 1, done.stderr
+    assert done.stderr.splitlines()[-1] == "ERROR a.txt: a directory is in the way of this static file"
+    assert "Traceback" not in done.stderr and "error:" not in done.stderr
