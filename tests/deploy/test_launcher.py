@@ -12,7 +12,12 @@ from pathlib import Path
 import pytest
 
 from tasks.launcher.router import (
-    RECORDS_DIR, find_new_job_files, launch_job_file, record_uri, run_launcher, start_run,
+    RECORDS_DIR,
+    find_new_job_files,
+    launch_job_file,
+    record_uri,
+    run_launcher,
+    start_run,
 )
 from tasks.runtime.repo_ops import create_exclusive, file_version
 
@@ -186,16 +191,33 @@ def test_s3_claims_are_conditional_creates(s3_repo, versioned_bucket):
     assert s3_repo.read_bytes(uri) == b"first"
 
 
-def test_s3_claims_race_in_threads_with_one_winner(s3_repo, versioned_bucket):
-    uri = f"s3://{versioned_bucket}/_launcher_/launched/race.json"
-    barrier = threading.Barrier(4)
+def test_s3_claims_race_in_threads_with_one_winner(moto_endpoint, versioned_bucket):
+    """Four threads claim at once; S3 applies ``If-None-Match: *`` atomically, so one wins. moto
+    checks and writes in two steps, so a proxy hands it the racing requests one at a time."""
+    from prefect_aws import AwsCredentials
+    from prefect_aws.client_parameters import AwsClientParameters
 
-    def claim(i):
-        barrier.wait()
-        return create_exclusive(s3_repo, uri, str(i).encode())
+    from blocks.s3 import S3Repository
+    from tests.blocks.s3.fault_proxy import FaultProxy
 
-    results = _in_threads(*[lambda i=i: claim(i) for i in range(4)])
-    assert sorted(results) == [False, False, False, True]
+    host, port = moto_endpoint.removeprefix("http://").split(":")
+    proxy = FaultProxy(host, int(port), serialize=True).start()
+    try:
+        repo = S3Repository(credentials=AwsCredentials(
+            aws_access_key_id="testing", aws_secret_access_key="testing", region_name="us-east-1",
+            aws_client_parameters=AwsClientParameters(endpoint_url=proxy.url)))
+        uri = f"s3://{versioned_bucket}/_launcher_/launched/race.json"
+        barrier = threading.Barrier(4)
+
+        def claim(i):
+            barrier.wait()
+            return create_exclusive(repo, uri, str(i).encode())
+
+        results = _in_threads(*[lambda i=i: claim(i) for i in range(4)])
+        assert sorted(results) == [False, False, False, True]
+        assert proxy.counts["pass"] >= 4  # every claim reached the server
+    finally:
+        proxy.stop()
 
 
 def test_s3_launcher_folder_uses_version_ids_for_names_and_records(

@@ -5,7 +5,9 @@ connection after reading the request (``reset``), answers ``503 SlowDown`` or
 ``503 ServiceUnavailable`` with S3's XML error body (``503``), or sends a GET response's headers
 and half its body, then resets (``truncate``). Decisions come from a seeded RNG, so a run injects
 the same sequence of faults (which request receives which fault depends on thread timing).
-``refuse_all`` resets every connection as soon as it is accepted.
+``refuse_all`` resets every connection as soon as it is accepted. ``serialize`` forwards one
+request at a time: S3 applies conditional writes atomically, moto checks and writes in two steps,
+so a race test needs the upstream to see the racing requests one after the other.
 
 Example::
 
@@ -16,6 +18,7 @@ Example::
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import random
 import socket
@@ -127,7 +130,8 @@ class _Handler(BaseHTTPRequestHandler):
             self._answer_error(*self.server.proxy.answer_all)
             return
         try:
-            status, reason, headers, data = self._forward(body)
+            with self.server.proxy.forwarding():
+                status, reason, headers, data = self._forward(body)
         except (OSError, http.client.HTTPException):
             self.close_connection = True
             reset(self.connection)
@@ -172,8 +176,10 @@ class FaultProxy:
     def __init__(self, upstream_host: str, upstream_port: int, *, share: float = 0.0, seed: int = 0,
                  faults: tuple[str, ...] = ("reset", "503"), refuse_all: bool = False,
                  only: Callable[[str, str], bool] | None = None,
-                 answer_all: tuple[int, str, str] | None = None) -> None:
+                 answer_all: tuple[int, str, str] | None = None, serialize: bool = False) -> None:
         self.upstream = (upstream_host, upstream_port)
+        self.serialize = serialize
+        self._one_at_a_time = threading.Lock()
         self.share = share
         self.faults = faults
         self.refuse_all = refuse_all
@@ -184,6 +190,10 @@ class FaultProxy:
         self._lock = threading.Lock()
         self._server: _ProxyServer | None = None
         self._thread: threading.Thread | None = None
+
+    def forwarding(self) -> contextlib.AbstractContextManager:
+        """Held while a request is forwarded upstream: one at a time with ``serialize``."""
+        return self._one_at_a_time if self.serialize else contextlib.nullcontext()
 
     @property
     def url(self) -> str:
