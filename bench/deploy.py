@@ -32,12 +32,15 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 from typing import Any, Iterator
 from uuid import UUID
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from flows.cli.local_server import is_healthy  # noqa: E402  (the CLI's own health check)
+
 PREFECT = [sys.executable, "-m", "prefect"]
 POOL = "labflows"
 TARGET_OVERHEAD_S = 10.0
@@ -53,14 +56,6 @@ def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
-
-
-def _healthy(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(f"{url}/health", timeout=1) as resp:
-            return resp.status == 200
-    except OSError:
-        return False
 
 
 def _fresh_checkout(dest: Path) -> Path:
@@ -187,7 +182,7 @@ def main(argv: list[str] | None = None) -> int:
         with _process([*PREFECT, "server", "start", "--host", "127.0.0.1", "--port", str(port)], env, checkout,
                       base / "server.log"):
             deadline = time.monotonic() + 120
-            while not _healthy(url):
+            while not is_healthy(url, timeout=1):
                 if time.monotonic() > deadline:
                     sys.exit("the server did not answer within 120 s")
                 time.sleep(0.3)
