@@ -103,10 +103,17 @@ def read_state(files: ServerFiles | None = None) -> dict | None:
     return state if isinstance(state, dict) and isinstance(state.get("url"), str) else None
 
 
+WAKE_TIMEOUT_S = 10.0  # a hibernating server (see server_daemon) answers after waking up
+
+
 def running_server(files: ServerFiles | None = None) -> dict | None:
     """The state of the local server when it answers, else None."""
     state = read_state(files)
-    return state if state and is_healthy(state["url"]) else None
+    if not state:
+        return None
+    # a live daemon may be asleep: its first answer takes the wake-up, give it time
+    timeout = WAKE_TIMEOUT_S if _is_daemon(state.get("pid")) else 0.5
+    return state if is_healthy(state["url"], timeout=timeout) else None
 
 
 def _open_locked(path: Path, operation: int, timeout_s: float):

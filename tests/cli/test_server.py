@@ -10,6 +10,7 @@ import fcntl
 import json
 import subprocess
 import sys
+import time
 import urllib.request
 from pathlib import Path
 
@@ -158,3 +159,59 @@ def test_status_names_an_api_url_from_prefect_toml_in_the_current_directory(user
     assert status.stdout.splitlines() == [
         "labflows commands use PREFECT_API_URL (from a .env, prefect.toml or pyproject.toml in the current "
         "directory): http://127.0.0.1:9/api, which does not answer (fix: remove it from that file)"]
+
+
+def _api(url: str, path: str, body: dict | None = None, method: str = "POST"):
+    request = urllib.request.Request(url + path, data=json.dumps(body or {}).encode(), method=method,
+                                     headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=30) as resp:
+        raw = resp.read()
+    return json.loads(raw) if raw else None
+
+
+def _cpu_ticks(pid: int) -> int:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return int(fields[11]) + int(fields[12])  # utime + stime, in clock ticks (1/100 s)
+
+
+@pytest.mark.timeout(400)
+def test_an_idle_server_hibernates_without_cpu_wakes_for_the_next_run_and_stays_up_for_schedules(user_env):
+    env = {**user_env, "LABFLOWS_SERVER_HIBERNATE_SECONDS": "1"}
+    started = labflows(env, "server", "start")
+    assert started.returncode == 0, started.stderr[-2000:]
+    server = state(env)
+    log = Path(env["PREFECT_HOME"]) / "labflows-server.log"
+    asleep = "idle: hibernating until the next request"
+    wait_until(lambda: log.read_text().count(asleep) == 1, 120, "the unused server hibernates")
+
+    before = _cpu_ticks(server["pid"])
+    time.sleep(3)  # a window to measure the sleeping process's CPU in; nothing to wait for
+    assert _cpu_ticks(server["pid"]) - before <= 5  # awake it uses ~6 ticks in 3 s, asleep none
+
+    # the next command wakes it: same server, same pid, the run recorded there (with a 1 s period it
+    # may also nap while the command imports Prefect: counts only grow)
+    run = labflows(env, *HELLO)
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert state(env) == server and alive(server["pid"])
+    assert _flow_run_count(server["url"]) == 1
+    naps = log.read_text().count(asleep)
+    assert naps >= 2  # woken by the run, asleep again after it
+    wait_until(lambda: log.read_text().count(asleep) > naps, 120, "the request above woke it; it sleeps again")
+
+    # a deployment with an active schedule needs the scheduler: no sleep while it exists
+    flow = _api(server["url"], "/flows/", {"name": "hibernate-check"})
+    deployment = _api(server["url"], "/deployments/", {
+        "name": "hourly", "flow_id": flow["id"], "schedules": [{"schedule": {"interval": 3600}, "active": True}]})
+    wait_until(lambda: _flow_run_count(server["url"]) > 1, 120, "the scheduler schedules the deployment's runs")
+    # scheduled runs alone also keep it up; remove them and the schedule's reason stays
+    runs = _api(server["url"], "/flow_runs/filter", {"deployments": {"id": {"any_": [deployment["id"]]}}})
+    for flow_run in runs:
+        _api(server["url"], f"/flow_runs/{flow_run['id']}", method="DELETE")
+    naps = log.read_text().count(asleep)
+    time.sleep(4)  # four hibernation periods without a request
+    assert log.read_text().count(asleep) == naps
+
+    _api(server["url"], f"/deployments/{deployment['id']}/pause_deployment")
+    for flow_run in _api(server["url"], "/flow_runs/filter", {"deployments": {"id": {"any_": [deployment["id"]]}}}):
+        _api(server["url"], f"/flow_runs/{flow_run['id']}", method="DELETE")
+    wait_until(lambda: log.read_text().count(asleep) > naps, 120, "with the schedule paused it hibernates again")
