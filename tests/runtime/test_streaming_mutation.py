@@ -71,8 +71,11 @@ def test_a_timeout_stops_the_whole_process_tree(tmp_path):
     pid_file = tmp_path / "grandchild.pid"
     # sh starts a grandchild and waits for it: stopping only sh would leave the grandchild running
     script = f"{sys.executable} -c \"$1\" {pid_file} & wait"
+    started = time.monotonic()
     with pytest.raises(CommandTimeout, match=r"^timed out after 1 s: sh -c "):
         run_streaming(["sh", "-c", script, "sh", PID_THEN_SLEEP], cwd=tmp_path, timeout_s=1)
+    # a hang guard, not a timing: with only sh stopped, the grandchild holds the output open for 60 s
+    assert time.monotonic() - started < 30
     assert gone(int(pid_file.read_text()))
 
 
