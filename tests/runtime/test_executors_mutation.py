@@ -77,28 +77,6 @@ def test_an_engine_on_path_is_available(tmp_path, monkeypatch):
     EXECUTORS["podman"].require()
 
 
-def test_the_local_executor_runs_the_argv_as_it_is_in_the_invocations_folder(tmp_path, caplog):
-    argv = ["sh", "-c", 'printf "%s|%s|%s\\n" "$1" "$(pwd)" "$KEEP-$OVER"', "sh", "a b; *"]
-    inv = Invocation(argv=argv, cwd=tmp_path, env={"OVER": "mine"}, image="ignored:1", mounts=[Mount("/x", "/y")],
-                     cpus=2, gpu=1, log_file=tmp_path / "step.log", prefix="[s1] ")
-    assert LocalExecutor().argv(inv) == argv and LocalExecutor().argv(inv) is not inv.argv
-    os.environ["KEEP"], os.environ["OVER"] = "kept", "theirs"
-    try:
-        with caplog.at_level("INFO", logger="labflows"):
-            assert EXECUTORS["local"].run(inv) == 0
-    finally:
-        del os.environ["KEEP"], os.environ["OVER"]
-    line = f"a b; *|{tmp_path}|kept-mine"
-    assert [r.getMessage() for r in caplog.records] == [f"[s1] {line}"]
-    assert (tmp_path / "step.log").read_text() == line + "\n"
-
-
-def test_the_local_executor_returns_the_exit_code_and_honours_the_timeout(tmp_path):
-    assert EXECUTORS["local"].run(Invocation(argv=["sh", "-c", "exit 7"], cwd=tmp_path)) == 7
-    with pytest.raises(CommandTimeout, match=r"^timed out after 0.5 s: sleep 30$"):
-        EXECUTORS["local"].run(Invocation(argv=["sleep", "30"], cwd=tmp_path, timeout_s=0.5))
-
-
 def test_only_a_container_engine_failure_is_the_executors_own():
     assert [EXECUTORS["docker"].engine_failed(code) for code in (0, 1, 124, 125, 126, 127)] == \
         [False, False, False, True, False, False]
@@ -178,6 +156,50 @@ def test_a_leading_dash_image_is_refused_even_when_everything_else_is_fine(tmp_p
         EXECUTORS["docker"].argv(Invocation(argv=["true"], cwd=tmp_path, image="-it"))
 
 
+def test_a_failed_login_with_no_error_output_says_so(tmp_path, monkeypatch):
+    fake_program(tmp_path / "bin", "docker", "cat > /dev/null; exit 4")
+    monkeypatch.setenv("PATH", f"{tmp_path / 'bin'}:{os.environ['PATH']}")
+    with pytest.raises(RuntimeError, match=r"^docker login to r.example as bot failed \(exit 4\): no output$"):
+        EXECUTORS["docker"].login("r.example", "bot", "pw")
+
+
+def test_a_login_that_succeeds_returns_quietly(tmp_path, monkeypatch):
+    record = install_fake_engine(tmp_path / "bin", "podman", monkeypatch)
+    assert EXECUTORS["podman"].login("r.example", "bot", "pw") is None
+    assert engine_calls(record) == [["login", "--username", "bot", "--password-stdin", "r.example"]]
+
+
+def test_an_unknown_engine_has_no_executor():
+    with pytest.raises(ValueError, match="container engine 'nerdctl': no GPU mapping"):
+        ContainerExecutor("nerdctl")
+    assert ContainerExecutor("podman").name == "podman"
+
+
+# --- running: the local executor, then containers through the stand-in engine -----------------
+
+
+def test_the_local_executor_runs_the_argv_as_it_is_in_the_invocations_folder(tmp_path, caplog):
+    argv = ["sh", "-c", 'printf "%s|%s|%s\\n" "$1" "$(pwd)" "$KEEP-$OVER"', "sh", "a b; *"]
+    inv = Invocation(argv=argv, cwd=tmp_path, env={"OVER": "mine"}, image="ignored:1", mounts=[Mount("/x", "/y")],
+                     cpus=2, gpu=1, log_file=tmp_path / "step.log", prefix="[s1] ")
+    assert LocalExecutor().argv(inv) == argv and LocalExecutor().argv(inv) is not inv.argv
+    os.environ["KEEP"], os.environ["OVER"] = "kept", "theirs"
+    try:
+        with caplog.at_level("INFO", logger="labflows"):
+            assert EXECUTORS["local"].run(inv) == 0
+    finally:
+        del os.environ["KEEP"], os.environ["OVER"]
+    line = f"a b; *|{tmp_path}|kept-mine"
+    assert [r.getMessage() for r in caplog.records] == [f"[s1] {line}"]
+    assert (tmp_path / "step.log").read_text() == line + "\n"
+
+
+def test_the_local_executor_returns_the_exit_code_and_honours_the_timeout(tmp_path):
+    assert EXECUTORS["local"].run(Invocation(argv=["sh", "-c", "exit 7"], cwd=tmp_path)) == 7
+    with pytest.raises(CommandTimeout, match=r"^timed out after 0.5 s: sleep 30$"):
+        EXECUTORS["local"].run(Invocation(argv=["sleep", "30"], cwd=tmp_path, timeout_s=0.5))
+
+
 def test_each_run_gets_a_fresh_labflows_name_and_no_clean_up_after_a_normal_exit(tmp_path, monkeypatch, caplog):
     record = install_fake_engine(tmp_path / "bin", "podman", monkeypatch)
     inv = Invocation(argv=["say", "hi"], cwd=tmp_path, image="img:1")
@@ -210,22 +232,3 @@ def test_a_missing_engine_is_reported_as_such_after_trying_to_clean_up(tmp_path,
     monkeypatch.setenv("PATH", str(tmp_path))
     with pytest.raises(FileNotFoundError):
         EXECUTORS["docker"].run(Invocation(argv=["true"], cwd=tmp_path, image="img:1"))
-
-
-def test_a_failed_login_with_no_error_output_says_so(tmp_path, monkeypatch):
-    fake_program(tmp_path / "bin", "docker", "cat > /dev/null; exit 4")
-    monkeypatch.setenv("PATH", f"{tmp_path / 'bin'}:{os.environ['PATH']}")
-    with pytest.raises(RuntimeError, match=r"^docker login to r.example as bot failed \(exit 4\): no output$"):
-        EXECUTORS["docker"].login("r.example", "bot", "pw")
-
-
-def test_a_login_that_succeeds_returns_quietly(tmp_path, monkeypatch):
-    record = install_fake_engine(tmp_path / "bin", "podman", monkeypatch)
-    assert EXECUTORS["podman"].login("r.example", "bot", "pw") is None
-    assert engine_calls(record) == [["login", "--username", "bot", "--password-stdin", "r.example"]]
-
-
-def test_an_unknown_engine_has_no_executor():
-    with pytest.raises(ValueError, match="container engine 'nerdctl': no GPU mapping"):
-        ContainerExecutor("nerdctl")
-    assert ContainerExecutor("podman").name == "podman"
