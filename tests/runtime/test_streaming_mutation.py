@@ -38,6 +38,44 @@ def gone(pid: int, within_s: float = 10.0) -> bool:
     return False
 
 
+def start(script: str, *args: str, new_session: bool = True) -> subprocess.Popen:
+    """A Python child that has printed its first line (its signal handlers are in place)."""
+    proc = subprocess.Popen([sys.executable, "-c", script, *args], stdout=subprocess.PIPE, text=True,
+                            start_new_session=new_session)
+    assert proc.stdout is not None and proc.stdout.readline()
+    return proc
+
+
+def test_terminate_group_sends_sigterm_first(tmp_path):
+    seen = tmp_path / "signal"
+    proc = start(REPORTS_TERM, str(seen))
+    terminate_group(proc)
+    assert proc.returncode == 143 and seen.read_text() == str(int(signal.SIGTERM))
+
+
+def test_terminate_group_kills_what_ignores_sigterm_after_the_grace_period():
+    proc = start(IGNORES_TERM)
+    terminate_group(proc, grace_s=0.3)
+    assert proc.returncode == -signal.SIGKILL
+
+
+def test_terminate_group_leaves_a_finished_child_alone():
+    proc = subprocess.Popen([sys.executable, "-c", "pass"], start_new_session=True)
+    proc.wait()
+    terminate_group(proc)
+    assert proc.returncode == 0
+
+
+def test_terminate_group_of_a_child_without_its_own_group_returns_without_raising():
+    proc = start(IGNORES_TERM, new_session=False)  # its pid names no process group
+    try:
+        terminate_group(proc, grace_s=0.1)
+        assert proc.poll() is None  # nothing was signalled
+    finally:
+        proc.kill()
+        proc.wait()
+
+
 def test_lines_are_logged_with_the_prefix_and_appended_to_the_log_file_in_order(tmp_path, caplog):
     log = tmp_path / "cmd.log"
     log.write_text("earlier\n")
@@ -90,41 +128,3 @@ def test_an_error_while_streaming_stops_the_child_and_is_raised(tmp_path):
 def test_a_run_without_timeout_is_not_stopped(tmp_path):
     assert run_streaming(["sh", "-c", "sleep 0.3; exit 4"], cwd=tmp_path, timeout_s=None) == 4
     assert run_streaming(["sh", "-c", "exit 5"], cwd=tmp_path, timeout_s=0) == 5
-
-
-def start(script: str, *args: str, new_session: bool = True) -> subprocess.Popen:
-    """A Python child that has printed its first line (its signal handlers are in place)."""
-    proc = subprocess.Popen([sys.executable, "-c", script, *args], stdout=subprocess.PIPE, text=True,
-                            start_new_session=new_session)
-    assert proc.stdout is not None and proc.stdout.readline()
-    return proc
-
-
-def test_terminate_group_sends_sigterm_first(tmp_path):
-    seen = tmp_path / "signal"
-    proc = start(REPORTS_TERM, str(seen))
-    terminate_group(proc)
-    assert proc.returncode == 143 and seen.read_text() == str(int(signal.SIGTERM))
-
-
-def test_terminate_group_kills_what_ignores_sigterm_after_the_grace_period():
-    proc = start(IGNORES_TERM)
-    terminate_group(proc, grace_s=0.3)
-    assert proc.returncode == -signal.SIGKILL
-
-
-def test_terminate_group_leaves_a_finished_child_alone():
-    proc = subprocess.Popen([sys.executable, "-c", "pass"], start_new_session=True)
-    proc.wait()
-    terminate_group(proc)
-    assert proc.returncode == 0
-
-
-def test_terminate_group_of_a_child_without_its_own_group_returns_without_raising():
-    proc = start(IGNORES_TERM, new_session=False)  # its pid names no process group
-    try:
-        terminate_group(proc, grace_s=0.1)
-        assert proc.poll() is None  # nothing was signalled
-    finally:
-        proc.kill()
-        proc.wait()
