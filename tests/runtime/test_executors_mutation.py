@@ -163,6 +163,22 @@ def test_a_failed_login_with_no_error_output_says_so(tmp_path, monkeypatch):
         EXECUTORS["docker"].login("r.example", "bot", "pw")
 
 
+def test_a_failed_login_says_the_engines_last_error_line_without_the_password(tmp_path, monkeypatch):
+    fake_program(tmp_path / "bin", "podman", 'cat > /dev/null; echo "trying r.example" >&2; '
+                 'echo "Error: denied for pw-123" >&2; exit 125')
+    monkeypatch.setenv("PATH", f"{tmp_path / 'bin'}:{os.environ['PATH']}")
+    with pytest.raises(RuntimeError) as info:
+        EXECUTORS["podman"].login("r.example", "bot", "pw-123")
+    assert str(info.value) == "podman login to r.example as bot failed (exit 125): Error: denied for ***"
+
+
+def test_a_login_whose_engine_is_killed_by_a_signal_failed(tmp_path, monkeypatch):
+    fake_program(tmp_path / "bin", "docker", "cat > /dev/null; kill -9 $$")
+    monkeypatch.setenv("PATH", f"{tmp_path / 'bin'}:{os.environ['PATH']}")
+    with pytest.raises(RuntimeError, match=r"^docker login to r.example as bot failed \(exit -9\): no output$"):
+        EXECUTORS["docker"].login("r.example", "bot", "pw")
+
+
 def test_a_login_that_succeeds_returns_quietly(tmp_path, monkeypatch):
     record = install_fake_engine(tmp_path / "bin", "podman", monkeypatch)
     assert EXECUTORS["podman"].login("r.example", "bot", "pw") is None
@@ -219,7 +235,7 @@ def test_a_named_run_keeps_its_name(tmp_path, monkeypatch):
     assert engine_calls(record)[0][4:6] == ["--name", "mine"]
 
 
-def test_a_timed_out_container_is_killed_then_removed_by_name(tmp_path, monkeypatch):
+def test_a_timed_out_container_is_killed_then_removed_by_name_even_when_kill_finds_it_gone(tmp_path, monkeypatch):
     record = install_fake_engine(tmp_path / "bin", "podman", monkeypatch)
     with pytest.raises(CommandTimeout):
         EXECUTORS["podman"].run(Invocation(argv=["sleep", "30"], cwd=tmp_path, image="img:1", timeout_s=0.5))

@@ -2,7 +2,8 @@
 
 For tests of what labflows asks an engine to do (the ``run`` argv, ``kill``/``rm -f`` after a
 timeout, ``login``) without a container: ``ENGINE run … IMAGE exit N`` exits N, ``… sleep S``
-sleeps S seconds, ``… say WORD`` prints WORD; ``kill``, ``rm`` and ``login`` exit 0.
+sleeps S seconds, ``… say WORD`` prints WORD; ``kill`` fails as on a container that is already
+gone (the engine client took it along); ``rm`` and ``login`` exit 0.
 """
 
 from __future__ import annotations
@@ -26,6 +27,8 @@ if sys.argv[1] == "run":
         time.sleep(float(word))
     if verb == "say":
         print(word, flush=True)
+if sys.argv[1] == "kill":
+    sys.exit("Error: no container with name or ID " + sys.argv[2] + " found: no such container")
 """
 
 
