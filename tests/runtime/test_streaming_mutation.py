@@ -128,3 +128,11 @@ def test_an_error_while_streaming_stops_the_child_and_is_raised(tmp_path):
 def test_a_run_without_timeout_is_not_stopped(tmp_path):
     assert run_streaming(["sh", "-c", "sleep 0.3; exit 4"], cwd=tmp_path, timeout_s=None) == 4
     assert run_streaming(["sh", "-c", "exit 5"], cwd=tmp_path, timeout_s=0) == 5
+
+
+def test_everything_but_the_argv_is_keyword_only(tmp_path):
+    """``run_streaming(argv, folder)`` would be ambiguous (cwd or log file?): refused before running."""
+    marker = tmp_path / "ran"
+    with pytest.raises(TypeError):
+        run_streaming(["sh", "-c", f"touch {marker}"], tmp_path)  # type: ignore[misc]
+    assert not marker.exists()
