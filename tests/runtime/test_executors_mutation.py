@@ -94,10 +94,15 @@ def fake_program(folder, name: str, body: str) -> None:
     (folder / name).chmod(0o755)
 
 
-@pytest.mark.parametrize(("exit_code", "has_pipefail"), [(0, True), (2, False)])
-def test_the_hosts_sh_is_asked_once_whether_it_has_pipefail(tmp_path, monkeypatch, exit_code, has_pipefail):
+@pytest.mark.parametrize(("answer", "has_pipefail"), [
+    ("exit 0", True),
+    ("echo 'sh: 1: set: Illegal option -o pipefail' >&2; exit 2", False),  # dash
+    ("kill -9 $$", False),  # killed by a signal: no answer is no
+])
+def test_the_hosts_sh_is_asked_once_and_quietly_whether_it_has_pipefail(tmp_path, monkeypatch, capfd, answer,
+                                                                          has_pipefail):
     calls = tmp_path / "calls"
-    fake_program(tmp_path / "bin", "sh", f'echo "$@" >> {calls}; exit {exit_code}')
+    fake_program(tmp_path / "bin", "sh", f'echo "$@" >> {calls}; {answer}')
     monkeypatch.setenv("PATH", str(tmp_path / "bin"))
     host_sh_has_pipefail.cache_clear()
     try:
@@ -106,6 +111,7 @@ def test_the_hosts_sh_is_asked_once_whether_it_has_pipefail(tmp_path, monkeypatc
     finally:
         host_sh_has_pipefail.cache_clear()
     assert calls.read_text() == "-c set -o pipefail\n"
+    assert capfd.readouterr() == ("", "")  # the probe's complaint is not the user's business
 
 
 def test_no_sh_at_all_means_no_pipefail(tmp_path, monkeypatch):
