@@ -61,8 +61,15 @@ MODULES: dict[str, list[str]] = {
     "tasks/bfabric/register/resource.py": ["tests/bfabric/register/test_register_resource.py",
                                            "tests/bfabric/register/test_register_resource_identity.py",
                                            "tests/bfabric/register/test_register_idempotency.py"],
-    "tasks/runtime/executors/container.py": [*NO_SERVER, "tests/runtime/test_container_argv.py"],
-    "tasks/runtime/streaming.py": [*NO_SERVER, "tests/runtime/test_streaming.py"],
+    "tasks/runtime/executors/base.py": [*NO_SERVER, "tests/runtime/test_container_argv.py",
+                                        "tests/runtime/test_executors_mutation.py"],
+    "tasks/runtime/executors/local.py": [*NO_SERVER, "tests/runtime/test_executors_mutation.py"],
+    "tasks/runtime/executors/container.py": [*NO_SERVER, "-k", "not reads_the_secret_block",
+                                             "tests/runtime/test_container_argv.py",
+                                             "tests/runtime/test_executors_mutation.py",
+                                             "tests/runtime/test_registry_login.py"],
+    "tasks/runtime/streaming.py": [*NO_SERVER, "tests/runtime/test_streaming_mutation.py",
+                                   "tests/runtime/test_streaming.py"],
     "specs/source.py": [*NO_SERVER, "-k", "not command_line", "tests/specs/test_source_mutation.py",
                         "tests/specs/test_source_limits.py"],
 }
@@ -119,23 +126,44 @@ def equivalent_mutants(path: Path = MUTATION_MD) -> dict[tuple[str, int, int, st
 ANNOTATION = "equivalent: an annotation of an undecorated function under `from __future__ import annotations`"
 
 
+def _is_stdlib_dataclass(decorator: ast.expr) -> bool:
+    """``@dataclass``, ``@dataclass(...)``, ``@dataclasses.dataclass`` or ``@dataclasses.dataclass(...)``."""
+    target = decorator.func if isinstance(decorator, ast.Call) else decorator
+    return (isinstance(target, ast.Name) and target.id == "dataclass") or (
+        isinstance(target, ast.Attribute) and target.attr == "dataclass"
+        and isinstance(target.value, ast.Name) and target.value.id == "dataclasses")
+
+
+def _plain_class(node: ast.ClassDef, tree: ast.Module) -> bool:
+    """A class whose field annotations nobody evaluates: undecorated with no base but ``ABC``, or a
+    stdlib dataclass (it reads a string annotation only to spot ``ClassVar``/``InitVar`` by name).
+    Pydantic models and Prefect blocks read theirs, so any other base or decorator disqualifies."""
+    stdlib = any(isinstance(n, ast.ImportFrom) and n.module == "dataclasses"
+                 and any(a.name == "dataclass" for a in n.names) for n in tree.body) or any(
+        isinstance(n, ast.Import) and any(a.name == "dataclasses" for a in n.names) for n in tree.body)
+    bases_plain = all(isinstance(b, ast.Name) and b.id == "ABC" for b in node.bases) and not node.keywords
+    if not node.decorator_list:
+        return bases_plain
+    return stdlib and not node.bases and all(_is_stdlib_dataclass(d) for d in node.decorator_list)
+
+
 def annotation_spans(source: str) -> list[tuple[tuple[int, int], tuple[int, int]]]:
-    """Where the never-evaluated annotations are: those of undecorated functions and methods in a
-    module with ``from __future__ import annotations`` (kept as strings nobody reads; decorated
-    functions are left out, as Prefect's and pydantic's decorators do read them)."""
+    """Where the never-evaluated annotations are, in a module with ``from __future__ import
+    annotations`` (kept as strings nobody reads): those of undecorated functions and methods, and
+    the field annotations of plain classes and stdlib dataclasses (:func:`_plain_class`). Decorated
+    functions are left out, as Prefect's and pydantic's decorators do read them."""
     tree = ast.parse(source)
     postponed = any(isinstance(n, ast.ImportFrom) and n.module == "__future__"
                     and any(a.name == "annotations" for a in n.names) for n in tree.body)
-    spans = []
+    annotations: list[ast.expr] = []
     for node in ast.walk(tree) if postponed else ():
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and not node.decorator_list:
             args = node.args
             every = [*args.posonlyargs, *args.args, *args.kwonlyargs, args.vararg, args.kwarg]
-            for annotation in [a.annotation for a in every if a is not None] + [node.returns]:
-                if annotation is not None:
-                    spans.append(((annotation.lineno, annotation.col_offset),
-                                  (annotation.end_lineno, annotation.end_col_offset)))
-    return spans
+            annotations += [a.annotation for a in every if a is not None] + [node.returns]
+        elif isinstance(node, ast.ClassDef) and _plain_class(node, tree):
+            annotations += [s.annotation for s in node.body if isinstance(s, ast.AnnAssign)]
+    return [((a.lineno, a.col_offset), (a.end_lineno, a.end_col_offset)) for a in annotations if a is not None]
 
 
 def mark_annotation_mutants(session: str, module_file: str) -> None:

@@ -153,3 +153,11 @@ def test_upload_outputs_globs_recursively_skips_folders_and_uses_dest_tags_and_m
 def test_uploaded_output_is_frozen():
     with pytest.raises(AttributeError):
         UploadedOutput("x", []).symbol = "y"  # type: ignore[misc]
+
+
+def test_upload_tags_and_metadata_are_keyword_only(repo, workspace):
+    """A positional dict after the workspace is a mistake (which one is the tags?), not a guess."""
+    (workspace / "a.txt").write_text("A")
+    with pytest.raises(TypeError):
+        upload_outputs(repo, {"a": output("a.txt")}, REPO, workspace, {"level": "options"})  # type: ignore[misc]
+    assert not repo.exists(f"{REPO}/a.txt")

@@ -1,0 +1,154 @@
+"""LocalRepository called directly, one behaviour a test: mapping, side files, atomic transfers.
+
+Fast tests ``make mutate`` judges blocks/local.py's mutants by (with ``--noconftest``: no server);
+containment and modes are in test_local_containment.py, globbing in test_local_repository.py.
+"""
+
+from __future__ import annotations
+
+import builtins
+import os
+from pathlib import Path
+
+import pytest
+
+import blocks.local
+from blocks.local import LocalRepository, file_mode
+from blocks.repository import ObjectNotFound
+
+
+@pytest.fixture
+def repo(tmp_path) -> LocalRepository:
+    return LocalRepository(root=str(tmp_path / "storage"))
+
+
+def files_below(folder: Path) -> list[str]:
+    """Every file below ``folder`` (hidden ones too), relative to it, sorted."""
+    return sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file())
+
+
+def test_s3_uris_map_below_the_root_and_plain_or_file_uris_are_absolute_paths(repo, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    relative = LocalRepository(root="rel-storage")
+    assert relative.path_of("s3://b/k/x.txt") == tmp_path / "rel-storage/b/k/x.txt"
+    assert repo.path_of("file:///data/x.txt") == Path("/data/x.txt")
+    assert repo.path_of("/data/x.txt") == Path("/data/x.txt")
+    assert repo.path_of("data/x.txt") == tmp_path / "data/x.txt"
+
+
+def test_tags_of_an_object_outside_the_root_live_under_local_in_the_side_folder(repo, tmp_path):
+    outside = tmp_path / "plain" / "x.txt"
+    repo.write_text(str(outside), "X", tags={"k": "v"})
+    assert outside.read_text() == "X" and repo.get_tags(str(outside)) == {"k": "v"}
+    side = tmp_path / "storage/.labflows-meta/_local_" / (outside.relative_to("/").as_posix() + ".json")
+    assert side.is_file()
+    repo.write_text("s3://b/in.txt", "I", metadata={"m": "1"})
+    assert (tmp_path / "storage/.labflows-meta/b/in.txt.json").is_file()
+
+
+def test_metadata_alone_is_kept_and_a_rewrite_without_either_drops_the_side_file(repo, tmp_path):
+    repo.write_text("s3://b/x", "1", metadata={"step": "s1"})
+    assert repo.get_metadata("s3://b/x") == {"step": "s1"} and repo.get_tags("s3://b/x") == {}
+    repo.write_text("s3://b/x", "2", tags={"t": "1"})
+    assert repo.get_tags("s3://b/x") == {"t": "1"} and repo.get_metadata("s3://b/x") == {}
+    repo.write_text("s3://b/x", "3")
+    assert (repo.get_tags("s3://b/x"), repo.get_metadata("s3://b/x")) == ({}, {})
+    assert files_below(tmp_path / "storage") == ["b/x"]
+
+
+def test_an_object_is_a_file_not_a_folder_and_reading_what_is_not_one_is_not_found(repo, tmp_path):
+    repo.write_text("s3://b/dir/x", "X")
+    assert repo.exists("s3://b/dir/x") and not repo.exists("s3://b/dir") and not repo.exists("s3://b/none")
+    for uri in ("s3://b/dir", "s3://b/none", "s3://b/dir/x/under-a-file"):
+        with pytest.raises(ObjectNotFound, match=f"^no such object: {uri}$"):
+            repo.read_bytes(uri)
+    with pytest.raises(ObjectNotFound, match="^no such object: s3://b/dir$"):
+        repo.download("s3://b/dir", tmp_path / "ws" / "dir")
+
+
+def test_a_write_replaces_the_object_whole_and_leaves_no_temporary_file(repo, tmp_path):
+    repo.write_bytes("s3://b/k/x.bin", b"first, longer content")
+    repo.write_bytes("s3://b/k/x.bin", b"second")
+    assert repo.read_bytes("s3://b/k/x.bin") == b"second"
+    assert files_below(tmp_path / "storage") == ["b/k/x.bin"]
+
+
+def test_listing_a_folder_prefix_and_a_plain_path_prefix(repo, tmp_path):
+    for name in ("run/a", "run/b/c", "run2/d", "runner"):
+        repo.write_text(f"s3://b/{name}", name)
+    (tmp_path / "storage/b/run/.hidden").write_text("h")
+    assert repo.list_uris("s3://b/run/") == ["s3://b/run/a", "s3://b/run/b/c"]
+    assert repo.list_uris("s3://b/run") == ["s3://b/run/a", "s3://b/run/b/c", "s3://b/run2/d", "s3://b/runner"]
+    assert repo.list_uris("s3://b/nothing/") == [] and repo.list_uris("s3://none/x") == []
+    plain = tmp_path / "storage/b/run"
+    assert repo.list_uris(f"{plain}/") == [f"{plain}/a", f"{plain}/b/c"]
+
+
+def test_a_download_goes_through_a_part_file_and_a_failed_one_leaves_nothing(repo, tmp_path):
+    repo.write_bytes("s3://b/big", b"x" * 100)
+    dest = tmp_path / "ws" / "sub" / "big"
+    seen = []
+    repo.download("s3://b/big", dest, progress=lambda done, total: seen.append((done, total)))
+    assert dest.read_bytes() == b"x" * 100 and seen[0] == (0, 100) and seen[-1] == (100, 100)
+    assert sorted(p.name for p in dest.parent.iterdir()) == ["big"]
+
+    def broken(done: int, total: int) -> None:
+        if done:
+            raise OSError("disk went away")
+
+    dest.unlink()
+    with pytest.raises(OSError, match="disk went away"):
+        repo.download("s3://b/big", dest, progress=broken)
+    assert list(dest.parent.iterdir()) == []
+
+
+def test_a_failed_upload_leaves_the_old_object_and_no_temporary_file(repo, tmp_path):
+    src = tmp_path / "src.bin"
+    src.write_bytes(b"new content")
+    repo.write_bytes("s3://b/obj", b"old")
+
+    def broken(done: int, total: int) -> None:
+        if done:
+            raise OSError("network went away")
+
+    with pytest.raises(OSError, match="network went away"):
+        repo.upload(src, "s3://b/obj", tags={"t": "1"}, progress=broken)
+    assert repo.read_bytes("s3://b/obj") == b"old" and repo.get_tags("s3://b/obj") == {}
+    assert files_below(tmp_path / "storage") == ["b/obj"]
+    repo.upload(src, "s3://b/new/obj", tags={"t": "1"}, metadata={"m": "2"})
+    assert repo.read_bytes("s3://b/new/obj") == b"new content"
+    assert (repo.get_tags("s3://b/new/obj"), repo.get_metadata("s3://b/new/obj")) == ({"t": "1"}, {"m": "2"})
+
+
+def test_delete_removes_the_object_and_its_side_file_and_a_missing_one_is_fine(repo, tmp_path):
+    repo.write_text("s3://b/x", "X", tags={"k": "v"})
+    repo.delete("s3://b/x")
+    repo.delete("s3://b/x")
+    assert not repo.exists("s3://b/x") and repo.get_tags("s3://b/x") == {}
+    assert files_below(tmp_path / "storage") == []
+
+
+def test_the_etag_changes_with_the_content_and_stays_without_a_change(repo):
+    repo.write_text("s3://b/x", "one")
+    first = repo.etag("s3://b/x")
+    assert repo.etag("s3://b/x") == first and len(first) == 32 and int(first, 16) >= 0
+    repo.write_text("s3://b/x", "two!")
+    assert repo.etag("s3://b/x") != first
+
+
+def test_file_mode_follows_the_umask_without_proc(monkeypatch):
+    """On a host without /proc (macOS), the umask is read by setting and restoring it."""
+    real_open = builtins.open
+
+    def no_proc(path, *args, **kwargs):
+        if str(path).startswith("/proc/"):
+            raise FileNotFoundError(path)
+        return real_open(path, *args, **kwargs)
+
+    monkeypatch.setattr(blocks.local, "open", no_proc, raising=False)
+    old = os.umask(0o037)
+    try:
+        assert file_mode() == 0o640
+        assert os.umask(0o037) == 0o037  # left as it was
+    finally:
+        os.umask(old)
