@@ -8,7 +8,9 @@ One server per Prefect home: it runs with the user's ``PREFECT_HOME`` and profil
 same database as ``prefect block …``, ``Block.save()`` and Prefect's temporary server. Its files
 live next to that database: ``labflows-server.json`` (state: url, pid, port), ``.lock`` (one
 starter at a time), ``.lease`` (every command using the server holds it shared, so the server
-knows it is in use even when no request arrives for a long time) and ``.log``.
+knows it is in use even when no request arrives for a long time) and ``.log``. The warm runners of
+the home (``flows.cli.warm_runner``, one per Python executable and checkout) keep theirs next to
+them, as ``labflows-warm-HASH.{sock,json,lock,log}``; ``stop_server`` stops them too.
 """
 
 from __future__ import annotations
@@ -23,6 +25,8 @@ import time
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
+
+from flows.cli import warm_client
 
 IDLE_MINUTES_ENV = "LABFLOWS_SERVER_IDLE_MINUTES"
 DEFAULT_IDLE_MINUTES = 30.0
@@ -55,10 +59,14 @@ class ServerFiles:
     def log(self) -> Path:
         return self.prefect_home / "labflows-server.log"
 
+    def warm_states(self) -> list[Path]:
+        """The state files of the home's warm runners (one per Python executable and checkout)."""
+        return sorted(self.prefect_home.glob(f"{warm_client.FILE_PREFIX}*.json"))
+
 
 def prefect_home() -> Path:
     """The Prefect home that ``prefect`` commands use: ``PREFECT_HOME`` or ``~/.prefect``."""
-    return Path(os.environ.get("PREFECT_HOME") or "~/.prefect").expanduser().resolve()
+    return Path(warm_client.prefect_home_dir())
 
 
 def server_files(home: Path | None = None) -> ServerFiles:
@@ -226,19 +234,48 @@ def _kill_group(pid: int, grace_s: float = 10.0) -> None:
         pass
 
 
-def _is_daemon(pid: object) -> bool:
-    """True when ``pid`` is a live labflows server process (not a reused pid of something else)."""
+def _is_daemon(pid: object, module: str = "flows.cli.server_daemon") -> bool:
+    """True when ``pid`` is a live labflows process running ``module`` (not a reused pid of something else)."""
     if not isinstance(pid, int) or pid <= 1:
         return False
     try:
-        return b"flows.cli.server_daemon" in Path(f"/proc/{pid}/cmdline").read_bytes()
+        return module.encode() in Path(f"/proc/{pid}/cmdline").read_bytes()
     except OSError:
         return False
 
 
+def warm_runners(files: ServerFiles | None = None) -> list[dict]:
+    """The states (pid, executable, source_root, runs, …) of the home's live warm runners."""
+    found = []
+    for path in (files or server_files()).warm_states():
+        try:
+            state = json.loads(path.read_text())
+        except (OSError, ValueError):
+            continue
+        if isinstance(state, dict) and _is_daemon(state.get("pid"), "flows.cli.warm_runner"):
+            found.append(state)
+    return found
+
+
+def stop_warm_runners(files: ServerFiles | None = None, grace_s: float = 10.0) -> list[dict]:
+    """Stop the home's warm runners (runs they started go on); the states of those stopped."""
+    runners = warm_runners(files)
+    for state in runners:
+        try:
+            os.kill(state["pid"], signal.SIGTERM)  # the runner alone: its children lead their own groups
+        except ProcessLookupError:
+            pass
+    deadline = time.monotonic() + grace_s
+    for state in runners:
+        while _is_daemon(state["pid"], "flows.cli.warm_runner") and time.monotonic() < deadline:
+            time.sleep(0.05)
+    return runners
+
+
 def stop_server(files: ServerFiles | None = None) -> dict | None:
-    """Stop the local server; its former state, or None when none was recorded."""
+    """Stop the local server and the home's warm runners; the server's former state, or None when none was recorded."""
     files = files or server_files()
+    stop_warm_runners(files)  # first: a warm run starting now would start a new server
     state = read_state(files)
     if state is None:
         return None
