@@ -83,7 +83,7 @@ def runner_pids(home: str) -> list[int]:
 def warm(tmp_path_factory):
     """(env, work folder, the first run: in-process, it starts the server and the warm runner)."""
     tmp = tmp_path_factory.mktemp("warm")
-    env = private_env(tmp, WARM_PROBE="from-the-client")
+    env = private_env(tmp, WARM_PROBE="first")
     Path(env["PREFECT_HOME"]).mkdir()
     work = tmp / "work"
     work.mkdir()
@@ -106,13 +106,15 @@ def warm(tmp_path_factory):
 def test_second_run_goes_through_the_warm_runner_with_the_same_outputs_as_in_process(warm):
     env, work, first = warm
     before = wait_for_runner(env)
-    second = labflows(env, "workflow", "wf.yaml", "--job", "job.json", "--storage", "store-first", cwd=work)
+    second = labflows({**env, "WARM_PROBE": "second"}, "workflow", "wf.yaml", "--job", "job.json",
+                      "--storage", "store-first", cwd=work)
     assert second.returncode == first.returncode == 0, second.stderr[-3000:]
     assert runner_state(env)["runs"] == before["runs"] + 1  # forked by the runner, not run in-process
     assert TIMES.sub("T", second.stdout) == TIMES.sub("T", first.stdout)
     assert "store-first/bucket/warm/j1/greeting.txt" in second.stdout  # relative to the client's cwd
-    # a relative --storage resolves against the client's cwd; an env var of the client reaches the step
-    assert (work / "store-first/bucket/warm/j1/greeting.txt").read_text() == "probe=from-the-client job=j1\n"
+    # a relative --storage resolves against the client's cwd; the client's environment reaches the step
+    # (not the runner's, which it inherited from the first run)
+    assert (work / "store-first/bucket/warm/j1/greeting.txt").read_text() == "probe=second job=j1\n"
     assert "Traceback" not in second.stderr
 
 
@@ -159,7 +161,7 @@ def test_two_clients_at_once_both_succeed(warm):
     outs = [p.communicate(timeout=240) for p in procs]
     assert [p.returncode for p in procs] == [0, 0], outs
     for i in range(2):
-        assert (work / f"store-{i}/bucket/warm/j1/greeting.txt").read_text() == "probe=from-the-client job=j1\n"
+        assert (work / f"store-{i}/bucket/warm/j1/greeting.txt").read_text() == "probe=first job=j1\n"
     assert runner_state(env)["runs"] == before["runs"] + 2
 
 
