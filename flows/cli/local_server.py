@@ -35,6 +35,8 @@ START_TIMEOUT_S = 180.0  # a loaded 2-core machine took 40 s for `prefect server
 LEASE_WAIT_S = 60.0  # a stopping server holds the lease until it has exited
 # the leases of running commands keep file descriptors open in this process
 _HELD: list[object] = []
+# a server this process started before importing Prefect, with the start lock it holds: (process, lock)
+_EARLY: list[tuple[subprocess.Popen, object]] = []
 
 
 @dataclass(frozen=True)
@@ -161,6 +163,10 @@ def ensure_server(idle: float | None = None, port: int = 0, lease: bool = True) 
     files = server_files()
     if lease:
         hold_lease(files)
+    if _EARLY:  # started by start_server_early: wait for it (its start lock is ours)
+        proc, lock = _EARLY.pop()
+        with lock:
+            return _wait_started(proc, files, START_TIMEOUT_S)
     state = running_server(files)
     if state:
         return state
@@ -169,11 +175,19 @@ def ensure_server(idle: float | None = None, port: int = 0, lease: bool = True) 
         return running_server(files) or start_server(port, idle=idle, files=files)
 
 
-def _daemon_env(files: ServerFiles) -> dict[str, str]:
-    """Environment of the server process: this process's Prefect settings, no API URL of its own."""
-    from prefect.settings import get_current_settings
+def _daemon_env(files: ServerFiles, prefect_settings: bool = True) -> dict[str, str]:
+    """Environment of the server process: this process's Prefect settings, no API URL of its own.
 
-    env = {**os.environ, **get_current_settings().to_environment_variables(exclude_unset=True)}
+    Args:
+        files: the server files (their Prefect home becomes the server's).
+        prefect_settings: add the settings Prefect read from every source (imports Prefect); without,
+            the environment only (enough where no file in the current folder sets any).
+    """
+    env = dict(os.environ)
+    if prefect_settings:
+        from prefect.settings import get_current_settings
+
+        env.update(get_current_settings().to_environment_variables(exclude_unset=True))
     env.pop("PREFECT_API_URL", None)
     env["PREFECT_HOME"] = str(files.prefect_home)
     env.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
@@ -197,6 +211,11 @@ def start_server(port: int = 0, idle: float | None = None, files: ServerFiles | 
         RuntimeError: it exited or did not answer in time; the message names its log.
     """
     files = files or server_files()
+    return _wait_started(_spawn_daemon(files, port, idle, _daemon_env(files)), files, wait_s)
+
+
+def _spawn_daemon(files: ServerFiles, port: int, idle: float | None, env: dict[str, str]) -> subprocess.Popen:
+    """The detached server process, started (callers hold the start lock)."""
     files.prefect_home.mkdir(parents=True, exist_ok=True)
     files.state.unlink(missing_ok=True)  # stale: its server no longer answers
     idle = idle_minutes() if idle is None else idle
@@ -205,10 +224,18 @@ def start_server(port: int = 0, idle: float | None = None, files: ServerFiles | 
     with open(files.log, "ab") as log:
         log.write(f"== labflows server starting {time.strftime('%Y-%m-%d %H:%M:%S')}\n".encode())
         log.flush()
-        proc = subprocess.Popen(
+        return subprocess.Popen(
             [sys.executable, "-m", "flows.cli.server_daemon", "--port", str(port), "--idle-minutes", str(idle)],
-            cwd=files.prefect_home, env=_daemon_env(files), stdout=log, stderr=subprocess.STDOUT,
+            cwd=files.prefect_home, env=env, stdout=log, stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL, start_new_session=True)
+
+
+def _wait_started(proc: subprocess.Popen, files: ServerFiles, wait_s: float) -> dict:
+    """The state of the server ``proc`` once it answers.
+
+    Raises:
+        RuntimeError: it exited or did not answer within ``wait_s``; the message names its log.
+    """
     deadline = time.monotonic() + wait_s
     while time.monotonic() < deadline:
         if proc.poll() is not None:
@@ -219,6 +246,48 @@ def start_server(port: int = 0, idle: float | None = None, files: ServerFiles | 
         time.sleep(0.1)  # the daemon writes its state file once it accepts requests
     _kill_group(proc.pid)
     raise RuntimeError(f"the local Prefect server did not answer within {wait_s:.0f} s; see {files.log}")
+
+
+def _settings_files_here() -> bool:
+    """True when Prefect would read settings from a file in the current folder or an API URL from the profile."""
+    if os.path.exists(".env") or os.path.exists("prefect.toml"):
+        return True
+    for path, marker in (("pyproject.toml", "tool.prefect"), (os.path.join(prefect_home(), "profiles.toml"),
+                                                              "PREFECT_API_URL")):
+        try:
+            with open(path, encoding="utf-8", errors="replace") as f:
+                if marker in f.read():
+                    return True
+        except OSError:
+            continue
+    return False
+
+
+def start_server_early() -> None:
+    """Start the local server now without waiting, so that it starts while this process imports Prefect.
+
+    For a run command that will use the local server (``flows.cli.main``): ``ensure_server`` later waits
+    for this server instead of starting one. Does nothing when a server answers, another command is
+    starting one, or settings files could point the run elsewhere (then ``ensure_server`` decides, with
+    Prefect's settings at hand).
+    """
+    if _EARLY or _settings_files_here():
+        return
+    files = server_files()
+    try:
+        hold_lease(files)
+        if running_server(files):
+            return
+        lock = _open_locked(files.lock, fcntl.LOCK_EX, 0)
+    except RuntimeError:  # another command is starting it: ensure_server waits for that one
+        return
+    try:
+        if running_server(files):
+            lock.close()
+            return
+        _EARLY.append((_spawn_daemon(files, 0, None, _daemon_env(files, prefect_settings=False)), lock))
+    except Exception:  # noqa: BLE001 - a bad idle setting, a full disk: ensure_server reports it properly
+        lock.close()
 
 
 def _kill_group(pid: int, grace_s: float = 10.0) -> None:

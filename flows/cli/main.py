@@ -83,6 +83,10 @@ def main(argv: list[str] | None = None) -> int:
         code = warm_client.run_warm(argv)
         if code is not None:
             return code
+        if not {"-n", "--dry-run", "-h", "--help"} & set(argv):  # these start no flow
+            from flows.cli.local_server import start_server_early
+
+            start_server_early()  # the server starts while this process imports Prefect
     return run_here(argv, start_warm_runner=warm)
 
 
