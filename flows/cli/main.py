@@ -7,8 +7,6 @@ wires them together and turns the project's error types into exit codes:
 
 from __future__ import annotations
 
-import argparse
-import importlib
 import os
 import sys
 
@@ -54,6 +52,9 @@ def package_version() -> str:
 
 def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     """The argument parser: with only ``command``'s module, or every module when None."""
+    import argparse  # here, not at the top: a run handed to the warm runner never needs it
+    import importlib
+
     parser = argparse.ArgumentParser(
         prog="labflows", description=DESCRIPTION, epilog=EXIT_CODES,
         formatter_class=argparse.RawDescriptionHelpFormatter)
