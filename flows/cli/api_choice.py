@@ -52,11 +52,13 @@ def api_url_problem() -> str | None:
             f"or {fix} so that labflows starts its own")
 
 
-def choose_api(no_server: bool = False) -> str | None:
+def choose_api(no_server: bool = False, start_warm_runner: bool = False) -> str | None:
     """Point this process (and its children) at the API to use; the URL, or None for a temporary server.
 
     Args:
         no_server: the command's ``--no-server``: Prefect's temporary server, as ``LABFLOWS_EPHEMERAL=1``.
+        start_warm_runner: with the local server, also start a warm runner in the background
+            (``flows.cli.warm_runner``) so that the next run skips the imports.
 
     Raises:
         UsageError: the configured API does not answer.
@@ -72,6 +74,10 @@ def choose_api(no_server: bool = False) -> str | None:
     except RuntimeError as exc:  # a run should not fail because the shared server could not start
         print(f"warning: {exc}; this run uses a temporary Prefect server", file=sys.stderr)
         return None
+    if start_warm_runner:
+        from flows.cli.warm_client import spawn_runner
+
+        spawn_runner()  # before PREFECT_API_URL is set: the runner's children choose their API themselves
     os.environ["PREFECT_API_URL"] = state["url"]  # inherited by subprocesses (steps, Dask workers)
     from prefect.context import refresh_global_settings_context
 

@@ -8,7 +8,9 @@ One server per Prefect home: it runs with the user's ``PREFECT_HOME`` and profil
 same database as ``prefect block …``, ``Block.save()`` and Prefect's temporary server. Its files
 live next to that database: ``labflows-server.json`` (state: url, pid, port), ``.lock`` (one
 starter at a time), ``.lease`` (every command using the server holds it shared, so the server
-knows it is in use even when no request arrives for a long time) and ``.log``.
+knows it is in use even when no request arrives for a long time) and ``.log``. The warm runners of
+the home (``flows.cli.warm_runner``, one per Python executable and checkout) keep theirs next to
+them, as ``labflows-warm-HASH.{sock,json,lock,log}``; ``stop_server`` stops them too.
 """
 
 from __future__ import annotations
@@ -24,6 +26,8 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
+from flows.cli import warm_client
+
 IDLE_MINUTES_ENV = "LABFLOWS_SERVER_IDLE_MINUTES"
 DEFAULT_IDLE_MINUTES = 30.0
 LOG_LIMIT_BYTES = 1_000_000  # the log is started afresh above this size
@@ -31,6 +35,8 @@ START_TIMEOUT_S = 180.0  # a loaded 2-core machine took 40 s for `prefect server
 LEASE_WAIT_S = 60.0  # a stopping server holds the lease until it has exited
 # the leases of running commands keep file descriptors open in this process
 _HELD: list[object] = []
+# a server this process started before importing Prefect, with the start lock it holds: (process, lock)
+_EARLY: list[tuple[subprocess.Popen, object]] = []
 
 
 @dataclass(frozen=True)
@@ -55,10 +61,14 @@ class ServerFiles:
     def log(self) -> Path:
         return self.prefect_home / "labflows-server.log"
 
+    def warm_states(self) -> list[Path]:
+        """The state files of the home's warm runners (one per Python executable and checkout)."""
+        return sorted(self.prefect_home.glob(f"{warm_client.FILE_PREFIX}*.json"))
+
 
 def prefect_home() -> Path:
     """The Prefect home that ``prefect`` commands use: ``PREFECT_HOME`` or ``~/.prefect``."""
-    return Path(os.environ.get("PREFECT_HOME") or "~/.prefect").expanduser().resolve()
+    return Path(warm_client.prefect_home_dir())
 
 
 def server_files(home: Path | None = None) -> ServerFiles:
@@ -160,6 +170,10 @@ def ensure_server(idle: float | None = None, port: int = 0, lease: bool = True) 
     files = server_files()
     if lease:
         hold_lease(files)
+    if _EARLY:  # started by start_server_early: wait for it (its start lock is ours)
+        proc, lock = _EARLY.pop()
+        with lock:
+            return _wait_started(proc, files, START_TIMEOUT_S)
     state = running_server(files)
     if state:
         return state
@@ -168,11 +182,19 @@ def ensure_server(idle: float | None = None, port: int = 0, lease: bool = True) 
         return running_server(files) or start_server(port, idle=idle, files=files)
 
 
-def _daemon_env(files: ServerFiles) -> dict[str, str]:
-    """Environment of the server process: this process's Prefect settings, no API URL of its own."""
-    from prefect.settings import get_current_settings
+def _daemon_env(files: ServerFiles, prefect_settings: bool = True) -> dict[str, str]:
+    """Environment of the server process: this process's Prefect settings, no API URL of its own.
 
-    env = {**os.environ, **get_current_settings().to_environment_variables(exclude_unset=True)}
+    Args:
+        files: the server files (their Prefect home becomes the server's).
+        prefect_settings: add the settings Prefect read from every source (imports Prefect); without,
+            the environment only (enough where no file in the current folder sets any).
+    """
+    env = dict(os.environ)
+    if prefect_settings:
+        from prefect.settings import get_current_settings
+
+        env.update(get_current_settings().to_environment_variables(exclude_unset=True))
     env.pop("PREFECT_API_URL", None)
     env["PREFECT_HOME"] = str(files.prefect_home)
     env.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
@@ -196,6 +218,11 @@ def start_server(port: int = 0, idle: float | None = None, files: ServerFiles | 
         RuntimeError: it exited or did not answer in time; the message names its log.
     """
     files = files or server_files()
+    return _wait_started(_spawn_daemon(files, port, idle, _daemon_env(files)), files, wait_s)
+
+
+def _spawn_daemon(files: ServerFiles, port: int, idle: float | None, env: dict[str, str]) -> subprocess.Popen:
+    """The detached server process, started (callers hold the start lock)."""
     files.prefect_home.mkdir(parents=True, exist_ok=True)
     files.state.unlink(missing_ok=True)  # stale: its server no longer answers
     idle = idle_minutes() if idle is None else idle
@@ -204,10 +231,18 @@ def start_server(port: int = 0, idle: float | None = None, files: ServerFiles | 
     with open(files.log, "ab") as log:
         log.write(f"== labflows server starting {time.strftime('%Y-%m-%d %H:%M:%S')}\n".encode())
         log.flush()
-        proc = subprocess.Popen(
+        return subprocess.Popen(
             [sys.executable, "-m", "flows.cli.server_daemon", "--port", str(port), "--idle-minutes", str(idle)],
-            cwd=files.prefect_home, env=_daemon_env(files), stdout=log, stderr=subprocess.STDOUT,
+            cwd=files.prefect_home, env=env, stdout=log, stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL, start_new_session=True)
+
+
+def _wait_started(proc: subprocess.Popen, files: ServerFiles, wait_s: float) -> dict:
+    """The state of the server ``proc`` once it answers.
+
+    Raises:
+        RuntimeError: it exited or did not answer within ``wait_s``; the message names its log.
+    """
     deadline = time.monotonic() + wait_s
     while time.monotonic() < deadline:
         if proc.poll() is not None:
@@ -218,6 +253,48 @@ def start_server(port: int = 0, idle: float | None = None, files: ServerFiles | 
         time.sleep(0.1)  # the daemon writes its state file once it accepts requests
     _kill_group(proc.pid)
     raise RuntimeError(f"the local Prefect server did not answer within {wait_s:.0f} s; see {files.log}")
+
+
+def _settings_files_here() -> bool:
+    """True when Prefect would read settings from a file in the current folder or an API URL from the profile."""
+    if os.path.exists(".env") or os.path.exists("prefect.toml"):
+        return True
+    for path, marker in (("pyproject.toml", "tool.prefect"), (os.path.join(prefect_home(), "profiles.toml"),
+                                                              "PREFECT_API_URL")):
+        try:
+            with open(path, encoding="utf-8", errors="replace") as f:
+                if marker in f.read():
+                    return True
+        except OSError:
+            continue
+    return False
+
+
+def start_server_early() -> None:
+    """Start the local server now without waiting, so that it starts while this process imports Prefect.
+
+    For a run command that will use the local server (``flows.cli.main``): ``ensure_server`` later waits
+    for this server instead of starting one. Does nothing when a server answers, another command is
+    starting one, or settings files could point the run elsewhere (then ``ensure_server`` decides, with
+    Prefect's settings at hand).
+    """
+    if _EARLY or _settings_files_here():
+        return
+    files = server_files()
+    try:
+        hold_lease(files)
+        if running_server(files):
+            return
+        lock = _open_locked(files.lock, fcntl.LOCK_EX, 0)
+    except RuntimeError:  # another command is starting it: ensure_server waits for that one
+        return
+    try:
+        if running_server(files):
+            lock.close()
+            return
+        _EARLY.append((_spawn_daemon(files, 0, None, _daemon_env(files, prefect_settings=False)), lock))
+    except Exception:  # noqa: BLE001 - a bad idle setting, a full disk: ensure_server reports it properly
+        lock.close()
 
 
 def _kill_group(pid: int, grace_s: float = 10.0) -> None:
@@ -233,19 +310,48 @@ def _kill_group(pid: int, grace_s: float = 10.0) -> None:
         pass
 
 
-def _is_daemon(pid: object) -> bool:
-    """True when ``pid`` is a live labflows server process (not a reused pid of something else)."""
+def _is_daemon(pid: object, module: str = "flows.cli.server_daemon") -> bool:
+    """True when ``pid`` is a live labflows process running ``module`` (not a reused pid of something else)."""
     if not isinstance(pid, int) or pid <= 1:
         return False
     try:
-        return b"flows.cli.server_daemon" in Path(f"/proc/{pid}/cmdline").read_bytes()
+        return module.encode() in Path(f"/proc/{pid}/cmdline").read_bytes()
     except OSError:
         return False
 
 
+def warm_runners(files: ServerFiles | None = None) -> list[dict]:
+    """The states (pid, executable, source_root, runs, …) of the home's live warm runners."""
+    found = []
+    for path in (files or server_files()).warm_states():
+        try:
+            state = json.loads(path.read_text())
+        except (OSError, ValueError):
+            continue
+        if isinstance(state, dict) and _is_daemon(state.get("pid"), "flows.cli.warm_runner"):
+            found.append(state)
+    return found
+
+
+def stop_warm_runners(files: ServerFiles | None = None, grace_s: float = 10.0) -> list[dict]:
+    """Stop the home's warm runners (runs they started go on); the states of those stopped."""
+    runners = warm_runners(files)
+    for state in runners:
+        try:
+            os.kill(state["pid"], signal.SIGTERM)  # the runner alone: its children lead their own groups
+        except ProcessLookupError:
+            pass
+    deadline = time.monotonic() + grace_s
+    for state in runners:
+        while _is_daemon(state["pid"], "flows.cli.warm_runner") and time.monotonic() < deadline:
+            time.sleep(0.05)
+    return runners
+
+
 def stop_server(files: ServerFiles | None = None) -> dict | None:
-    """Stop the local server; its former state, or None when none was recorded."""
+    """Stop the local server and the home's warm runners; the server's former state, or None when none was recorded."""
     files = files or server_files()
+    stop_warm_runners(files)  # first: a warm run starting now would start a new server
     state = read_state(files)
     if state is None:
         return None

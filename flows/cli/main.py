@@ -7,13 +7,11 @@ wires them together and turns the project's error types into exit codes:
 
 from __future__ import annotations
 
-import argparse
-import importlib
 import os
 import sys
 
+from flows.cli import warm_client
 from flows.cli.errors import UsageError
-from specs.source import SpecError
 
 # Command -> the module that registers it; each module exposes ``register(subparsers)``.
 # Only the module of the command being run is imported, so ``workflow`` never pays for
@@ -54,6 +52,9 @@ def package_version() -> str:
 
 def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     """The argument parser: with only ``command``'s module, or every module when None."""
+    import argparse  # here, not at the top: a run handed to the warm runner never needs it
+    import importlib
+
     parser = argparse.ArgumentParser(
         prog="labflows", description=DESCRIPTION, epilog=EXIT_CODES,
         formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -76,19 +77,40 @@ def _command_of(argv: list[str]) -> str | None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run one command and return its exit code."""
+    """Run one command and return its exit code: in the warm runner when one serves, else here."""
+    argv = sys.argv[1:] if argv is None else argv
+    warm = warm_client.wanted(argv, NEEDS_API)
+    if warm:
+        code = warm_client.run_warm(argv)
+        if code is not None:
+            return code
+        if not {"-n", "--dry-run", "-h", "--help"} & set(argv):  # these start no flow
+            from flows.cli.local_server import start_server_early
+
+            start_server_early()  # the server starts while this process imports Prefect
+    return run_here(argv, start_warm_runner=warm)
+
+
+def run_here(argv: list[str], start_warm_runner: bool = False) -> int:
+    """Run one command in this process and return its exit code (also what a warm runner's child runs).
+
+    Args:
+        argv: the command line without the program name.
+        start_warm_runner: start a warm runner in the background once the local server is chosen.
+    """
+    from specs.source import SpecError
+
     # Before Prefect is imported: its settings are read once, at import.
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     # a temporary server (--no-server) on a busy machine can take longer than Prefect's default wait
     os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
-    argv = sys.argv[1:] if argv is None else argv
     args = build_parser(_command_of(argv)).parse_args(argv)
     try:
         needs_api = args.command in NEEDS_API or getattr(args, "credentials_block", None)  # a saved block too
         if needs_api and not getattr(args, "dry_run", False):  # a dry run starts no flow
             from flows.cli.api_choice import choose_api
 
-            choose_api(no_server=getattr(args, "no_server", False))
+            choose_api(no_server=getattr(args, "no_server", False), start_warm_runner=start_warm_runner)
         return int(args.func(args) or 0)
     except SpecError as exc:
         for problem in exc.problems:

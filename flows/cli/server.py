@@ -15,8 +15,9 @@ def register(subparsers) -> None:
         description="labflows commands that run flows start a local Prefect server on first use (same "
                     "Prefect home and database as `prefect` commands) and reuse it; it stops itself after "
                     f"{local_server.DEFAULT_IDLE_MINUTES:g} idle minutes ({local_server.IDLE_MINUTES_ENV}). "
-                    "start: start it now (or say it already runs); stop: stop it; status: which API "
-                    "commands use, and whether it answers (exit 0) or not (exit 1).")
+                    "Runs also start a warm runner that keeps Prefect imported for the next run. "
+                    "start: start it now (or say it already runs); stop: stop it and the warm runners; status: "
+                    "which API commands use, whether it answers (exit 0) or not (exit 1), and the warm runners.")
     p.add_argument("action", choices=["start", "stop", "status"], help="start, stop or status")
     p.add_argument("--port", type=int, default=0, help="port for start (default: a free one)")
     p.add_argument("--idle-minutes", type=float, default=None,
@@ -29,6 +30,16 @@ def _describe(state: dict) -> str:
     idle = state.get("idle_minutes")
     stops = "never stops by itself" if not idle else f"stops after {idle:g} idle minutes"
     return f"{state['url']} (pid {state['pid']}, Prefect home {state.get('prefect_home', '?')}, {stops})"
+
+
+def _describe_runner(state: dict) -> str:
+    return (f"warm runner pid {state['pid']} ({state.get('runs', 0)} runs; checkout {state.get('source_root', '?')}, "
+            f"Python {state.get('executable', '?')})")
+
+
+def _print_runners(files: local_server.ServerFiles) -> None:
+    for runner in local_server.warm_runners(files):
+        print(_describe_runner(runner))
 
 
 def _configured_note() -> tuple[str, bool] | None:
@@ -48,8 +59,11 @@ def run_command(args: argparse.Namespace) -> int:
     """Start, stop or report the local server."""
     files = local_server.server_files()
     if args.action == "stop":
+        runners = local_server.stop_warm_runners(files)
         state = local_server.stop_server(files)
         print(f"stopped the server at {_describe(state)}" if state else f"no server recorded in {files.state}")
+        for runner in runners:
+            print(f"stopped the {_describe_runner(runner)}")
         return 0
     note = _configured_note()  # imports Prefect (its settings): only where it is printed
     if args.action == "start":
@@ -76,10 +90,12 @@ def run_command(args: argparse.Namespace) -> int:
     state = local_server.read_state(files)
     if state and local_server.is_healthy(state["url"], timeout=2.0):
         print(f"running at {_describe(state)}")
+        _print_runners(files)
         return 0
     if state:
         print(f"not running: {files.state} names {state['url']} (pid {state.get('pid')}), which does not answer; "
               "the next labflows run starts a new server")
     else:
         print(f"not running (Prefect home {files.prefect_home}); the next labflows run starts one")
+    _print_runners(files)
     return 1
