@@ -158,3 +158,18 @@ def test_status_names_an_api_url_from_prefect_toml_in_the_current_directory(user
     assert status.stdout.splitlines() == [
         "labflows commands use PREFECT_API_URL (from a .env, prefect.toml or pyproject.toml in the current "
         "directory): http://127.0.0.1:9/api, which does not answer (fix: remove it from that file)"]
+
+
+@pytest.mark.parametrize("name, text", [(".env", "PREFECT_API_URL=http://127.0.0.1:9/api\n"),
+                                        ("prefect.toml", '[api]\nurl = "http://127.0.0.1:9/api"\n'),
+                                        ("pyproject.toml", '[tool.prefect.api]\nurl = "http://127.0.0.1:9/api"\n')])
+def test_no_early_server_start_where_a_settings_file_could_point_elsewhere(tmp_path, monkeypatch, name, text):
+    from flows.cli import local_server
+
+    monkeypatch.setenv("PREFECT_HOME", str(tmp_path / "prefect-home"))
+    monkeypatch.chdir(tmp_path)
+    assert not local_server._settings_files_here()
+    (tmp_path / name).write_text(text)
+    assert local_server._settings_files_here()
+    local_server.start_server_early()
+    assert local_server._EARLY == [] and not (tmp_path / "prefect-home").exists()  # nothing started, nothing written
