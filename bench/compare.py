@@ -1,7 +1,8 @@
 """labflows against the tools users would otherwise pick, one table from one run (not a test).
 
-Each row runs labflows as users run it (the CLI in a fresh process, default mode: no background
-server, ``PREFECT_API_URL`` unset) and its anchor on the same machine, right after each other:
+Each row runs labflows as users run it (the CLI in a fresh process, default mode: the local server
+and warm runner its home's first run starts, ``PREFECT_API_URL`` unset) and its anchor on the same
+machine, right after each other:
 
 =============  ==========================================  ============================  ========
 row            labflows                                    anchor                        target

@@ -93,7 +93,7 @@ def _connect() -> socket.socket | None:
 
 
 def _send_request(sock: socket.socket, argv: list[str]) -> None:
-    payload = json.dumps({"argv": argv, "cwd": os.getcwd(), "env": dict(os.environ), "path0": sys.path[0],
+    payload = json.dumps({"argv": argv, "cwd": os.getcwd(), "env": dict(os.environ), "sys_path": sys.path,
                           "key": runner_key()}).encode()
     header = MAGIC + len(payload).to_bytes(8, "big")
     socket.send_fds(sock, [header], [0, 1, 2])

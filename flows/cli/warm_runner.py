@@ -322,7 +322,8 @@ def _become_client(conn: socket.socket, request: dict) -> int:
     os.environ.clear()
     os.environ.update(request["env"])
     sys.argv = ["labflows", *request["argv"]]
-    sys.path[0] = request.get("path0") or sys.path[0]
+    if isinstance(request.get("sys_path"), list):  # the client's: its cwd or script folder, its PYTHONPATH
+        sys.path[:] = [str(p) for p in request["sys_path"]]
     for stream in (sys.stdout, sys.stderr):
         stream.reconfigure(line_buffering=stream.isatty())
     from prefect.context import refresh_global_settings_context

@@ -215,3 +215,18 @@ def test_an_idle_server_hibernates_without_cpu_wakes_for_the_next_run_and_stays_
     for flow_run in _api(server["url"], "/flow_runs/filter", {"deployments": {"id": {"any_": [deployment["id"]]}}}):
         _api(server["url"], f"/flow_runs/{flow_run['id']}", method="DELETE")
     wait_until(lambda: log.read_text().count(asleep) > naps, 120, "with the schedule paused it hibernates again")
+
+
+@pytest.mark.parametrize("name, text", [(".env", "PREFECT_API_URL=http://127.0.0.1:9/api\n"),
+                                        ("prefect.toml", '[api]\nurl = "http://127.0.0.1:9/api"\n'),
+                                        ("pyproject.toml", '[tool.prefect.api]\nurl = "http://127.0.0.1:9/api"\n')])
+def test_no_early_server_start_where_a_settings_file_could_point_elsewhere(tmp_path, monkeypatch, name, text):
+    from flows.cli import local_server
+
+    monkeypatch.setenv("PREFECT_HOME", str(tmp_path / "prefect-home"))
+    monkeypatch.chdir(tmp_path)
+    assert not local_server._settings_files_here()
+    (tmp_path / name).write_text(text)
+    assert local_server._settings_files_here()
+    local_server.start_server_early()
+    assert local_server._EARLY == [] and not (tmp_path / "prefect-home").exists()  # nothing started, nothing written

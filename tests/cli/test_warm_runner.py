@@ -11,6 +11,7 @@ import json
 import os
 import re
 import signal
+import stat
 import subprocess
 import sys
 from pathlib import Path
@@ -183,6 +184,7 @@ def test_changed_source_falls_back_in_process_and_a_fresh_runner_serves_the_next
 def test_server_stop_stops_the_runner_and_an_idle_runner_stops_itself(warm):
     env, work, _ = warm
     runner = wait_for_runner(env)
+    assert stat.S_IMODE(_runner_file(env, "sock").stat().st_mode) == 0o600  # its user's only
     status = labflows(env, "server", "status")
     assert status.returncode == 0 and f"warm runner pid {runner['pid']} (" in status.stdout, status.stdout
     stopped = labflows(env, "server", "stop")
