@@ -40,15 +40,15 @@ def state(env: dict[str, str]) -> dict | None:
         return None
 
 
-def daemons_of(home: str | Path) -> list[int]:
-    """Pids of the server processes running with Prefect home ``home`` (from /proc)."""
+def daemons_of(home: str | Path, module: str = "flows.cli.server_daemon") -> list[int]:
+    """Pids of the server processes (or ``module``'s) running with Prefect home ``home`` (from /proc)."""
     wanted = f"PREFECT_HOME={Path(home).resolve()}".encode()
     pids = []
     for proc in Path("/proc").iterdir():
         if not proc.name.isdigit():
             continue
         try:
-            if b"flows.cli.server_daemon" in (proc / "cmdline").read_bytes() and \
+            if module.encode() in (proc / "cmdline").read_bytes() and \
                     wanted in (proc / "environ").read_bytes().split(b"\0"):
                 pids.append(int(proc.name))
         except OSError:
@@ -74,8 +74,8 @@ def wait_until(condition, timeout: float, what: str) -> None:
 
 
 def kill_daemons(home: str | Path) -> None:
-    """Stop every server process of ``home`` (its whole process group), also when a test failed half-way."""
-    for pid in daemons_of(home):
+    """Stop every server and warm runner of ``home`` (whole process groups), also when a test failed half-way."""
+    for pid in daemons_of(home) + daemons_of(home, "flows.cli.warm_runner"):
         try:
             os.killpg(pid, signal.SIGKILL)
         except ProcessLookupError:
