@@ -15,7 +15,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -34,6 +33,9 @@ from prefect.client.schemas.filters import (
 )
 from prefect.client.schemas.sorting import ArtifactSort, FlowRunSort
 from prefect.settings import PREFECT_API_URL, temporary_settings
+
+from tests.support.forms import nullable_fields
+from tests.support.ports import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 POOL = "labflows"
@@ -90,12 +92,6 @@ class Stack:
         return path.read_text(errors="replace")[-chars:] if path.exists() else "(no log)"
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def _healthy(url: str) -> bool:
     try:
         with urllib.request.urlopen(f"{url}/health", timeout=1) as resp:
@@ -147,7 +143,7 @@ def stack(tmp_path_factory) -> Iterator[Stack]:
     base = tmp_path_factory.mktemp("e2e")
     logs = base / "logs"
     logs.mkdir()
-    port = _free_port()
+    port = free_port()
     url = f"http://127.0.0.1:{port}/api"
     checkout = _fresh_checkout(base / "checkout")
     # a fresh clone gets its .venv from `make`; the B-Fabric example app runs its scripts from there
@@ -221,6 +217,7 @@ def test_deployments_work_in_the_checkout_with_a_described_form(stack, name):
         {"prefect.deployments.steps.set_working_directory": {"directory": str(stack.checkout)}}]
     props = deployment.parameter_openapi_schema["properties"]
     assert props and all(p.get("description") for p in props.values()), props
+    assert nullable_fields(deployment.parameter_openapi_schema) == []  # no "str | None" toggles in the form
 
 
 def test_deployed_run_workflow_completes_with_outputs_and_artifacts(stack, tmp_path):
@@ -482,4 +479,6 @@ def test_subpipe_deployments_get_their_own_job_data_and_a_misconfigured_target_o
     assert not (sub / "default-job.json").exists()  # the deployment's default job file stays out
     assert (storage / "e2e/parent/good/copied.txt").read_text() == "child parent-good\n"
     assert not (tmp_path / "elsewhere").exists()
-    assert [(c.parameters["job_file"], c.state.is_completed()) for c in children] == [(None, True)]
+    # named at creation <parent>/<Step>, the name it kept once it ran; "" is "no job file"
+    assert [(c.name, c.parameters["job_file"], c.state.is_completed()) for c in children] == \
+        [(f"{good.name}/sub", "", True)]
