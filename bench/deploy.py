@@ -47,7 +47,7 @@ TARGET_OVERHEAD_S = 10.0
 # worker settings per set-up: Prefect's defaults, and what docs/deploy.md recommends
 SETUPS: dict[str, dict[str, str]] = {
     "defaults": {},
-    "tuned": {"PREFECT_WORKER_QUERY_SECONDS": "2", "PREFECT_WORKER_PREFETCH_SECONDS": "2"},
+    "tuned": {"PREFECT_WORKER_QUERY_SECONDS": "2"},
 }
 PHASES = ("cli", "poll wait", "hand-over", "process start", "pull step", "imports", "flow")
 

@@ -13,6 +13,7 @@ import contextlib
 import json
 import os
 import re
+import shlex
 import shutil
 import signal
 import subprocess
@@ -215,6 +216,8 @@ def test_deployments_work_in_the_checkout_with_a_described_form(stack, name):
     assert deployment.work_pool_name == POOL
     assert deployment.pull_steps == [
         {"prefect.deployments.steps.set_working_directory": {"directory": str(stack.checkout)}}]
+    # the worker starts the engine itself with the deploying Python (no workspace supervisor process)
+    assert deployment.job_variables == {"command": shlex.join([sys.executable, "-m", "prefect.engine"])}
     props = deployment.parameter_openapi_schema["properties"]
     assert props and all(p.get("description") for p in props.values()), props
     assert nullable_fields(deployment.parameter_openapi_schema) == []  # no "str | None" toggles in the form
