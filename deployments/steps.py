@@ -2,9 +2,9 @@
 
 :func:`checkout` is the build step: it notes where the checkout is (the pull step works there) and
 the command that starts a flow run's engine with this checkout's Python. Given that command, a
-process worker starts the engine directly; without one, Prefect 3.8's worker first starts a
-workspace supervisor process that imports Prefect and then starts the engine in a second process
-(about a third of each run's start-up; bench/README.md, "Deployment runs").
+process worker starts the engine directly (which runs the pull steps); without one, Prefect 3.8's
+worker starts a workspace supervisor process that imports Prefect and runs the pull steps, then the
+engine in a second process that imports Prefect again (bench/README.md, "Deployment runs").
 """
 
 from __future__ import annotations
