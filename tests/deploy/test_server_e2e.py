@@ -155,8 +155,7 @@ def stack(tmp_path_factory) -> Iterator[Stack]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
     env.update({
         "PYTHONPATH": str(checkout),  # the copy's code, not an editable install's
-        "PREFECT_HOME": str(base / "prefect-home"),  # its own SQLite database
-        "PREFECT_API_URL": url,
+        "PREFECT_HOME": str(base / "prefect-home"),  # its own SQLite database and profile
         "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
         "PREFECT_SERVER_UI_ENABLED": "false",
         # the scheduler stays on (as shipped); its passes come every 5 s instead of 60 s
@@ -166,6 +165,7 @@ def stack(tmp_path_factory) -> Iterator[Stack]:
         "LABFLOWS_HOME": str(base / "labflows-home"),
     })
     with contextlib.ExitStack() as cleanup:
+        # docs/deploy.md step 1 (on loopback and a free port instead of 0.0.0.0:4200)
         server = _start(env, logs, checkout, "server", "server", "start", "--host", "127.0.0.1", "--port", str(port))
         cleanup.callback(_stop, server)
         deadline = time.monotonic() + 90
@@ -174,6 +174,7 @@ def stack(tmp_path_factory) -> Iterator[Stack]:
             assert time.monotonic() < deadline, "prefect server did not answer within 90 s"
             time.sleep(0.3)
         stack = Stack(url, env, logs, checkout)
+        stack.cli("config", "set", f"PREFECT_API_URL={url}")  # every later command finds the server by it
         # docs/deploy.md step 2: the pool of the flows, and the step runner's own pool (run-step)
         stack.cli("work-pool", "create", POOL, "--type", "process")
         stack.cli("work-pool", "create", STEP_POOL, "--type", "process")
