@@ -59,7 +59,7 @@ class Stack:
     logs: Path
     checkout: Path  # the fresh copy of the checkout the deployments and the worker run in
 
-    def cli(self, *args: str, timeout: float = 90) -> str:
+    def cli(self, *args: str, timeout: float = 150) -> str:
         """Run a ``prefect`` command against the server from the checkout; its output."""
         result = subprocess.run([*PREFECT, *args], cwd=self.checkout, env=self.env, capture_output=True,
                                 text=True, timeout=timeout)
