@@ -26,7 +26,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -40,6 +39,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from flows.cli.local_server import is_healthy  # noqa: E402  (the CLI's own health check)
+from tests.support.ports import free_port  # noqa: E402
 
 PREFECT = [sys.executable, "-m", "prefect"]
 POOL = "labflows"
@@ -47,15 +47,9 @@ TARGET_OVERHEAD_S = 10.0
 # worker settings per set-up: Prefect's defaults, and what docs/deploy.md recommends
 SETUPS: dict[str, dict[str, str]] = {
     "defaults": {},
-    "tuned": {"PREFECT_WORKER_QUERY_SECONDS": "2", "PREFECT_WORKER_PREFETCH_SECONDS": "2"},
+    "tuned": {"PREFECT_WORKER_QUERY_SECONDS": "2"},
 }
 PHASES = ("cli", "poll wait", "hand-over", "process start", "pull step", "imports", "flow")
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _fresh_checkout(dest: Path) -> Path:
@@ -170,7 +164,7 @@ def main(argv: list[str] | None = None) -> int:
 
     base = Path(tempfile.mkdtemp(prefix="labflows-bench-deploy-"))
     checkout = _fresh_checkout(base / "checkout")
-    port = _free_port()
+    port = free_port()
     url = f"http://127.0.0.1:{port}/api"
     env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
     env.update({"PYTHONPATH": str(checkout), "PREFECT_HOME": str(base / "prefect-home"), "PREFECT_API_URL": url,

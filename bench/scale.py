@@ -23,7 +23,6 @@ import argparse
 import contextlib
 import os
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -34,6 +33,10 @@ from pathlib import Path
 from typing import Any, Callable, Iterator
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # tests/support is not installed
+
+from tests.support.ports import free_port  # noqa: E402
+
 POOLS = ("bench-a", "bench-b")
 
 SCATTER = """\
@@ -68,12 +71,6 @@ Steps:
 """
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def _start(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen:
     return subprocess.Popen(args, cwd=ROOT, env=env, stdout=open(log, "wb"), stderr=subprocess.STDOUT,
                             stdin=subprocess.DEVNULL, start_new_session=True)
@@ -94,7 +91,7 @@ def _stop(proc: subprocess.Popen) -> None:
 @contextlib.contextmanager
 def stack(base: Path) -> Iterator[dict[str, str]]:
     """A Prefect server, the two pools, the run-step deployment and one worker per pool."""
-    port = _free_port()
+    port = free_port()
     url = f"http://127.0.0.1:{port}/api"
     env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
     env.update({"PREFECT_HOME": str(base / "prefect-home"), "PREFECT_API_URL": url, "PYTHONPATH": str(ROOT),

@@ -29,6 +29,7 @@ from prefect import flow, tags, unmapped
 from prefect.futures import wait
 from prefect.runtime import flow_run
 from prefect.task_runners import ThreadPoolTaskRunner
+from pydantic.json_schema import SkipJsonSchema
 
 from specs.bfabric.workunit import WorkunitDefinition
 from tasks.bfabric.app.artifacts import (
@@ -217,11 +218,11 @@ async def run_app(
     app_yml: str,
     work_dir: str,
     workunit_ref: int | str,
-    credentials_block: str | None = None,
+    credentials_block: str | SkipJsonSchema[None] = None,
     max_parallel_chunks: int = 2,
-    ssh_user: str | None = None,
-    force_app_version: str | None = None,
-    force_storage: str | None = None,
+    ssh_user: str | SkipJsonSchema[None] = None,
+    force_app_version: str | SkipJsonSchema[None] = None,
+    force_storage: str | SkipJsonSchema[None] = None,
     read_only: bool = False,
 ) -> dict[str, Any]:
     """Run a B-Fabric app on one workunit, from dispatch to registered outputs.

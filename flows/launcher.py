@@ -18,6 +18,7 @@ from prefect.artifacts import create_table_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
 from prefect.states import Completed
+from pydantic.json_schema import SkipJsonSchema
 
 from blocks.resolve import load_repository
 from tasks.launcher.rejections import announce_rejections
@@ -73,13 +74,13 @@ def _run_name() -> str:
 def launcher(
     prefix: str = DEFAULT_PREFIX,
     workflows_dir: str = "workflows",
-    workflows: dict[str, str] | None = None,
+    workflows: dict[str, str] | SkipJsonSchema[None] = None,
     deployment: str = "run-workflow/run-workflow",
-    launcher_block: str | None = None,
-    repository_block: str | None = None,
-    storage: str | None = None,
-    executor: ExecutorName | None = None,
-    params: dict[str, str] | None = None,
+    launcher_block: str | SkipJsonSchema[None] = None,
+    repository_block: str | SkipJsonSchema[None] = None,
+    storage: str | SkipJsonSchema[None] = None,
+    executor: ExecutorName | SkipJsonSchema[None] = None,
+    params: dict[str, str] | SkipJsonSchema[None] = None,
     limit: int = 100,
 ) -> Any:
     """Start a workflow run for each new job file in a launcher folder (BayerCLAW's job router).

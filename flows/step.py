@@ -12,7 +12,7 @@ from blocks.resolve import load_repository
 from flows.subpipes import run_child
 from specs.workflow.model import load_workflow, workflow_name
 from tasks.bclaw.context import RunContext
-from tasks.bclaw.labels import workflow_tag
+from tasks.bclaw.labels import step_run_name, workflow_tag
 from tasks.bclaw.step_kinds import branch_handlers
 from tasks.bclaw.step_runner import run_batch_here, run_step_here
 from tasks.runtime.executors import ExecutorName
@@ -38,9 +38,9 @@ def find_step(steps: list[Any], name: str) -> Any | None:
 def _run_name() -> str:
     """``<workflow>:<step>``, for a batch ``<workflow>:<step>[<first>-<last>]``."""
     params = flow_run.parameters
-    name = f"{workflow_name(params.get('workflow', 'workflow'))}:{params.get('step', '?')}"
     branches = params.get("branches")
-    return f"{name}[{int(branches[0][0]):05d}-{int(branches[-1][0]):05d}]" if branches else name
+    batch = (int(branches[0][0]), int(branches[-1][0])) if branches else (None, None)
+    return step_run_name(workflow_name(params.get("workflow", "workflow")), params.get("step", "?"), *batch)
 
 
 @flow(name="run-step", flow_run_name=_run_name, log_prints=True)

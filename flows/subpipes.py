@@ -10,16 +10,28 @@ DEPLOYMENT_POLL_S = 1.0
 
 # Deployment defaults a subpipe child must not inherit: its job data, name and repository come from
 # the parent (a deployment's default job_file would otherwise be copied into the child's folder).
-CHILD_OVERRIDES = {"job_file": None, "run_name": None, "repository_block": None, "storage": None}
+# "" is run_workflow's "not given" (a null would fail the deployment's parameter schema).
+CHILD_OVERRIDES = {"job_file": "", "repository_block": "", "storage": ""}
 
 
 class ChildFailed(RuntimeError):
     """The child flow run did not complete, or could not be started."""
 
 
-def child_parameters(run: ChildRun) -> dict[str, Any]:
-    """The parameters a child run gets: its own job data and repository, none of the deployment's."""
-    return {**CHILD_OVERRIDES, "job": run.job, "repository_uri": run.repository_uri, **run.repository_params}
+def child_run_name(run: ChildRun) -> str:
+    """The child's flow run name, ``<parent run name>/<Step>`` (``qc:job/sub``; nested subpipes
+    add a level each); the step name alone outside a flow run."""
+    from prefect.runtime import flow_run
+
+    parent = flow_run.get_name()
+    return f"{parent}/{run.step_name}" if parent else run.step_name
+
+
+def child_parameters(run: ChildRun, name: str = "") -> dict[str, Any]:
+    """The parameters a child run gets: its own job data, repository and ``run_name`` (``name``, so
+    the name given at creation is the one the child's flow keeps), none of the deployment's."""
+    return {**CHILD_OVERRIDES, "run_name": name, "job": run.job, "repository_uri": run.repository_uri,
+            **run.repository_params}
 
 
 def check_deployment_target(name: str, parameters: dict[str, Any]) -> Any:
@@ -61,7 +73,8 @@ def run_child(run: ChildRun, *, deployment: bool) -> None:
         return
     from flows.workflow import run_workflow
 
-    params = {"job": run.job, "repository_uri": run.repository_uri, **run.repository_params}
+    params = {"job": run.job, "repository_uri": run.repository_uri, "run_name": child_run_name(run),
+              **run.repository_params}
     state = run_workflow(workflow=run.workflow, executor=run.executor, return_state=True, **params)
     if not state.is_completed():
         raise ChildFailed(str(state.result(raise_on_failure=False)))
@@ -78,8 +91,10 @@ def _run_deployment_child(run: ChildRun) -> None:
     """
     from tasks.runtime.child_runs import ChildNotStarted, ChildSpec, start_child, wait_for_children
 
-    target = check_deployment_target(run.workflow, child_parameters(run))
-    child = start_child(ChildSpec(run.workflow, child_parameters(run), tags=(f"subpipe:{run.step_name}",)))
+    name = child_run_name(run)  # given at creation: the UI and the parent's log show it from the start
+    parameters = child_parameters(run, name)
+    target = check_deployment_target(run.workflow, parameters)
+    child = start_child(ChildSpec(run.workflow, parameters, flow_run_name=name, tags=(f"subpipe:{run.step_name}",)))
     try:
         final = wait_for_children([child], start_timeout=run.start_timeout, poll_s=DEPLOYMENT_POLL_S)[child.id]
     except ChildNotStarted as exc:

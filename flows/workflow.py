@@ -147,17 +147,17 @@ def _step_runner(wf: Workflow, repo: Repository, step_runner: str | None,
       on_cancellation=[_cancel_children])
 def run_workflow(
     workflow: str,
-    job_file: str | None = None,
-    job: dict[str, Any] | None = None,
-    params: dict[str, str] | None = None,
-    repository_block: str | None = None,
-    storage: str | None = None,
-    executor: ExecutorName | None = None,
-    run_name: str | None = None,
+    job_file: str | SkipJsonSchema[None] = None,
+    job: dict[str, Any] | SkipJsonSchema[None] = None,
+    params: dict[str, str] | SkipJsonSchema[None] = None,
+    repository_block: str | SkipJsonSchema[None] = None,
+    storage: str | SkipJsonSchema[None] = None,
+    executor: ExecutorName | SkipJsonSchema[None] = None,
+    run_name: str | SkipJsonSchema[None] = None,
     # set by a parent's subpipe step, never by people: kept out of the deployment's run form
     repository_uri: SkipJsonSchema[str | None] = None,
-    step_runner: Literal["in-process", "work-pool"] | None = None,
-    step_pools: list[str] | None = None,
+    step_runner: Literal["in-process", "work-pool"] | SkipJsonSchema[None] = None,
+    step_pools: list[str] | SkipJsonSchema[None] = None,
 ) -> dict:
     """Run a BayerCLAW workflow file.
 

@@ -22,6 +22,14 @@ def step_tag(name: str) -> str:
     return f"step:{name}"
 
 
+def step_run_name(workflow: str, step: str, first: int | None = None, last: int | None = None) -> str:
+    """A ``run-step`` flow run's name: ``<workflow>:<step>``, for a batch of scatter branches
+    ``<workflow>:<step>[<first>-<last>]``. The parent names the run so when it creates it, and the
+    run's flow computes the same name from its parameters, so the name never changes."""
+    name = f"{workflow}:{step}"
+    return f"{name}[{first:05d}-{last:05d}]" if first is not None and last is not None else name
+
+
 def artifact_key(*parts: str) -> str:
     """An artifact key from free text: lowercase letters, digits and single dashes only."""
     return "-".join(p for p in (_KEY_UNSAFE.sub("-", str(part).lower()).strip("-") for part in parts) if p)

@@ -32,7 +32,7 @@ from typing import Any, Callable, Iterable
 from blocks.repository import join_uri
 from tasks.bclaw.artifacts import step_reports_off
 from tasks.bclaw.context import CONTROL_DIR, RunContext, StepRecord
-from tasks.bclaw.labels import step_tag
+from tasks.bclaw.labels import step_run_name, step_tag
 from tasks.bclaw.scatter.branches import (
     BatchFailed,
     BranchResult,
@@ -235,7 +235,7 @@ def run_step_on_pool(step: Any, ctx: RunContext, prev: dict) -> StepOutcome:
     started = time.monotonic()
     ctx.repo.delete(result_uri(ctx, step.name))
     child = start_child(ChildSpec(deployment, _parameters(runner, ctx, step.name, prev_outputs=dict(prev)),
-                                  flow_run_name=f"{ctx.workflow_name}:{step.name}",
+                                  flow_run_name=step_run_name(ctx.workflow_name, step.name),
                                   job_variables=job_variables(step.compute, declared),
                                   tags=(step_tag(step.name), f"pool:{pool}")))
     try:
@@ -269,7 +269,7 @@ def run_batches_on_pools(step: Any, ctx: RunContext, batches: list[range], paylo
             ctx.repo.delete(batch_result_uri(ctx, step.name, batch[0], batch[-1]))
             child = start_child(ChildSpec(
                 deployments[pool], _parameters(runner, ctx, step.name, branches=[list(p) for p in payload]),
-                flow_run_name=f"{ctx.workflow_name}:{step.name}[{batch[0]:05d}-{batch[-1]:05d}]",
+                flow_run_name=step_run_name(ctx.workflow_name, step.name, batch[0], batch[-1]),
                 tags=(step_tag(step.name), f"pool:{pool}")))
             started[child.id] = (child, batch, pool)
 

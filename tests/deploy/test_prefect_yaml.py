@@ -6,6 +6,8 @@ from __future__ import annotations
 import importlib
 import inspect
 import re
+import shlex
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -56,14 +58,25 @@ def test_prefect_itself_accepts_the_file_and_every_key_is_one_it_knows():
 
 def test_every_deployment_goes_to_the_labflows_process_pool_and_works_in_the_checkout():
     config = _config()
-    assert config["build"][0]["prefect.deployments.steps.run_shell_script"] == {
-        "id": "checkout", "script": "pwd", "stream_output": False}
+    assert config["build"] == [{"deployments.steps.checkout": {"id": "checkout"}}]
     assert config["pull"] == [{"prefect.deployments.steps.set_working_directory":
-                               {"directory": "{{ checkout.stdout }}"}}]
+                               {"directory": "{{ checkout.directory }}"}}]
     for name, deployment in _deployments().items():
         # run-step: steps of parents on "labflows" get their own pool (a waiting parent holds no slot they need)
         assert deployment["work_pool"]["name"] == ("labflows-steps" if name == "run-step" else "labflows"), name
+        # the engine started directly, without Prefect's workspace supervisor process in front of it
+        assert deployment["work_pool"]["job_variables"] == {"command": "{{ checkout.engine_command }}"}, name
         assert "pull" not in deployment and "build" not in deployment, name
+
+
+def test_the_build_step_names_the_checkout_and_an_engine_command_of_this_python(tmp_path, monkeypatch):
+    from deployments.steps import checkout
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(sys, "executable", "/opt/my env/bin/python")  # a space survives the worker's split
+    noted = checkout()
+    assert noted["directory"] == str(tmp_path)
+    assert shlex.split(noted["engine_command"]) == ["/opt/my env/bin/python", "-m", "prefect.engine"]
 
 
 @pytest.mark.parametrize("name, flow_name", [("run-workflow", "run-workflow"), ("run-app", "run-app"),
@@ -86,7 +99,7 @@ def test_run_workflow_offers_the_executor_as_a_choice():
     from tasks.runtime.executors import EXECUTORS
 
     executor = parameter_schema(run_workflow).model_dump()["properties"]["executor"]
-    assert {"enum": ["local", "docker", "podman"], "type": "string"} in executor["anyOf"]
+    assert executor["enum"] == ["local", "docker", "podman"] and executor["type"] == "string"  # one choice field
     assert list(EXECUTORS) == ["local", "docker", "podman"]
 
 

@@ -13,9 +13,9 @@ import contextlib
 import json
 import os
 import re
+import shlex
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -34,6 +34,9 @@ from prefect.client.schemas.filters import (
 )
 from prefect.client.schemas.sorting import ArtifactSort, FlowRunSort
 from prefect.settings import PREFECT_API_URL, temporary_settings
+
+from tests.support.forms import nullable_fields
+from tests.support.ports import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 POOL = "labflows"
@@ -56,7 +59,7 @@ class Stack:
     logs: Path
     checkout: Path  # the fresh copy of the checkout the deployments and the worker run in
 
-    def cli(self, *args: str, timeout: float = 90) -> str:
+    def cli(self, *args: str, timeout: float = 150) -> str:
         """Run a ``prefect`` command against the server from the checkout; its output."""
         result = subprocess.run([*PREFECT, *args], cwd=self.checkout, env=self.env, capture_output=True,
                                 text=True, timeout=timeout)
@@ -88,12 +91,6 @@ class Stack:
         """The end of a process log."""
         path = self.logs / name
         return path.read_text(errors="replace")[-chars:] if path.exists() else "(no log)"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _healthy(url: str) -> bool:
@@ -147,7 +144,7 @@ def stack(tmp_path_factory) -> Iterator[Stack]:
     base = tmp_path_factory.mktemp("e2e")
     logs = base / "logs"
     logs.mkdir()
-    port = _free_port()
+    port = free_port()
     url = f"http://127.0.0.1:{port}/api"
     checkout = _fresh_checkout(base / "checkout")
     # a fresh clone gets its .venv from `make`; the B-Fabric example app runs its scripts from there
@@ -158,8 +155,7 @@ def stack(tmp_path_factory) -> Iterator[Stack]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
     env.update({
         "PYTHONPATH": str(checkout),  # the copy's code, not an editable install's
-        "PREFECT_HOME": str(base / "prefect-home"),  # its own SQLite database
-        "PREFECT_API_URL": url,
+        "PREFECT_HOME": str(base / "prefect-home"),  # its own SQLite database and profile
         "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
         "PREFECT_SERVER_UI_ENABLED": "false",
         # the scheduler stays on (as shipped); its passes come every 5 s instead of 60 s
@@ -169,6 +165,7 @@ def stack(tmp_path_factory) -> Iterator[Stack]:
         "LABFLOWS_HOME": str(base / "labflows-home"),
     })
     with contextlib.ExitStack() as cleanup:
+        # docs/deploy.md step 1 (on loopback and a free port instead of 0.0.0.0:4200)
         server = _start(env, logs, checkout, "server", "server", "start", "--host", "127.0.0.1", "--port", str(port))
         cleanup.callback(_stop, server)
         deadline = time.monotonic() + 90
@@ -177,6 +174,7 @@ def stack(tmp_path_factory) -> Iterator[Stack]:
             assert time.monotonic() < deadline, "prefect server did not answer within 90 s"
             time.sleep(0.3)
         stack = Stack(url, env, logs, checkout)
+        stack.cli("config", "set", f"PREFECT_API_URL={url}")  # every later command finds the server by it
         # docs/deploy.md step 2: the pool of the flows, and the step runner's own pool (run-step)
         stack.cli("work-pool", "create", POOL, "--type", "process")
         stack.cli("work-pool", "create", STEP_POOL, "--type", "process")
@@ -219,8 +217,11 @@ def test_deployments_work_in_the_checkout_with_a_described_form(stack, name):
     assert deployment.work_pool_name == POOL
     assert deployment.pull_steps == [
         {"prefect.deployments.steps.set_working_directory": {"directory": str(stack.checkout)}}]
+    # the worker starts the engine itself with the deploying Python (no workspace supervisor process)
+    assert deployment.job_variables == {"command": shlex.join([sys.executable, "-m", "prefect.engine"])}
     props = deployment.parameter_openapi_schema["properties"]
     assert props and all(p.get("description") for p in props.values()), props
+    assert nullable_fields(deployment.parameter_openapi_schema) == []  # no "str | None" toggles in the form
 
 
 def test_deployed_run_workflow_completes_with_outputs_and_artifacts(stack, tmp_path):
@@ -482,4 +483,6 @@ def test_subpipe_deployments_get_their_own_job_data_and_a_misconfigured_target_o
     assert not (sub / "default-job.json").exists()  # the deployment's default job file stays out
     assert (storage / "e2e/parent/good/copied.txt").read_text() == "child parent-good\n"
     assert not (tmp_path / "elsewhere").exists()
-    assert [(c.parameters["job_file"], c.state.is_completed()) for c in children] == [(None, True)]
+    # named at creation <parent>/<Step>, the name it kept once it ran; "" is "no job file"
+    assert [(c.name, c.parameters["job_file"], c.state.is_completed()) for c in children] == \
+        [(f"{good.name}/sub", "", True)]

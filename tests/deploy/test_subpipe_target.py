@@ -14,9 +14,10 @@ RUN = ChildRun(step_name="sub", workflow="run-workflow/launcher-tests", job={"id
 
 
 def test_child_parameters_override_the_deployments_job_file_name_and_repository():
-    assert child_parameters(RUN) == {
+    # "" is run_workflow's "not given"; a null would fail the deployment's parameter schema
+    assert child_parameters(RUN, "qc:job/sub") == {
         "job": {"id": "c1"}, "repository_uri": "s3://b/parent/p1/sub", "storage": "/data/storage",
-        "job_file": None, "run_name": None, "repository_block": None}
+        "job_file": "", "run_name": "qc:job/sub", "repository_block": ""}
 
 
 def test_a_target_without_a_default_workflow_is_one_line_naming_deployment_and_parameter(workflow_deployment):
