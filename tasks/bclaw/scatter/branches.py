@@ -13,6 +13,7 @@ as failed while the step still knows which branches succeeded.
 
 from __future__ import annotations
 
+import json
 import math
 import time
 from dataclasses import dataclass
@@ -32,6 +33,7 @@ from tasks.runtime.progress import ProgressEvent, report
 from tasks.runtime.task_runners import Limiter, hold, map_in_threads
 
 UNBATCHED_UP_TO = 32  # default: up to this many branches, one task run per branch
+_UNREAD = object()  # ScatterPlan: the job is not known yet
 
 
 @dataclass
@@ -118,13 +120,25 @@ class ScatterPlan:
     """
 
     def __init__(self, step: Any, ctx: RunContext, template: dict, handlers: Handlers,
-                 limiter: Limiter | None = None, threads: int = 2):
+                 limiter: Limiter | None = None, threads: int = 2, job: Any = _UNREAD):
         self.step = step  # specs.workflow.model.ScatterStep
         self.ctx = ctx
         self.template = template  # {job_ref, parent, scatter: {}}
         self.handlers = handlers
         self.limiter = limiter
         self.threads = threads
+        self._job = job  # the run's job (what the _JOB_DATA_ named by template[job_ref] holds)
+
+    def job(self) -> Any:
+        """The run's job: as given, else read from ``template[job_ref]`` once for this plan (one
+        batch), not once per branch step. Two threads may both read it first: the same data."""
+        if self._job is _UNREAD:
+            self._job = json.loads(self.ctx.repo.read_text(self.template[JOB_REF])).get("job")
+        return self._job
+
+    def branch_job_data(self, row: dict[str, str]) -> dict:
+        """A branch's job data, as :meth:`RunContext.read_job_data` would read it from its ``_JOB_DATA_``."""
+        return {"parent": self.template["parent"], "scatter": row, "job": self.job()}
 
 
 def run_branch(plan: ScatterPlan, index: int, row: dict[str, str]) -> BranchResult:
@@ -135,6 +149,7 @@ def run_branch(plan: ScatterPlan, index: int, row: dict[str, str]) -> BranchResu
     with hold(plan.limiter):
         try:
             bctx.write_job_data(None, plan.template["parent"], row, job_ref=plan.template[JOB_REF])
+            bctx = bctx.derive(known_job_data=(plan.branch_job_data(row), plan.template[JOB_REF]))
             walk_steps(plan.step.steps, bctx, plan.handlers, records, {})
         except Exception as exc:
             label = branch_label(plan.step.name, index)

@@ -103,12 +103,13 @@ def _collect(future, batch: range) -> list[BranchResult]:
 
 
 def run_branches(step, ctx: RunContext, items: list[dict[str, str]], template: dict,
-                 handlers: Handlers) -> dict[int, BranchResult]:
-    """Map the batch task over the branches and wait for all; results by branch index."""
+                 handlers: Handlers, job: Any) -> dict[int, BranchResult]:
+    """Map the batch task over the branches and wait for all; results by branch index. ``job``
+    (the run's job, already read) travels with the plan: branches read no job data."""
     size = batch_size(len(items), step.batch_size, ctx.options.scatter_batch_size)
     batches = plan_batches(len(items), size)
     plan = ScatterPlan(step, ctx, template, handlers, make_limiter(step.max_concurrency),
-                       threads=min(size, batch_threads()))
+                       threads=min(size, batch_threads()), job=job)
     labels = [branch_label(step.name, b[0], b[-1]) for b in batches]
     payloads = [[(i, items[i]) for i in b] for b in batches]
     run_logger().info("%s: %d branches in %d task runs", step.name, len(items), len(batches))
@@ -173,7 +174,7 @@ def run_scatter_step(step, ctx: RunContext, prev: dict, *, handlers: Handlers) -
     items = scatter_items(expanded)
     ctx.repo.write_text(join_uri(scatter_uri, "items.csv"), items_csv(list(expanded), items))
 
-    results = run_branches(step, ctx, items, template, handlers)
+    results = run_branches(step, ctx, items, template, handlers, job_data.get("job"))
     failed = sorted((r for r in results.values() if r.status == "failed"), key=lambda r: r.index)
     gathered = gather(step.name, outputs, ctx)
     create_table_artifact(branch_table(items, results, gathered),
