@@ -34,6 +34,7 @@ from tasks.bclaw.labels import artifact_key, step_tag
 from tasks.bclaw.scatter.branches import (
     BatchFailed,
     BranchResult,
+    BranchRows,
     ScatterPlan,
     batch_size,
     branch_label,
@@ -111,7 +112,7 @@ def run_branches(step, ctx: RunContext, items: list[dict[str, str]], template: d
     plan = ScatterPlan(step, ctx, template, handlers, make_limiter(step.max_concurrency),
                        threads=min(size, batch_threads()), job=job)
     labels = [branch_label(step.name, b[0], b[-1]) for b in batches]
-    payloads = [[(i, items[i]) for i in b] for b in batches]
+    payloads = [[(i, items[i]) for i in b] for b in batches]  # (run_batches_on_pools sends them as JSON)
     run_logger().info("%s: %d branches in %d task runs", step.name, len(items), len(batches))
     progress = Progress(ctx.workflow_name, step.name, len(items))
     results: dict[int, BranchResult] = {}
@@ -128,7 +129,7 @@ def run_branches(step, ctx: RunContext, items: list[dict[str, str]], template: d
     elif batches:
         with task_resources(f"step {step.name}", branch_resources(step)):  # Dask: only on workers that have them
             futures = scatter_batch.with_options(name=step.name, tags={step_tag(step.name)}).map(
-                labels, payloads, unmapped(plan))
+                labels, [BranchRows(p) for p in payloads], unmapped(plan))
         batch_of = {f.task_run_id: b for f, b in zip(futures, batches)}
         for future in as_completed(list(futures)):
             finished(_collect(future, batch_of[future.task_run_id]))
