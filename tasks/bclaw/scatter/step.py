@@ -6,7 +6,8 @@ The step, in order (BayerCLAW's scatter, map and gather states):
    the step's inputs as full URIs and its output file names; ``job_ref`` = the ``_JOB_DATA_`` that
    holds the job, which is stored once per run, not copied into every branch) and ``items.csv`` (one row per branch,
    the Cartesian product of the expanded ``scatter`` values, :mod:`tasks.bclaw.scatter.expand`);
-2. map :func:`tasks.bclaw.scatter.branches.scatter_batch` over batches of branches (one branch per task
+2. map :func:`tasks.bclaw.scatter.branches.scatter_batch` over batches of branches (the plan carries the
+   run's job, so branches read no job data; one branch per task
    run up to 32 branches, then about √N task runs of about √N branches; ``batch_size`` /
    ``Options.scatter_batch_size`` override), at most ``max_concurrency`` branches at once;
 3. wait for every batch, updating a progress artifact as they finish, and count failed branches:
