@@ -13,20 +13,26 @@ app            3-chunk B-Fabric app (each process 1 s)     bfabric-app-runner 0.
 scatter200     scatter of 200 (``sha256sum`` per item)     Snakemake ``--cores 2``       <= 1x
 scatter1000    scatter of 1,000                            Snakemake ``--cores 2``       <= 0.25x
 scatter10000   scatter of 10,000                           ``xargs -P2``                 <= 8x
+scatter100000  scatter of 100,000: wall, peak memory of     (none)                        <= 300 s,
+               the process tree with the local server,                                   < 1 GB,
+               Prefect database growth                                                   < 50 MB
 fail           a failing one-step run (exit 3, no retry)   the same run succeeding       <= 2x
 idle           CPU s used in 5 s by processes labflows     (nothing)                     <= 0.05 s
                left running after the rows above (once
                the server hibernated, 15 s after a run)
 =============  ==========================================  ============================  ========
 
-Times are medians of ``--repeat`` runs (default 3; scatter rows run once). The anchors are installed
+Times are medians of ``--repeat`` runs (default 3; scatter rows run once). The scatter rows run in
+a Prefect home where one small scatter already ran (the local server started, the database made):
+the everyday run, not the first one (that is ``hello-first``). ``scatter100000`` is stopped after
+``--limit-100k`` seconds (default 600) and then reports how many branches were done. The anchors are installed
 by this script into their own virtual environments under ``.labflows/bench/`` (Snakemake from PyPI,
 bfabric-app-runner 0.9.1 with Python 3.12 and 3.13 from pyenv), never by ``make test``. Both app runs
 talk to one B-Fabric stand-in (``standin/``) started here, each on its own workunits. The scatter
 rows reuse ``bench/scatter.py``, the app reuses ``bench/chunks.py``'s app.
 
     .venv/bin/python bench/compare.py                   # every row, ~10 min on 2 idle cores
-    .venv/bin/python bench/compare.py --quick           # one run each, no N=10,000
+    .venv/bin/python bench/compare.py --quick           # one run each, no N=10,000 or 100,000
     .venv/bin/python bench/compare.py --rows hello-second,fail
 """
 
@@ -77,6 +83,7 @@ class Row:
     target: float  # the ratio labflows/anchor to stay within (idle: CPU seconds)
     unit: str = "s"
     note: str = ""
+    checks_met: bool = True  # further limits of the row (scatter100000: memory, database)
 
     @property
     def ratio(self) -> float | None:
@@ -85,7 +92,7 @@ class Row:
     @property
     def met(self) -> bool:
         value = self.ratio if self.anchor is not None else self.labflows
-        return value is not None and value <= self.target
+        return value is not None and value <= self.target and self.checks_met
 
 
 # ---- anchors, in their own virtual environments --------------------------------------------------
@@ -142,6 +149,7 @@ class Bench:
         self.base_env = env
         self.homes: dict[str, dict[str, str]] = {}
         self.env = self.labflows_env("main")
+        self.warmed = False
 
     def labflows_env(self, name: str) -> dict[str, str]:
         """An environment with its own Prefect and labflows homes under the scratch home."""
@@ -161,6 +169,14 @@ class Bench:
         """``labflows server stop`` in the home of ``env``."""
         subprocess.run([sys.executable, "-m", "flows.run", "server", "stop"], cwd=ROOT, env=env,
                        capture_output=True, timeout=120)
+
+    def warm(self) -> None:
+        """One small scatter in the main home, once: its local server runs and its database exists."""
+        if not self.warmed:
+            work = self.fresh("warm-")
+            scatter_bench.make_input(work / "in", 2)
+            scatter_bench.run_labflows(work / "in", 2, self.env, [])
+            self.warmed = True
 
     def labflows(self, args: list[str], env: dict[str, str] | None = None, expect: int = 0) -> float:
         """Wall seconds of ``python -m flows.run ARGS``."""
@@ -242,6 +258,7 @@ def app_row(b: Bench) -> Row:
 
 def scatter_row(b: Bench, n: int) -> Row:
     """A scatter of ``n`` (bench/scatter.py's workflow) against Snakemake (n <= 1000) or xargs -P2."""
+    b.warm()
     lab_dir, anchor_dir = b.home / f"scatter-{n}", b.home / f"scatter-anchor-{n}"
     scatter_bench.make_input(lab_dir, n)
     scatter_bench.make_input(anchor_dir, n)
@@ -254,6 +271,44 @@ def scatter_row(b: Bench, n: int) -> Row:
                    note=f"vs Snakemake --cores 2; peak {lab.peak_rss_mb:.0f} MB")
     anchor = scatter_bench.run_baseline(anchor_dir, b.base_env)
     return Row(f"scatter{n}", lab.wall_s, anchor.wall_s, 8.0, note=f"vs xargs -P2; peak {lab.peak_rss_mb:.0f} MB")
+
+
+BIG_N = 100_000
+BIG_LIMITS = {"wall_s": 300.0, "peak_mb": 1024.0, "db_mb": 50.0}
+
+
+def prefect_db_bytes(env: dict[str, str]) -> int:
+    """Size of the Prefect home's SQLite database (with its write-ahead log)."""
+    home = Path(env["PREFECT_HOME"])
+    return sum(p.stat().st_size for p in home.glob("prefect.db*") if p.is_file())
+
+
+def local_server_pids(env: dict[str, str]) -> list[int]:
+    """The pid of the home's local server (detached, so not in the command's process tree)."""
+    try:
+        pid = json.loads((Path(env["PREFECT_HOME"]) / "labflows-server.json").read_text()).get("pid")
+    except (OSError, ValueError):
+        return []
+    return [pid] if isinstance(pid, int) and Path(f"/proc/{pid}").exists() else []
+
+
+def scatter_big_row(b: Bench, time_limit_s: float) -> Row:
+    """A scatter of :data:`BIG_N` on one machine: wall, peak memory of the command's process tree
+    plus the local server's, the Prefect database's growth and the storage per branch."""
+    b.warm()
+    work = b.home / f"scatter-{BIG_N}"
+    scatter_bench.make_input(work, BIG_N)
+    db_before = prefect_db_bytes(b.env)
+    lab = scatter_bench.run_labflows(work, BIG_N, b.env, [], also=lambda: local_server_pids(b.env),
+                                     time_limit_s=time_limit_s)
+    db_mb = (prefect_db_bytes(b.env) - db_before) / 2**20
+    done = scatter_bench.branches_done(work, BIG_N)
+    per_branch = scatter_bench.storage_bytes(work) / max(1, done)
+    checks = lab.finished and lab.peak_rss_mb < BIG_LIMITS["peak_mb"] and db_mb < BIG_LIMITS["db_mb"]
+    stopped = "" if lab.finished else f"stopped after {time_limit_s:g} s, "
+    return Row(f"scatter{BIG_N}", lab.wall_s, None, BIG_LIMITS["wall_s"], checks_met=checks,
+               note=f"{stopped}{done} branches done; peak {lab.peak_rss_mb:.0f} MB (< 1024, local server "
+                    f"included); database +{db_mb:.1f} MB (< 50); storage {per_branch:.0f} B per branch")
 
 
 def fail_row(b: Bench) -> Row:
@@ -314,10 +369,12 @@ def idle_row(b: Bench) -> Row:
                note=f"{len(pids)} process(es) left, {IDLE_WINDOW_S:g} s window after the server's hibernation")
 
 
-ROW_NAMES = ["hello-first", "hello-second", "app", "scatter200", "scatter1000", "scatter10000", "fail", "idle"]
+ROW_NAMES = ["hello-first", "hello-second", "app", "scatter200", "scatter1000", "scatter10000",
+             f"scatter{BIG_N}", "fail", "idle"]
+NOT_QUICK = ["scatter10000", f"scatter{BIG_N}"]  # left out of --quick unless named
 
 
-def run_rows(b: Bench, wanted: list[str]) -> list[Row]:
+def run_rows(b: Bench, wanted: list[str], big_limit_s: float = 600.0) -> list[Row]:
     """Every wanted row, in table order, printing each as it is done."""
     rows: list[Row] = []
     pending = set(wanted)
@@ -329,6 +386,8 @@ def run_rows(b: Bench, wanted: list[str]) -> list[Row]:
             pending -= {"hello-first", "hello-second"}
         elif name == "app":
             new = [app_row(b)]
+        elif name == f"scatter{BIG_N}":
+            new = [scatter_big_row(b, big_limit_s)]
         elif name.startswith("scatter"):
             new = [scatter_row(b, int(name.removeprefix("scatter")))]
         elif name == "fail":
@@ -367,7 +426,10 @@ def main(argv: list[str] | None = None) -> int:
     """Run the chosen rows and print the table with the load average."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", default=None, help=f"comma-separated rows (default: all): {','.join(ROW_NAMES)}")
-    parser.add_argument("--quick", action="store_true", help="one run per row and no scatter10000 (unless named)")
+    parser.add_argument("--quick", action="store_true",
+                        help="one run per row and no scatter10000 / scatter100000 (unless named)")
+    parser.add_argument("--limit-100k", type=float, default=600.0,
+                        help="stop scatter100000 after this many seconds and report how far it got (default 600)")
     parser.add_argument("--repeat", type=int, default=3, help="runs per row, median reported (default 3)")
     parser.add_argument("--keep", action="store_true", help="keep the scratch folder")
     args = parser.parse_args(argv)
@@ -376,7 +438,7 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         parser.error(f"unknown rows {', '.join(unknown)} (known: {', '.join(ROW_NAMES)})")
     if args.quick and not args.rows:
-        wanted.remove("scatter10000")
+        wanted = [w for w in wanted if w not in NOT_QUICK]
     repeat = 1 if args.quick else max(1, args.repeat)
 
     home = Path(tempfile.mkdtemp(prefix="labflows-compare-"))
@@ -384,7 +446,7 @@ def main(argv: list[str] | None = None) -> int:
     started = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
     bench = Bench(home, repeat)
     try:
-        rows = run_rows(bench, wanted)  # the idle row measures what the runs left, servers included
+        rows = run_rows(bench, wanted, args.limit_100k)  # the idle row measures what the runs left, servers included
     finally:
         bench.stop_servers()
         if not args.keep:

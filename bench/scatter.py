@@ -25,11 +25,13 @@ import argparse
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -79,10 +81,12 @@ rule hash:
 
 @dataclass
 class Measure:
-    """One timed command: wall seconds and the process tree's peak memory (sum of PSS) in MB."""
+    """One timed command: wall seconds, the process tree's peak memory (sum of PSS) in MB, and
+    whether it finished within its time limit."""
 
     wall_s: float
     peak_rss_mb: float
+    finished: bool = True
 
 
 def _tree_pids(root: int) -> list[int]:
@@ -156,29 +160,46 @@ def _parents(pids: list[int]) -> dict[int, int]:
     return out
 
 
-def measure(argv: list[str], cwd: Path, env: dict[str, str], stdin: str | None = None) -> Measure:
-    """Run ``argv``; wall time and sampled peak tree memory. Exits loudly when the command fails."""
+def measure(argv: list[str], cwd: Path, env: dict[str, str], stdin: str | None = None, *,
+            also: Callable[[], list[int]] | None = None, time_limit_s: float | None = None) -> Measure:
+    """Run ``argv``; wall time and sampled peak tree memory. Exits loudly when the command fails.
+
+    ``also``: more process trees counted with the command's (a detached local server, by pid).
+    ``time_limit_s``: stop the command's process group then, and return ``finished=False``.
+    """
     started = time.perf_counter()
     proc = subprocess.Popen(argv, cwd=cwd, env=env, stdin=subprocess.PIPE if stdin is not None else None,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            start_new_session=time_limit_s is not None)
     peak = 0
     done = threading.Event()
 
     def sample() -> None:
         nonlocal peak
         while not done.is_set():
-            peak = max(peak, _tree_pss_kb(proc.pid))
+            roots = [proc.pid, *(also() if also else [])]
+            peak = max(peak, sum(_tree_pss_kb(pid) for pid in roots))
             done.wait(0.2)
 
     sampler = threading.Thread(target=sample, daemon=True)
     sampler.start()
-    out, _ = proc.communicate(stdin)
+    finished = True
+    try:
+        out, _ = proc.communicate(stdin, timeout=time_limit_s)
+    except subprocess.TimeoutExpired:
+        finished = False
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            out, _ = proc.communicate(timeout=60)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            out, _ = proc.communicate()
     wall = time.perf_counter() - started
     done.set()
     sampler.join()
-    if proc.returncode != 0:
+    if finished and proc.returncode != 0:
         sys.exit(f"failed ({proc.returncode}): {' '.join(argv)}\n{out[-3000:]}")
-    return Measure(wall, peak / 1024)
+    return Measure(wall, peak / 1024, finished)
 
 
 def make_input(work: Path, n: int) -> None:
@@ -195,17 +216,33 @@ def run_baseline(work: Path, env: dict[str, str]) -> Measure:
     return measure(["xargs", "-P2", "-n1", "sh", "-c", script, "item"], work, env, stdin=items)
 
 
-def run_labflows(work: Path, n: int, env: dict[str, str], extra: list[str]) -> Measure:
-    """The scatter workflow through the labflows CLI; checks the manifest lists N hashes."""
+def run_labflows(work: Path, n: int, env: dict[str, str], extra: list[str], **measuring) -> Measure:
+    """The scatter workflow through the labflows CLI; checks the manifest lists N hashes (when it
+    finished). ``measuring``: :func:`measure`'s ``also`` and ``time_limit_s``."""
     (work / "wf.yaml").write_text(WORKFLOW)
     (work / "job.json").write_text(f'{{"id": "n{n}", "n": {n}}}')
     argv = [sys.executable, "-m", "flows.run", "workflow", str(work / "wf.yaml"), "--job", str(work / "job.json"),
             "--storage", str(work / "storage"), *extra]
-    m = measure(argv, ROOT, env)
+    m = measure(argv, ROOT, env, **measuring)
+    if not m.finished:
+        return m
     manifest = json.loads((work / f"storage/bench/scatter/n{n}/hash_all_manifest.json").read_text())
     if len(manifest["hash"]) != n:
         sys.exit(f"labflows: manifest lists {len(manifest['hash'])} hashes, expected {n}")
     return m
+
+
+def branches_done(work: Path, n: int) -> int:
+    """How many branches of :func:`run_labflows`' scatter have their output (also of a stopped run)."""
+    step = work / f"storage/bench/scatter/n{n}/hash_all"
+    if not step.is_dir():
+        return 0
+    return sum(1 for entry in os.scandir(step) if entry.is_dir() and os.path.exists(f"{entry.path}/hash.txt"))
+
+
+def storage_bytes(work: Path) -> int:
+    """Bytes of every file under :func:`run_labflows`' storage folder (side files included)."""
+    return sum(os.path.getsize(f"{d}/{name}") for d, _, names in os.walk(work / "storage") for name in names)
 
 
 def snakemake_exe(env: dict[str, str]) -> str | None:

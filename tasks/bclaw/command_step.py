@@ -10,6 +10,7 @@ Retries: which failures get another attempt is :func:`worth_retrying`'s rule (RE
 from __future__ import annotations
 
 import json
+import logging
 import shutil
 import time
 from dataclasses import dataclass, field
@@ -45,7 +46,7 @@ from tasks.bclaw.substitution import (
 from tasks.bclaw.workspaces import keep_workspace, new_workspace
 from tasks.runtime.executors import ExecutorUnavailable, get_executor
 from tasks.runtime.failures import ExpectedFailure
-from tasks.runtime.logs import log_size, run_logger, tail_lines
+from tasks.runtime.logs import console_verbosity, log_size, run_logger, tail_lines
 
 
 class CommandFailed(ExpectedFailure, RuntimeError):
@@ -100,6 +101,16 @@ def should_skip(step, ctx: RunContext) -> bool:
     return False
 
 
+def output_to_run_log(ctx: RunContext) -> bool:
+    """Whether a step's command output goes to the run log (the Prefect UI) besides its log file.
+
+    Not for scatter branches at the default verbosity: thousands of branches would make thousands
+    of run log records (API calls, database rows); their log files keep every line, and a failed
+    branch's error names its log file and ends with its last lines. ``-v`` sends them too.
+    """
+    return ctx.branch_idx == "main" or console_verbosity() >= 1
+
+
 def auto_inputs(outputs: dict[str, _Output]) -> dict[str, str]:
     """What the next step gets as inputs when it lists none: each output's name, or dest+name."""
     return {sym: (o.dest + basename(o.name)) if o.dest else o.name for sym, o in outputs.items()}
@@ -111,8 +122,9 @@ def run_command_step(step, ctx: RunContext, prev_outputs: dict[str, str] | None 
     logger = run_logger()
     started = time.monotonic()
     name = display_name or step.name
+    to_run_log = output_to_run_log(ctx)
     if should_skip(step, ctx):
-        logger.info("%s: skipped (already done)", name)
+        logger.log(logging.INFO if to_run_log else logging.DEBUG, "%s: skipped (already done)", name)
         outputs = {s: _Output(o.name, o.dest, dict(o.s3_tags)) for s, o in step.outputs.items()}
         return StepResult(StepRecord(name, "skipped", 0.0, []), auto_inputs(outputs))
 
@@ -162,7 +174,7 @@ def run_command_step(step, ctx: RunContext, prev_outputs: dict[str, str] | None 
         }
         shell = step.compute.shell or ctx.options.shell
         run = CommandRun(script.text, workspace, shell, env, image, step.compute.cpus,
-                         step.compute.memory, step.compute.gpu, log_file, step.timeout)
+                         step.compute.memory, step.compute.gpu, log_file, step.timeout, to_run_log)
         if step.image.auth:  # +auth: registry login with a Prefect Secret block
             login_for_image(image, step.image.auth, ctx.executor)
         code, log_start = 1, log_size(log_file)  # a retry appends: its error shows its own lines

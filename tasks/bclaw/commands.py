@@ -31,6 +31,7 @@ class CommandRun:
     gpu: int | str = 0
     log_file: Path | None = None
     timeout_s: int | None = None
+    to_run_log: bool = True  # False: the output goes to log_file only (scatter branches)
 
 
 def write_script(run: CommandRun) -> Path:
@@ -70,7 +71,7 @@ def invocation(run: CommandRun, script: Path, executor: str = "local") -> Invoca
         argv=[*shell_argv(run.shell, executor), str(script)], cwd=ws, env=dict(run.env), image=run.image,
         mounts=[Mount(ws, ws)], workdir=ws, entrypoint="", init=True,
         cpus=run.cpus, memory_mib=run.memory_mib, gpu=run.gpu,
-        log_file=run.log_file, timeout_s=run.timeout_s)
+        log_file=run.log_file, timeout_s=run.timeout_s, to_run_log=run.to_run_log)
 
 
 def run_commands(run: CommandRun, executor: str = "local") -> int:

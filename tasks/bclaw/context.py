@@ -46,6 +46,9 @@ class RunContext:
     execution_id: str = ""
     workflow_dir: Path = field(default_factory=Path.cwd)
     step_runner: Any = None  # tasks.bclaw.step_runner.WorkPoolRunner: steps go to work pools
+    #: ``(job data, URI of the _JOB_DATA_ holding the job)`` of this repository, when the process
+    #: already knows them (a scatter branch it just wrote): read without touching the repository
+    known_job_data: tuple[dict, str] | None = field(default=None, repr=False, compare=False)
 
     def uri(self, *parts: str) -> str:
         """A URI inside this run's repository."""
@@ -65,7 +68,11 @@ class RunContext:
 
     def read_job_data_and_source(self) -> tuple[dict, str]:
         """:meth:`read_job_data`, and the URI of the ``_JOB_DATA_`` that holds the job (this
-        repository's own, or the one it refers to), from one read."""
+        repository's own, or the one it refers to), from one read; none when
+        :attr:`known_job_data` holds them."""
+        if self.known_job_data is not None:
+            data, source = self.known_job_data
+            return dict(data), source  # a copy of the top level: callers may add keys
         source = self.uri(JOB_DATA)
         data = json.loads(self.repo.read_text(source))
         ref = data.pop(JOB_REF, None)
@@ -83,5 +90,8 @@ class RunContext:
         self.repo.write_text(self.uri(JOB_DATA), json.dumps(data, indent=2))
 
     def derive(self, **changes) -> "RunContext":
-        """A copy with some fields changed (a branch's repository, a subpipe's)."""
+        """A copy with some fields changed (a branch's repository, a subpipe's); another
+        repository forgets :attr:`known_job_data` (it has a ``_JOB_DATA_`` of its own)."""
+        if "repo_uri" in changes and "known_job_data" not in changes:
+            changes["known_job_data"] = None
         return replace(self, **changes)

@@ -102,6 +102,14 @@ class ConsoleFilter(logging.Filter):
         return record.levelno >= logging.WARNING
 
 
+def console_verbosity() -> int:
+    """The command line's verbosity (``-v`` count, :data:`VERBOSITY_ENV`); 0 when not set."""
+    try:
+        return max(0, int(os.environ.get(VERBOSITY_ENV, "0")))
+    except ValueError:
+        return 0
+
+
 def apply_log_settings() -> None:
     """Quiet expected failures and, when the command line set :data:`VERBOSITY_ENV`, filter this
     process's Prefect console to it (the flow's process and Dask's worker processes alike).

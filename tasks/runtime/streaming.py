@@ -74,6 +74,35 @@ def run_streaming(
             sink.close()
 
 
+def run_to_file(
+    argv: Sequence[str],
+    *,
+    log_file: Path,
+    cwd: str | Path | None = None,
+    env: Mapping[str, str] | None = None,
+    timeout_s: float | None = None,
+) -> int:
+    """Run ``argv`` (no shell) with its output appended to ``log_file`` only; return the exit code.
+
+    What :func:`run_streaming` does without the run log: the child writes straight into the file
+    (no pipe, no line read in Python, no log record per line), for the thousands of commands of a
+    scatter whose branches keep their output in log files. Same process group handling; after
+    ``timeout_s`` seconds the tree is stopped and :class:`CommandTimeout` raised.
+    """
+    with open(log_file, "ab") as sink:
+        proc = subprocess.Popen(list(argv), cwd=cwd, env=dict(env) if env is not None else None,
+                                stdout=sink, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                start_new_session=True)
+    try:
+        return proc.wait(timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        terminate_group(proc)
+        raise CommandTimeout(f"timed out after {timeout_s:g} s: {' '.join(argv)}") from None
+    except BaseException:
+        terminate_group(proc)
+        raise
+
+
 def terminate_group(proc: subprocess.Popen, grace_s: float = 5.0) -> None:
     """Stop a child started by :func:`run_streaming` and everything it started."""
     if proc.poll() is not None:

@@ -24,6 +24,7 @@ from __future__ import annotations
 import contextvars
 import functools
 import os
+import sys
 import threading
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -135,12 +136,14 @@ def make_task_runner(spec: str | None = None) -> TaskRunner:
 
 
 def is_dask_runner(runner: Any) -> bool:
-    """True for prefect-dask's DaskTaskRunner (and subclasses)."""
-    try:
-        from prefect_dask import DaskTaskRunner
-    except ImportError:  # pragma: no cover - prefect-dask is a dependency
-        return False
-    return isinstance(runner, DaskTaskRunner)
+    """True for prefect-dask's DaskTaskRunner (and subclasses).
+
+    Never imports Dask: a Dask runner exists only once ``prefect_dask`` is imported, and the
+    import costs a thread-runner run a second or more (every scatter step asks).
+    """
+    module = sys.modules.get("prefect_dask")
+    runner_class = getattr(module, "DaskTaskRunner", None)
+    return runner_class is not None and isinstance(runner, runner_class)
 
 
 def current_task_runner() -> TaskRunner | None:

@@ -6,7 +6,8 @@ The step, in order (BayerCLAW's scatter, map and gather states):
    the step's inputs as full URIs and its output file names; ``job_ref`` = the ``_JOB_DATA_`` that
    holds the job, which is stored once per run, not copied into every branch) and ``items.csv`` (one row per branch,
    the Cartesian product of the expanded ``scatter`` values, :mod:`tasks.bclaw.scatter.expand`);
-2. map :func:`tasks.bclaw.scatter.branches.scatter_batch` over batches of branches (one branch per task
+2. map :func:`tasks.bclaw.scatter.branches.scatter_batch` over batches of branches (the plan carries the
+   run's job, so branches read no job data; one branch per task
    run up to 32 branches, then about √N task runs of about √N branches; ``batch_size`` /
    ``Options.scatter_batch_size`` override), at most ``max_concurrency`` branches at once;
 3. wait for every batch, updating a progress artifact as they finish, and count failed branches:
@@ -34,6 +35,7 @@ from tasks.bclaw.labels import artifact_key, step_tag
 from tasks.bclaw.scatter.branches import (
     BatchFailed,
     BranchResult,
+    BranchRows,
     ScatterPlan,
     batch_size,
     branch_label,
@@ -103,14 +105,15 @@ def _collect(future, batch: range) -> list[BranchResult]:
 
 
 def run_branches(step, ctx: RunContext, items: list[dict[str, str]], template: dict,
-                 handlers: Handlers) -> dict[int, BranchResult]:
-    """Map the batch task over the branches and wait for all; results by branch index."""
+                 handlers: Handlers, job: Any) -> dict[int, BranchResult]:
+    """Map the batch task over the branches and wait for all; results by branch index. ``job``
+    (the run's job, already read) travels with the plan: branches read no job data."""
     size = batch_size(len(items), step.batch_size, ctx.options.scatter_batch_size)
     batches = plan_batches(len(items), size)
     plan = ScatterPlan(step, ctx, template, handlers, make_limiter(step.max_concurrency),
-                       threads=min(size, batch_threads()))
+                       threads=min(size, batch_threads()), job=job)
     labels = [branch_label(step.name, b[0], b[-1]) for b in batches]
-    payloads = [[(i, items[i]) for i in b] for b in batches]
+    payloads = [[(i, items[i]) for i in b] for b in batches]  # (run_batches_on_pools sends them as JSON)
     run_logger().info("%s: %d branches in %d task runs", step.name, len(items), len(batches))
     progress = Progress(ctx.workflow_name, step.name, len(items))
     results: dict[int, BranchResult] = {}
@@ -127,7 +130,7 @@ def run_branches(step, ctx: RunContext, items: list[dict[str, str]], template: d
     elif batches:
         with task_resources(f"step {step.name}", branch_resources(step)):  # Dask: only on workers that have them
             futures = scatter_batch.with_options(name=step.name, tags={step_tag(step.name)}).map(
-                labels, payloads, unmapped(plan))
+                labels, [BranchRows(p) for p in payloads], unmapped(plan))
         batch_of = {f.task_run_id: b for f, b in zip(futures, batches)}
         for future in as_completed(list(futures)):
             finished(_collect(future, batch_of[future.task_run_id]))
@@ -173,7 +176,7 @@ def run_scatter_step(step, ctx: RunContext, prev: dict, *, handlers: Handlers) -
     items = scatter_items(expanded)
     ctx.repo.write_text(join_uri(scatter_uri, "items.csv"), items_csv(list(expanded), items))
 
-    results = run_branches(step, ctx, items, template, handlers)
+    results = run_branches(step, ctx, items, template, handlers, job_data.get("job"))
     failed = sorted((r for r in results.values() if r.status == "failed"), key=lambda r: r.index)
     gathered = gather(step.name, outputs, ctx)
     create_table_artifact(branch_table(items, results, gathered),

@@ -8,7 +8,7 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tasks.runtime.streaming import run_streaming
+from tasks.runtime.streaming import run_streaming, run_to_file
 
 
 class ExecutorUnavailable(RuntimeError):
@@ -48,6 +48,8 @@ class Invocation:
         name: The container's name; None lets the executor pick a fresh one when it runs.
         engine_args: Further ``<engine> run`` options, just before the image.
         log_file, timeout_s, prefix: As :func:`tasks.runtime.streaming.run_streaming` takes them.
+        to_run_log: Each output line also goes to the run log (the Prefect UI); False with a
+            ``log_file``: the output goes to the file only (:func:`tasks.runtime.streaming.run_to_file`).
     """
 
     argv: list[str]
@@ -67,6 +69,7 @@ class Invocation:
     log_file: Path | None = None
     timeout_s: float | None = None
     prefix: str = ""
+    to_run_log: bool = True
 
 
 class Executor(ABC):
@@ -107,5 +110,7 @@ class Executor(ABC):
             tasks.runtime.streaming.CommandTimeout: ``inv.timeout_s`` passed.
         """
         env = {**os.environ, **inv.env}
+        if not inv.to_run_log and inv.log_file is not None:
+            return run_to_file(self.argv(inv), log_file=inv.log_file, cwd=inv.cwd, env=env, timeout_s=inv.timeout_s)
         return run_streaming(self.argv(inv), cwd=inv.cwd, env=env, log_file=inv.log_file,
                              prefix=inv.prefix, timeout_s=inv.timeout_s)

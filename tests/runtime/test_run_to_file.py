@@ -1,0 +1,50 @@
+"""run_to_file: a child's output appended to a file (no run log), its exit code, its timeout."""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+
+import pytest
+
+from tasks.runtime.streaming import CommandTimeout, run_to_file
+
+SPAWNS_AND_SLEEPS = ("import os, subprocess, sys, time\n"
+                     "child = subprocess.Popen(['sleep', '60'])\n"
+                     "open(sys.argv[1], 'w').write(str(child.pid))\n"
+                     "time.sleep(60)\n")
+
+
+def test_output_is_appended_to_the_file_in_order_and_the_code_returned(tmp_path):
+    log = tmp_path / "step.log"
+    log.write_text("earlier attempt\n")
+    code = run_to_file(["sh", "-c", "echo out; echo err >&2; echo out2; exit 4"], log_file=log, cwd=tmp_path)
+    assert code == 4
+    assert log.read_text() == "earlier attempt\nout\nerr\nout2\n"
+
+
+def test_the_environment_and_folder_are_the_childs(tmp_path):
+    log = tmp_path / "step.log"
+    assert run_to_file(["sh", "-c", 'echo "$GREETING $(pwd)"'], log_file=log, cwd=tmp_path,
+                       env={**os.environ, "GREETING": "hi"}) == 0
+    assert log.read_text() == f"hi {tmp_path}\n"
+
+
+def test_a_timeout_stops_the_whole_process_group(tmp_path):
+    log, pid_file = tmp_path / "step.log", tmp_path / "grandchild.pid"
+    with pytest.raises(CommandTimeout, match="timed out after 1 s"):
+        run_to_file([sys.executable, "-c", SPAWNS_AND_SLEEPS, str(pid_file)], log_file=log, cwd=tmp_path,
+                    timeout_s=1)
+    grandchild = int(pid_file.read_text())
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:  # the group got SIGTERM: the grandchild is gone (or a zombie)
+        try:
+            with open(f"/proc/{grandchild}/stat") as f:
+                if f.read().rsplit(")", 1)[1].split()[0] == "Z":
+                    break
+        except FileNotFoundError:
+            break
+        time.sleep(0.05)
+    else:
+        pytest.fail(f"grandchild {grandchild} still runs after the timeout")
