@@ -56,6 +56,8 @@ def test_full_run_registers_every_chunk_and_a_second_run_duplicates_nothing(app_
     summary = state.result()
     assert summary["chunks"] == SAMPLES and summary["app_version"] == "1.0.0"
     assert app_env.statuses() == ["processing", "available"]
+    # the output storage is read for the definition and once for all 4 chunks' registration (not per chunk)
+    assert app_env.reads_of("storage", id=3) == 2
     assert app_env.server.rows("workunit")[0]["status"] == "available"
     # one resource per chunk, on the output storage, with the copied file's checksum
     resources = app_env.rows_of("resource")
