@@ -9,9 +9,9 @@ share one client, as the task runs of a synchronous flow do; tasks mapped over a
 inherit it with the rest of the context.
 
 ``drop_tag_prefixes`` keeps tags the caller put around the flow run (the command line's
-``workunit:<id>``) away from the work's task runs: the flow run keeps them. Prefect checks the concurrency limits of every
-tag of every task run with a request through its event-loop thread, which costs more than the
-shortest task runs take.
+``workunit:<id>``) away from the work's task runs: the flow run keeps them. Prefect checks the
+concurrency limits of every tag of every task run with a request through its event-loop thread,
+which costs more than the shortest task runs take.
 """
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""The worker thread of an async flow (tasks.runtime.flow_thread) and tags on a started flow run, on a real Prefect server."""
+"""The worker thread of an async flow (tasks.runtime.flow_thread) and tags on a started flow run,
+on a real Prefect server."""
 
 from __future__ import annotations
 
