@@ -13,8 +13,10 @@ Chunks are mapped over a thread pool bounded to ``max_parallel_chunks`` (bfabric
 them one after the other, which is ``max_parallel_chunks=1``).
 
 Both flows are ``async`` (from synchronous code: ``asyncio.run(run_app(...))``); their work runs in
-a worker thread with plain synchronous tasks. An async flow ends as soon as its work does, where a
-synchronous one waits up to a second for its heartbeat thread.
+a worker thread with plain synchronous tasks (:mod:`tasks.runtime.flow_thread`: one API client for
+all of them). An async flow ends as soon as its work does, where a synchronous one waits up to a
+second for its heartbeat thread. The flow run carries the ``workunit:<id>`` tag, its task runs do
+not: Prefect checks every tag of every task run for a concurrency limit, one request each.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ import time
 from pathlib import Path
 from typing import Any, Literal, Sequence
 
-from prefect import flow, tags, unmapped
+from prefect import flow, unmapped
 from prefect.futures import wait
 from prefect.runtime import flow_run
 from prefect.task_runners import ThreadPoolTaskRunner
@@ -54,9 +56,10 @@ from tasks.bfabric.app.tasks import (
     workunit_definition_task,
 )
 from tasks.bfabric.app.workunit import parse_workunit_ref, workunit_id_of
-from tasks.runtime.flow_run_tags import add_flow_run_tags, workunit_tag
 from tasks.bfabric.chunks import ChunksFile
 from tasks.runtime.failures import is_expected
+from tasks.runtime.flow_run_tags import WORKUNIT_TAG_PREFIX, add_flow_run_tags, workunit_tag
+from tasks.runtime.flow_thread import run_in_flow_thread
 from tasks.runtime.logs import run_logger
 from tasks.runtime.progress import ProgressEvent, report
 
@@ -85,10 +88,8 @@ def _workunit_tags(workunit_id: int | None) -> list[str]:
 
 
 def _definition(workunit_ref: int | str, work_dir: str, connection: BfabricConnection) -> WorkunitDefinition:
-    """The workunit definition (task run tagged with the workunit when the reference is an id)."""
-    ref = parse_workunit_ref(workunit_ref)
-    with tags(*_workunit_tags(ref if isinstance(ref, int) else None)):
-        return workunit_definition_task(ref, Path(work_dir).absolute(), connection)
+    """The workunit definition."""
+    return workunit_definition_task(parse_workunit_ref(workunit_ref), Path(work_dir).absolute(), connection)
 
 
 def run_chunks(run: AppRun, chunks: Sequence[Path], steps: Sequence[str], max_parallel_chunks: int,
@@ -195,14 +196,13 @@ def _run_whole_app(app_yml: str, work_dir: str, workunit_ref: int | str, connect
     try:
         definition = _definition(ref, work_dir, connection)
         workunit_id = workunit_id_of(definition)
-        add_flow_run_tags(flow_run.id, *_workunit_tags(workunit_id))  # the run itself, not only its tasks
-        with tags(*_workunit_tags(workunit_id)):
-            if not read_only:
-                status_task(connection, workunit_id, "processing")
-            run = build_app_run(app_yml, work_dir, definition, options, connection)
-            summary = _execute(run, "run-all", None, max_parallel_chunks)
-            if not read_only:
-                status_task(connection, workunit_id, "available")
+        add_flow_run_tags(flow_run.id, *_workunit_tags(workunit_id))  # unless it was created with it
+        if not read_only:
+            status_task(connection, workunit_id, "processing")
+        run = build_app_run(app_yml, work_dir, definition, options, connection)
+        summary = _execute(run, "run-all", None, max_parallel_chunks)
+        if not read_only:
+            status_task(connection, workunit_id, "available")
     except Exception as exc:
         _mark_failed(connection, workunit_id, exc, read_only)
         publish_app_summary(workunit_id, "Failed", time.monotonic() - started, error=exc)
@@ -244,8 +244,9 @@ async def run_app(
         workunit id, app version, work dir, chunk names and the registered entities.
     """
     options = _options(ssh_user, force_storage, force_app_version, read_only, max_parallel_chunks)
-    return await asyncio.to_thread(_run_whole_app, app_yml, work_dir, workunit_ref,
-                                   BfabricConnection(credentials_block), max_parallel_chunks, options)
+    return await asyncio.to_thread(run_in_flow_thread, _run_whole_app, app_yml, work_dir, workunit_ref,
+                                   BfabricConnection(credentials_block), max_parallel_chunks, options,
+                                   drop_tag_prefixes=[WORKUNIT_TAG_PREFIX])
 
 
 def _run_action(action: str, app_yml: str, work_dir: str, workunit_ref: int | str, chunk: str | None,
@@ -262,16 +263,15 @@ def _run_action(action: str, app_yml: str, work_dir: str, workunit_ref: int | st
     if status is not None and not write:
         reason = "--read-only" if options.read_only else "--chunk"
         run_logger().info("workunit status %r not written (%s)", status, reason)
-    with tags(*_workunit_tags(workunit_id)):
-        if write and action == "dispatch":
-            status_task(connection, workunit_id, status)
-        try:
-            summary = _execute(run, action, chunk, max_parallel_chunks, filter)
-        except Exception as exc:
-            publish_app_summary(workunit_id, "Failed", time.monotonic() - started, error=exc)
-            raise
-        if write and action != "dispatch":
-            status_task(connection, workunit_id, status)
+    if write and action == "dispatch":
+        status_task(connection, workunit_id, status)
+    try:
+        summary = _execute(run, action, chunk, max_parallel_chunks, filter)
+    except Exception as exc:
+        publish_app_summary(workunit_id, "Failed", time.monotonic() - started, error=exc)
+        raise
+    if write and action != "dispatch":
+        status_task(connection, workunit_id, status)
     publish_registered(workunit_id, summary["registered"])
     publish_app_summary(workunit_id, "Completed", time.monotonic() - started, summary.pop("chunk_results"))
     summary["status"] = status if write else None
@@ -315,5 +315,6 @@ async def app_action(
     if action not in ACTIONS:
         raise ValueError(f"unknown action {action!r} (expected one of {', '.join(ACTIONS)})")
     options = _options(ssh_user, force_storage, force_app_version, read_only, max_parallel_chunks)
-    return await asyncio.to_thread(_run_action, action, app_yml, work_dir, workunit_ref, chunk,
-                                   BfabricConnection(credentials_block), max_parallel_chunks, options, filter)
+    return await asyncio.to_thread(run_in_flow_thread, _run_action, action, app_yml, work_dir, workunit_ref, chunk,
+                                   BfabricConnection(credentials_block), max_parallel_chunks, options, filter,
+                                   drop_tag_prefixes=[WORKUNIT_TAG_PREFIX])

@@ -14,15 +14,32 @@ from uuid import UUID
 from prefect.client.orchestration import get_client
 
 
+#: What every workunit tag starts with.
+WORKUNIT_TAG_PREFIX = "workunit:"
+
+
 def workunit_tag(workunit_id: int | str) -> str:
     """The tag of every run working on one B-Fabric workunit."""
-    return f"workunit:{workunit_id}"
+    return f"{WORKUNIT_TAG_PREFIX}{workunit_id}"
+
+
+def _tags_in_context(flow_run_id: UUID | str) -> list[str] | None:
+    """The tags of ``flow_run_id`` when it is the flow run this code runs in (no request), else None."""
+    from prefect.context import FlowRunContext
+
+    ctx = FlowRunContext.get()
+    if ctx is None or ctx.flow_run is None or str(ctx.flow_run.id) != str(flow_run_id):
+        return None
+    return list(ctx.flow_run.tags or [])
 
 
 def add_flow_run_tags(flow_run_id: UUID | str | None, *tags: str) -> list[str]:
     """Add tags to an existing flow run (its own tags are kept); returns the new tag list."""
     if not flow_run_id or not tags:
         return []
+    known = _tags_in_context(flow_run_id)
+    if known is not None and set(tags) <= set(known):  # given when the run was created (the command line does)
+        return known
     try:
         with get_client(sync_client=True) as client:
             run = client.read_flow_run(UUID(str(flow_run_id)))

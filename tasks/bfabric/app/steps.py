@@ -33,6 +33,7 @@ from tasks.bfabric.chunks import ChunksFile, workunit_definition_guard, write_ch
 from tasks.bfabric.commands import run_command
 from tasks.bfabric.inputs.prepare import inputs_need_client, prepare_inputs
 from tasks.bfabric.register.outputs import register_outputs, set_workunit_status
+from tasks.bfabric.register.storage import load_storage
 from tasks.runtime.logs import run_logger
 
 __all__ = [
@@ -138,7 +139,16 @@ def register_chunk_outputs(run: AppRun, chunk_dir: Path) -> list[dict[str, Any]]
     with _REGISTER_LOCK:
         return register_outputs(run.connection.client(), outputs, run.definition, ssh_user=run.options.ssh_user,
                                 force_storage=run.options.force_storage,
-                                workflow_template_step_id=run.workflow_template_step_id)
+                                workflow_template_step_id=run.workflow_template_step_id,
+                                storage_loader=lambda: _output_storage(run))
+
+
+def _output_storage(run: AppRun) -> dict[str, Any]:
+    """The storage the run's outputs are copied to, read from B-Fabric once per run (not per chunk)."""
+    storage_id = int(run.definition.registration.storage_id)
+    force = run.options.force_storage
+    return run.connection.once(("storage", storage_id, force),
+                               lambda: load_storage(run.connection.client(), storage_id, force))
 
 
 def write_status(connection: BfabricConnection, workunit_id: int | None, status: str) -> bool:

@@ -12,8 +12,6 @@ import json
 import posixpath
 from typing import TYPE_CHECKING, Any, Iterable
 
-import polars as pl
-
 from tasks.bfabric.inputs.resolved import (
     HttpSource,
     InputNotFoundError,
@@ -23,6 +21,7 @@ from tasks.bfabric.inputs.resolved import (
 from tasks.runtime.logs import run_logger
 
 if TYPE_CHECKING:
+    import polars as pl  # imported where a table is built: most inputs need none
     from bfabric import Bfabric
     from bfabric.entities import Resource
 
@@ -135,6 +134,8 @@ def bearer_token(client: Bfabric | None) -> str | None:
 
 def dataset_frame(client: Bfabric, dataset_id: int) -> pl.DataFrame:
     """A dataset's table (every column as text, in the dataset's column order)."""
+    import polars as pl
+
     dataset = read_entities(client, "dataset", [dataset_id])[dataset_id]
     if not dataset.data_dict.get("attribute"):
         return pl.DataFrame()
@@ -183,6 +184,8 @@ def _flat(entity: Any, prefix: str) -> dict[str, Any]:
 
 def resource_sample_frame(client: Bfabric, resource_ids: list[int]) -> pl.DataFrame:
     """``resource_*`` columns of each resource, left-joined with ``sample_*`` columns of its sample."""
+    import polars as pl
+
     resources = read_entities(client, "resource", resource_ids)
     rows = [_flat(resources[int(i)], "resource_") for i in resource_ids]
     table = pl.DataFrame(rows, infer_schema_length=None, strict=False)

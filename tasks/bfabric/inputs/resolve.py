@@ -16,7 +16,6 @@ import posixpath
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, Sequence, get_args
 
-import polars as pl
 import yaml
 
 from specs.bfabric.inputs import (
@@ -51,6 +50,7 @@ from tasks.bfabric.inputs.resolved import (
 )
 
 if TYPE_CHECKING:
+    import polars as pl  # imported by the dataset inputs that need it: most chunks have none
     from bfabric import Bfabric
 
 __all__ = ["INPUT_HANDLERS", "InputHandler", "needs_client", "resolve_specs"]
@@ -157,6 +157,8 @@ class _BfabricResolver:
         return [ResolvedStaticFile(filename=spec.filename, content=content)]
 
     def resource_dataset(self, spec: BfabricResourceDatasetSpec) -> list[ResolvedInput]:
+        import polars as pl
+
         table = bf.dataset_frame(self.client, spec.id)
         column = _select_column(table, spec.column, spec.id)
         try:

@@ -15,8 +15,6 @@ import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import polars as pl
-
 from tasks.bfabric.register.common import (
     RegistrationError,
     check_policy,
@@ -26,6 +24,7 @@ from tasks.bfabric.register.common import (
 from tasks.runtime.logs import run_logger
 
 if TYPE_CHECKING:
+    import polars as pl  # imported where a table is read: most runs register no dataset
     from bfabric import Bfabric
 
 
@@ -45,6 +44,8 @@ def check_table(spec: Any) -> None:
 
 def read_table(spec: Any) -> pl.DataFrame:
     """The output table of ``spec`` (``format`` csv or parquet; ``separator`` and ``has_header`` for csv)."""
+    import polars as pl
+
     check_table(spec)
     path = Path(spec.local_path)
     if str(getattr(spec, "format", "csv")) == "parquet":
@@ -64,6 +65,8 @@ def column_types(spec: Any) -> list[str] | None:
     """
     if str(getattr(spec, "format", "csv")) == "parquet":
         return None
+    import polars as pl
+
     try:
         typed = pl.read_csv(Path(spec.local_path), separator=str(getattr(spec, "separator", ",")),
                             has_header=bool(getattr(spec, "has_header", True)), infer_schema_length=None)
@@ -76,6 +79,8 @@ def check_invalid_characters(table: pl.DataFrame, invalid_characters: str, what:
     """Raise if any cell contains one of ``invalid_characters`` (each character is forbidden)."""
     if not invalid_characters:
         return
+    import polars as pl
+
     bad = [
         column
         for column in table.columns

@@ -85,12 +85,16 @@ class _Context:
     ssh_user: str | None
     force_storage: str | Path | Mapping[str, Any] | None
     reuse_placeholder: bool  # fill the pending placeholder resource (the first copied file only)
+    storage_loader: Callable[[], Mapping[str, Any]] | None = None
     _storage: dict[str, Any] | None = None
 
     def storage(self) -> dict[str, Any]:
         """The storage files are copied to (read once, on first use)."""
         if self._storage is None:
-            self._storage = load_storage(self.client, int(self.registration.storage_id), self.force_storage)
+            if self.storage_loader is not None:
+                self._storage = dict(self.storage_loader())
+            else:
+                self._storage = load_storage(self.client, int(self.registration.storage_id), self.force_storage)
         return self._storage
 
 
@@ -145,6 +149,7 @@ def register_outputs(
     force_storage: str | Path | Mapping[str, Any] | None = None,
     reuse_default_resource: bool = False,
     workflow_template_step_id: int | None = None,
+    storage_loader: Callable[[], Mapping[str, Any]] | None = None,
 ) -> list[dict[str, Any]]:
     """Register every output of ``outputs_spec`` for the workunit of ``workunit_definition``.
 
@@ -159,6 +164,9 @@ def register_outputs(
         reuse_default_resource: fill in the workunit's single ``pending`` placeholder resource with
             the first new copied file, as app runners before 0.8 did (off by default, like 0.8+).
         workflow_template_step_id: the app's ``bfabric.workflow_template_step_id``, if any.
+        storage_loader: called for the storage to copy to, when a file is copied (default: read
+            it, or ``force_storage``, with :func:`~tasks.bfabric.register.storage.load_storage`);
+            an app run hands every chunk one loader, so the storage is read once per run.
 
     Returns:
         One record per entity touched: ``{"entity_type", "id", "name", "action"}`` with action
@@ -171,7 +179,7 @@ def register_outputs(
     outputs = _outputs(outputs_spec)
     _preflight(outputs, registration)
 
-    ctx = _Context(client, registration, ssh_user, force_storage, reuse_default_resource)
+    ctx = _Context(client, registration, ssh_user, force_storage, reuse_default_resource, storage_loader)
     results = [REGISTRARS[output.type].register(ctx, output) for output in outputs]
 
     if workflow_template_step_id is not None:

@@ -1,6 +1,6 @@
 """Fixtures for the app flow tests: the seeded stand-in on a free port, reached by the real bfabric
 client through ``BFABRICPY_CONFIG_OVERRIDE``, output storage in a temporary folder, and a record of
-every workunit status the stand-in was asked to save."""
+every workunit status the stand-in was asked to save and of every read it answered."""
 
 from __future__ import annotations
 
@@ -28,7 +28,14 @@ class AppEnv:
     work_dir: Path
     storage_dir: Path
     status_saves: list[tuple[int, str]] = field(default_factory=list)
+    reads: list[tuple[str, dict[str, Any]]] = field(default_factory=list)  # (endpoint, query) answered
     app_yml: Path = APP_YML
+
+    def reads_of(self, endpoint: str, **query: Any) -> int:
+        """How many reads of ``endpoint`` asked for (at least) ``query``, e.g. ``reads_of("storage", id=3)``."""
+        def asked(q: dict[str, Any], key: str, value: Any) -> bool:
+            return str(value) in [str(v) for v in (q.get(key) if isinstance(q.get(key), list) else [q.get(key)])]
+        return sum(1 for ep, q in self.reads if ep == endpoint and all(asked(q, k, v) for k, v in query.items()))
 
     def statuses(self, workunit_id: int = 1) -> list[str]:
         """Every status saved for ``workunit_id``, in order."""
@@ -72,5 +79,13 @@ def app_env(standin_server: StandinServer, tmp_path: Path, monkeypatch: pytest.M
                                  if isinstance(i, dict) and "status" in i and "id" in i]
         return rows
 
+    original_read = Service._read
+
+    def recording_read(self: Service, etype: Any, params: dict[str, Any]) -> bytes:
+        query = params.get("query")
+        env.reads.append((etype.endpoint, dict(query) if isinstance(query, dict) else {}))
+        return original_read(self, etype, params)
+
     monkeypatch.setattr(Service, "save", recording_save)
+    monkeypatch.setattr(Service, "_read", recording_read)
     return env
