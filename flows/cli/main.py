@@ -9,9 +9,13 @@ from __future__ import annotations
 
 import os
 import sys
+from typing import TYPE_CHECKING
 
 from flows.cli import warm_client
 from flows.cli.errors import UsageError
+
+if TYPE_CHECKING:
+    import argparse
 
 # Command -> the module that registers it; each module exposes ``register(subparsers)``.
 # Only the module of the command being run is imported, so ``workflow`` never pays for
