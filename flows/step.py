@@ -12,6 +12,7 @@ from blocks.resolve import load_repository
 from flows.subpipes import run_child
 from specs.workflow.model import load_workflow, workflow_name
 from tasks.bclaw.context import RunContext
+from tasks.bclaw.images import with_registry
 from tasks.bclaw.labels import workflow_tag
 from tasks.bclaw.step_kinds import branch_handlers
 from tasks.bclaw.step_runner import run_batch_here, run_step_here
@@ -55,6 +56,7 @@ def run_step(
     execution_id: str = "",
     prev_outputs: dict[str, str] | None = None,
     branches: list[list[Any]] | None = None,
+    image_registry: str | None = None,
 ) -> Any:
     """Run one step of a workflow run that a parent flow sent to this work pool.
 
@@ -69,12 +71,13 @@ def run_step(
         execution_id: the parent's execution id (``BC_EXECUTION_ID``).
         prev_outputs: the auto-inputs the previous step left (a command step).
         branches: ``[index, scatter values]`` of the branches to run (a scatter batch).
+        image_registry: the registry bare image names go to, as the parent's (``--image-registry``).
 
     Returns:
         A command step's record and auto-inputs, or a batch's branch results (also written to
         the repository for the parent).
     """
-    wf = load_workflow(workflow, params)
+    wf = with_registry(load_workflow(workflow, params), image_registry)
     spec = find_step(wf.steps, step)
     kind = "scatter" if branches is not None else "command"
     if spec is None or spec.kind != kind:

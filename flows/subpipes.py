@@ -62,7 +62,8 @@ def run_child(run: ChildRun, *, deployment: bool) -> None:
     from flows.workflow import run_workflow
 
     params = {"job": run.job, "repository_uri": run.repository_uri, **run.repository_params}
-    state = run_workflow(workflow=run.workflow, executor=run.executor, return_state=True, **params)
+    state = run_workflow(workflow=run.workflow, executor=run.executor, image_registry=run.image_registry,
+                         return_state=True, **params)
     if not state.is_completed():
         raise ChildFailed(str(state.result(raise_on_failure=False)))
 

@@ -19,6 +19,7 @@ from specs.workflow.model import Workflow, load_workflow, workflow_name
 from tasks.bclaw.command_step import command_step_task
 from tasks.bclaw.containment import check_job_paths
 from tasks.bclaw.context import RunContext, StepRecord
+from tasks.bclaw.images import with_registry
 from tasks.bclaw.initialize import (
     check_job_references,
     initialize_repository,
@@ -158,6 +159,7 @@ def run_workflow(
     repository_uri: SkipJsonSchema[str | None] = None,
     step_runner: Literal["in-process", "work-pool"] | None = None,
     step_pools: list[str] | None = None,
+    image_registry: str | None = None,
 ) -> dict:
     """Run a BayerCLAW workflow file.
 
@@ -177,12 +179,14 @@ def run_workflow(
             on work pools (default: ``Options.step_runner``, else in this flow's process).
         step_pools: ``QUEUE=POOL[,POOL...]`` (pools of a ``compute.queue_name``) or ``POOL[,POOL...]``
             (pools of steps without one), over ``Options.step_pools`` / ``default_step_pool``.
+        image_registry: registry host that bare image names are rewritten to (BayerCLAW's ECR
+            rewrite), over ``Options.ecr_registry``.
 
     Returns:
         The summary: workflow name, repository URI and one record per step.
     """
     apply_log_settings()
-    wf = load_workflow(workflow, params)
+    wf = with_registry(load_workflow(workflow, params), image_registry)
     if repository_uri is None:
         ui = url_for("flow-run", obj_id=flow_run.id) if flow_run.id else None  # the engine's "View at"
         report(ProgressEvent("run", flow_run.get_name() or wf.name, total=len(wf.steps), detail=ui or ""))

@@ -265,7 +265,9 @@ def batch_result_uri(ctx: RunContext, step_name: str, first: int, last: int) -> 
 def _parameters(runner: WorkPoolRunner, ctx: RunContext, step_name: str, **more: Any) -> dict[str, Any]:
     return {"workflow": runner.workflow_file, "step": step_name, "repository_uri": ctx.repo_uri,
             "params": runner.params, **runner.repository_params, "executor": ctx.executor,
-            "execution_id": ctx.execution_id, **more}
+            "execution_id": ctx.execution_id, **more,
+            # only when set: a run-step deployed before the parameter existed still takes the rest
+            **({"image_registry": ctx.options.ecr_registry} if ctx.options.ecr_registry else {})}
 
 
 def _failure(run: Any) -> str:
