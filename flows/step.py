@@ -17,6 +17,7 @@ from tasks.bclaw.labels import workflow_tag
 from tasks.bclaw.step_kinds import branch_handlers
 from tasks.bclaw.step_runner import run_batch_here, run_step_here
 from tasks.runtime.executors import ExecutorName
+from tasks.runtime.suspension import cancelled_with_parent, resume_parent
 
 
 class UnknownStep(ValueError):
@@ -44,7 +45,9 @@ def _run_name() -> str:
     return f"{name}[{int(branches[0][0]):05d}-{int(branches[-1][0]):05d}]" if branches else name
 
 
-@flow(name="run-step", flow_run_name=_run_name, log_prints=True)
+# when it ends, the run resumes its parent if that suspended while waiting (tasks.runtime.suspension)
+@flow(name="run-step", flow_run_name=_run_name, log_prints=True, on_completion=[resume_parent],
+      on_failure=[resume_parent], on_crashed=[resume_parent], on_cancellation=[resume_parent])
 def run_step(
     workflow: str,
     step: str,
@@ -86,7 +89,7 @@ def run_step(
                      workflow_name=wf.name, options=wf.options,
                      executor=executor or wf.options.executor or "local", execution_id=execution_id,
                      workflow_dir=wf.source.parent)
-    with tags(workflow_tag(wf.name)):
+    with tags(workflow_tag(wf.name)), cancelled_with_parent():
         if branches is not None:
             return run_batch_here(spec, ctx, branches, branch_handlers(run_child))
         return run_step_here(spec, ctx, dict(prev_outputs or {}))

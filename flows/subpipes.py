@@ -71,16 +71,17 @@ def run_child(run: ChildRun, *, deployment: bool) -> None:
 def _run_deployment_child(run: ChildRun) -> None:
     """Start the deployment's flow run and wait for it, not forever.
 
-    The parent keeps its worker slot while it waits, so a child must not need that slot: children
-    go to their own work pool (the child deployment's), with their own workers and limits
-    (docs/scale.md). When no worker starts the child within ``run.start_timeout`` seconds (no
+    A parent that polls keeps its worker slot while it waits, and a parent suspends only once its
+    child has started, so a child must not need that slot: children go to their own work pool (the
+    child deployment's), with their own workers and limits (docs/scale.md). When no worker starts the child within ``run.start_timeout`` seconds (no
     worker, or every slot held by waiting parents) the child is cancelled and the step fails with
     one line; cancelling the parent cancels the child (:mod:`tasks.runtime.child_runs`).
     """
     from tasks.runtime.child_runs import ChildNotStarted, ChildSpec, start_child, wait_for_children
 
     target = check_deployment_target(run.workflow, child_parameters(run))
-    child = start_child(ChildSpec(run.workflow, child_parameters(run), tags=(f"subpipe:{run.step_name}",)))
+    child = start_child(ChildSpec(run.workflow, child_parameters(run), tags=(f"subpipe:{run.step_name}",),
+                                  key=f"subpipe:{run.step_name}"))
     try:
         final = wait_for_children([child], start_timeout=run.start_timeout, poll_s=DEPLOYMENT_POLL_S)[child.id]
     except ChildNotStarted as exc:

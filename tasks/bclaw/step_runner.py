@@ -43,7 +43,13 @@ from tasks.bclaw.scatter.branches import (
     run_command_with_retries,
 )
 from tasks.bclaw.walk import Handlers, StepOutcome
-from tasks.runtime.child_runs import ChildNotStarted, ChildSpec, start_child, wait_for_children
+from tasks.runtime.child_runs import (
+    ChildNotStarted,
+    ChildSpec,
+    current_flow_run_id,
+    start_child,
+    wait_for_children,
+)
 from tasks.runtime.logs import run_logger
 from tasks.runtime.task_runners import batch_threads, map_in_threads
 
@@ -282,20 +288,34 @@ def run_step_on_pool(step: Any, ctx: RunContext, prev: dict) -> StepOutcome:
     deployment = step_deployment(pool, runner.base_deployment)
     run_logger().info("%s: running on work pool %s (%s)", step.name, pool, deployment.name)
     started = time.monotonic()
-    ctx.repo.delete(result_uri(ctx, step.name))
     child = start_child(ChildSpec(deployment.name, _parameters(runner, ctx, step.name, prev_outputs=dict(prev)),
                                   flow_run_name=f"{ctx.workflow_name}:{step.name}",
                                   job_variables=deployment.variables_for(step.compute),
-                                  tags=(step_tag(step.name), f"pool:{pool}")))
+                                  tags=(step_tag(step.name), f"pool:{pool}"), key=step.name))
     try:
         final = wait_for_children([child], start_timeout=runner.start_timeout)[child.id]
     except ChildNotStarted as exc:
         raise StepRunFailed(_no_worker_message(f"step {step.name}", pool, exc)) from None
     if not final.state.is_completed():
         raise StepRunFailed(f"step {step.name}: flow run {final.name} on work pool {pool} ended {_failure(final)}")
-    result = json.loads(ctx.repo.read_text(result_uri(ctx, step.name)))
+    result = _result_of(ctx, result_uri(ctx, step.name), final)
+    if result is None:
+        raise StepRunFailed(f"step {step.name}: flow run {final.name} completed without leaving its result")
     record = StepRecord(**{**result["record"], "duration_s": time.monotonic() - started})
     return StepOutcome([record], result["prev_outputs"])
+
+
+def _result_of(ctx: RunContext, uri: str, run: Any) -> Any | None:
+    """What flow run ``run`` left at ``uri``; None when nothing, or another run's (an earlier one)."""
+    if not ctx.repo.exists(uri):
+        return None
+    kept = json.loads(ctx.repo.read_text(uri))
+    return kept["result"] if kept.get("flow_run_id") == str(run.id) else None
+
+
+def _leave_result(ctx: RunContext, uri: str, result: Any) -> None:
+    """Leave ``result`` at ``uri`` for the parent, with this flow run's id (see :func:`_result_of`)."""
+    ctx.repo.write_text(uri, json.dumps({"flow_run_id": str(current_flow_run_id() or ""), "result": result}))
 
 
 def run_batches_on_pools(step: Any, ctx: RunContext, batches: list[range], payloads: list[list],
@@ -317,19 +337,18 @@ def run_batches_on_pools(step: Any, ctx: RunContext, batches: list[range], paylo
         started: dict[Any, tuple[Any, range, str]] = {}  # run id -> (run, batch, pool)
         for batch, payload in zip(batches[start:start + group], payloads[start:start + group]):
             pool = runner.next_pool(pools)
-            ctx.repo.delete(batch_result_uri(ctx, step.name, batch[0], batch[-1]))
             child = start_child(ChildSpec(
                 deployments[pool].name, _parameters(runner, ctx, step.name, branches=[list(p) for p in payload]),
                 flow_run_name=f"{ctx.workflow_name}:{step.name}[{batch[0]:05d}-{batch[-1]:05d}]",
                 job_variables=deployments[pool].variables_for(compute),
-                tags=(step_tag(step.name), f"pool:{pool}")))
+                tags=(step_tag(step.name), f"pool:{pool}"), key=f"{step.name}[{batch[0]}-{batch[-1]}]"))
             started[child.id] = (child, batch, pool)
 
         def collect(run: Any) -> None:
             batch = started[run.id][1]
-            uri = batch_result_uri(ctx, step.name, batch[0], batch[-1])
-            if ctx.repo.exists(uri):
-                on_batch([BranchResult(**r) for r in json.loads(ctx.repo.read_text(uri))])
+            rows = _result_of(ctx, batch_result_uri(ctx, step.name, batch[0], batch[-1]), run)
+            if rows is not None:
+                on_batch([BranchResult(**r) for r in rows])
             else:
                 on_batch([BranchResult(i, "failed", 0.0, f"flow run {run.name} ended {_failure(run)}")
                           for i in batch])
@@ -347,7 +366,7 @@ def run_step_here(step: Any, ctx: RunContext, prev: dict) -> dict:
     for the parent; returns it."""
     outcome = run_command_with_retries(step, ctx, prev)
     result = {"record": asdict(outcome.records[0]), "prev_outputs": outcome.prev_outputs}
-    ctx.repo.write_text(result_uri(ctx, step.name), json.dumps(result))
+    _leave_result(ctx, result_uri(ctx, step.name), result)
     return result
 
 
@@ -360,7 +379,7 @@ def run_batch_here(step: Any, ctx: RunContext, branches: list[list], handlers: H
         results = map_in_threads(lambda b: run_branch(plan, int(b[0]), dict(b[1])), branches, plan.threads)
     first, last = int(branches[0][0]), int(branches[-1][0])
     rows = [asdict(r) for r in results]
-    ctx.repo.write_text(batch_result_uri(ctx, step.name, first, last), json.dumps(rows))
+    _leave_result(ctx, batch_result_uri(ctx, step.name, first, last), rows)
     if any(r.status == "failed" for r in results):
         raise BatchFailed(f"{step.name}[{first:05d}-{last:05d}]", results)
     return rows
