@@ -16,6 +16,7 @@ from tasks.bclaw.images import with_registry
 from tasks.bclaw.labels import workflow_tag
 from tasks.bclaw.step_kinds import branch_handlers
 from tasks.bclaw.step_runner import run_batch_here, run_step_here
+from tasks.runtime.child_runs import show_state_on_link
 from tasks.runtime.executors import ExecutorName
 from tasks.runtime.suspension import cancelled_with_parent, resume_parent
 
@@ -45,9 +46,13 @@ def _run_name() -> str:
     return f"{name}[{int(branches[0][0]):05d}-{int(branches[-1][0]):05d}]" if branches else name
 
 
-# when it ends, the run resumes its parent if that suspended while waiting (tasks.runtime.suspension)
-@flow(name="run-step", flow_run_name=_run_name, log_prints=True, on_completion=[resume_parent],
-      on_failure=[resume_parent], on_crashed=[resume_parent], on_cancellation=[resume_parent])
+# the run's state shows on its link in the parent; when it ends, it resumes its parent if that
+# suspended while waiting (tasks.runtime.suspension)
+_ENDED = [show_state_on_link, resume_parent]
+
+
+@flow(name="run-step", flow_run_name=_run_name, log_prints=True, on_running=[show_state_on_link],
+      on_completion=_ENDED, on_failure=_ENDED, on_crashed=_ENDED, on_cancellation=_ENDED)
 def run_step(
     workflow: str,
     step: str,

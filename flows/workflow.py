@@ -35,7 +35,7 @@ from tasks.bclaw.step_runner import WorkPoolRunner, run_step_on_pool
 from tasks.bclaw.subpipe import repository_params
 from tasks.bclaw.walk import Handler, Handlers, StepOutcome, walk_steps
 from tasks.bclaw.workspaces import sweep_stale_workspaces
-from tasks.runtime.child_runs import cancel_children
+from tasks.runtime.child_runs import cancel_children, show_state_on_link
 from tasks.runtime.executors import ExecutorName
 from tasks.runtime.flow_run_tags import add_flow_run_tags
 from tasks.runtime.logs import apply_log_settings, run_logger
@@ -151,10 +151,14 @@ def _step_runner(wf: Workflow, repo: Repository, step_runner: str | None,
                                        repository_params=repository_params(repo), step_pools=step_pools)
 
 
-# a subpipe deployment's run resumes its suspended parent when it ends (tasks.runtime.suspension)
+# a subpipe deployment's run shows its state on its link in the parent, and resumes its suspended
+# parent when it ends (tasks.runtime.suspension)
+_ENDED = [show_state_on_link, resume_parent]
+
+
 @flow(name="run-workflow", flow_run_name=_flow_run_name, log_prints=True, task_runner=make_task_runner(),
-      on_cancellation=[_cancel_children, resume_parent], on_completion=[resume_parent],
-      on_failure=[resume_parent], on_crashed=[resume_parent])
+      on_running=[show_state_on_link], on_cancellation=[_cancel_children, *_ENDED], on_completion=_ENDED,
+      on_failure=_ENDED, on_crashed=_ENDED)
 def run_workflow(
     workflow: str,
     job_file: str | None = None,

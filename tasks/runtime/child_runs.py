@@ -77,9 +77,30 @@ def start_child(spec: ChildSpec) -> Any:
 
     parent = current_flow_run_id()
     tags = [*spec.tags, *([parent_tag(parent)] if parent else [])]
+    key = child_key(spec.key) if spec.key and parent else None
+    if key is not None:
+        return _start_keyed(spec, parent, key, tags)
     return run_deployment(name=spec.deployment, parameters=spec.parameters, timeout=0, tags=tags,
-                          flow_run_name=spec.flow_run_name, job_variables=spec.job_variables or None,
-                          idempotency_key=child_key(spec.key) if spec.key else None)
+                          flow_run_name=spec.flow_run_name, job_variables=spec.job_variables or None)
+
+
+def _start_keyed(spec: ChildSpec, parent: UUID, key: str, tags: list[str]) -> Any:
+    """``run_deployment``'s subflow link with ``key`` as the idempotency key of the run *and* the
+    dynamic key of its link task run: a resumed parent, which replays the steps before without
+    starting their children, gets each child's own link back (``run_deployment`` numbers links in
+    call order, which a replay shifts)."""
+    from prefect import Task
+    from prefect.client.orchestration import get_client
+    from prefect.states import Pending, Scheduled
+
+    link = Task(name=spec.deployment, fn=lambda: None)
+    link.task_key = f"labflows.child_runs.{spec.deployment}"
+    with get_client(sync_client=True) as client:
+        deployment = client.read_deployment_by_name(spec.deployment)
+        link_run = client.create_task_run(task=link, flow_run_id=parent, dynamic_key=key, state=Pending())
+        return client.create_flow_run_from_deployment(
+            deployment.id, parameters=spec.parameters, state=Scheduled(), name=spec.flow_run_name, tags=tags,
+            idempotency_key=key, parent_task_run_id=link_run.id, job_variables=spec.job_variables or None)
 
 
 def cancel_runs(runs: Iterable[Any]) -> None:
@@ -158,6 +179,7 @@ def wait_for_children(runs: list[Any], *, start_timeout: float, on_final: Callab
                         pending.pop(run_id)
                         done[run_id] = run
                         progress = time.monotonic()
+                        _show_on_link(client, run, state)  # also the child's hook, which may come later
                         if on_final is not None:
                             on_final(run)
                     elif state is not None and state.type.value in _STARTED:
@@ -177,3 +199,34 @@ def wait_for_children(runs: list[Any], *, start_timeout: float, on_final: Callab
         cancel_runs(pending.values())
         raise
     return done
+
+
+def show_state_on_link(flow: Any, flow_run: Any, state: Any) -> None:
+    """A child's state hook (running, completed, failed, crashed, cancelled): its link task run in
+    the parent (the box the UI shows for the child) takes the same state; Prefect leaves it Pending.
+
+    Only runs of deployments: an in-process subflow's link is the engine's own.
+    """
+    from prefect.client.orchestration import get_client
+
+    with get_client(sync_client=True) as client:
+        _show_on_link(client, flow_run, state)
+
+
+def _show_on_link(client: Any, flow_run: Any, state: Any) -> None:
+    """Set the link task run of ``flow_run`` (a deployment's run linked to a parent) to ``state``'s kind."""
+    from prefect.states import Cancelled, Completed, Crashed, Failed, Running
+
+    link = getattr(flow_run, "parent_task_run_id", None)
+    if link is None or getattr(flow_run, "deployment_id", None) is None or state is None:
+        return
+    make = {"RUNNING": Running, "COMPLETED": Completed, "FAILED": Failed, "CRASHED": Crashed,
+            "CANCELLED": Cancelled, "CANCELLING": Cancelled}.get(state.type.value)
+    if make is None:
+        return
+    try:
+        client.set_task_run_state(link, make(message=state.message), force=True)
+    except Exception:  # noqa: BLE001 - only the picture in the UI; never changes a run's outcome
+        from tasks.runtime.logs import run_logger
+
+        run_logger().warning("could not show flow run %s's state on its parent's task run", flow_run.name)

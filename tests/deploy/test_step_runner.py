@@ -175,6 +175,7 @@ def test_steps_and_scatter_batches_run_on_the_workers_of_the_pools_their_queues_
     children = _runs_tagged("step:two")
     assert [(r.name, r.state.is_completed()) for r in children] == [("queues:two", True)]
     assert f"pool:{pools.b}" in children[0].tags
+    assert _link_state(children[0]) == "Completed"  # the parent's box for the child, not left Pending
 
     fan = repo / "fan"  # batch 0-1 on pool a, batch 2-3 on pool b: spread over both workers
     marks = {i: (fan / f"{i:05d}/mark.txt").read_text().strip() for i in (0, 1, 3)}
@@ -311,6 +312,12 @@ def _state_name(run_id) -> str:
     return run.state.name if run.state else ""
 
 
+def _link_state(child) -> str:
+    """The state name of the child's link task run in its parent (what the UI shows for it)."""
+    with get_client(sync_client=True) as client:
+        return client.read_task_run(child.parent_task_run_id).state.name
+
+
 def _state_names(run_id) -> list[str]:
     with get_client(sync_client=True) as client:
         return [s.name for s in sorted(client.read_flow_run_states(run_id), key=lambda s: s.timestamp)]
@@ -346,6 +353,7 @@ def test_a_deployed_parent_suspends_while_its_step_runs_elsewhere_and_frees_its_
                                                                     "storage": str(tmp_path / "storage")})
     assert _final(other.id, pools).state.is_completed()
     assert _state_name(child.id) == "Running" and _state_name(run.id) == "Suspended"  # still waiting
+    _wait("the child's link task run Running", lambda: _link_state(child) == "Running", pools, 60)
 
     (tmp_path / "GO").touch()
     final = _final(run.id, pools)
@@ -357,6 +365,7 @@ def test_a_deployed_parent_suspends_while_its_step_runs_elsewhere_and_frees_its_
     assert sorted(p.name for p in (repo / "_control_").glob("*.complete")) == \
         ["after.complete", "before.complete", "remote.complete"]
     assert [r.id for r in _runs_tagged(f"labflows.parent:{run.id}")] == [child.id]  # the same child, found again
+    assert _link_state(child) == "Completed"
     names = _state_names(run.id)
     resumed = names[names.index("Suspended"):]  # suspended once, then scheduled and run again to the end
     assert resumed[:2] == ["Suspended", "Resuming"] and "Running" in resumed and resumed[-1] == "Completed", names
@@ -372,3 +381,4 @@ def test_a_failing_step_fails_its_suspended_parent_with_the_steps_one_line_reaso
     assert f"step remote: flow run {child.name} on work pool {pools.b} ended Failed" in message, message
     assert "\n" not in message
     assert (tmp_path / "before-runs.txt").read_text() == "ran\n"
+    assert _link_state(child) == "Failed"
