@@ -73,9 +73,10 @@ def _run_deployment_child(run: ChildRun) -> None:
 
     A parent that polls keeps its worker slot while it waits, and a parent suspends only once its
     child has started, so a child must not need that slot: children go to their own work pool (the
-    child deployment's), with their own workers and limits (docs/scale.md). When no worker starts the child within ``run.start_timeout`` seconds (no
-    worker, or every slot held by waiting parents) the child is cancelled and the step fails with
-    one line; cancelling the parent cancels the child (:mod:`tasks.runtime.child_runs`).
+    child deployment's), with their own workers and limits (docs/scale.md). When no worker starts
+    the child within ``run.start_timeout`` seconds (no worker, or every slot held by waiting
+    parents) the child is cancelled and the step fails with one line; cancelling the parent cancels
+    the child (:mod:`tasks.runtime.child_runs`).
     """
     from tasks.runtime.child_runs import ChildNotStarted, ChildSpec, start_child, wait_for_children
 

@@ -32,7 +32,7 @@ from flows.workflow import run_workflow
 ROOT = Path(__file__).resolve().parents[2]
 PULL = [{"prefect.deployments.steps.set_working_directory": {"directory": str(ROOT)}}]
 
-pytestmark = [pytest.mark.server, pytest.mark.timeout(480)]
+pytestmark = [pytest.mark.server, pytest.mark.timeout(600)]
 
 
 @dataclass
@@ -278,7 +278,7 @@ def test_cancelling_a_parent_cancels_its_running_child(pools, tmp_path):
     with get_client(sync_client=True) as client:
         client.set_flow_run_state(run.id, Cancelling(message="test cancels the parent"), force=True)
     cancelled = _wait("the child cancelled", lambda: next(
-        (r for r in _runs_tagged(tag) if r.id == child.id and r.state.is_cancelled()), None), pools, 120)
+        (r for r in _runs_tagged(tag) if r.id == child.id and r.state.is_cancelled()), None), pools, 240)
     assert cancelled.state.is_cancelled()
     assert _final(run.id, pools).state.is_cancelled()
 
