@@ -12,10 +12,13 @@ from blocks.resolve import load_repository
 from flows.subpipes import run_child
 from specs.workflow.model import load_workflow, workflow_name
 from tasks.bclaw.context import RunContext
+from tasks.bclaw.images import with_registry
 from tasks.bclaw.labels import step_run_name, workflow_tag
 from tasks.bclaw.step_kinds import branch_handlers
 from tasks.bclaw.step_runner import run_batch_here, run_step_here
+from tasks.runtime.child_runs import show_state_on_link
 from tasks.runtime.executors import ExecutorName
+from tasks.runtime.suspension import cancelled_with_parent, resume_parent
 
 
 class UnknownStep(ValueError):
@@ -43,7 +46,13 @@ def _run_name() -> str:
     return step_run_name(workflow_name(params.get("workflow", "workflow")), params.get("step", "?"), *batch)
 
 
-@flow(name="run-step", flow_run_name=_run_name, log_prints=True)
+# the run's state shows on its link in the parent; when it ends, it resumes its parent if that
+# suspended while waiting (tasks.runtime.suspension)
+_ENDED = [show_state_on_link, resume_parent]
+
+
+@flow(name="run-step", flow_run_name=_run_name, log_prints=True, on_running=[show_state_on_link],
+      on_completion=_ENDED, on_failure=_ENDED, on_crashed=_ENDED, on_cancellation=_ENDED)
 def run_step(
     workflow: str,
     step: str,
@@ -55,6 +64,7 @@ def run_step(
     execution_id: str = "",
     prev_outputs: dict[str, str] | None = None,
     branches: list[list[Any]] | None = None,
+    image_registry: str | None = None,
 ) -> Any:
     """Run one step of a workflow run that a parent flow sent to this work pool.
 
@@ -69,12 +79,13 @@ def run_step(
         execution_id: the parent's execution id (``BC_EXECUTION_ID``).
         prev_outputs: the auto-inputs the previous step left (a command step).
         branches: ``[index, scatter values]`` of the branches to run (a scatter batch).
+        image_registry: the registry bare image names go to, as the parent's (``--image-registry``).
 
     Returns:
         A command step's record and auto-inputs, or a batch's branch results (also written to
         the repository for the parent).
     """
-    wf = load_workflow(workflow, params)
+    wf = with_registry(load_workflow(workflow, params), image_registry)
     spec = find_step(wf.steps, step)
     kind = "scatter" if branches is not None else "command"
     if spec is None or spec.kind != kind:
@@ -83,7 +94,7 @@ def run_step(
                      workflow_name=wf.name, options=wf.options,
                      executor=executor or wf.options.executor or "local", execution_id=execution_id,
                      workflow_dir=wf.source.parent)
-    with tags(workflow_tag(wf.name)):
+    with tags(workflow_tag(wf.name)), cancelled_with_parent():
         if branches is not None:
             return run_batch_here(spec, ctx, branches, branch_handlers(run_child))
         return run_step_here(spec, ctx, dict(prev_outputs or {}))

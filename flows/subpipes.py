@@ -75,7 +75,8 @@ def run_child(run: ChildRun, *, deployment: bool) -> None:
 
     params = {"job": run.job, "repository_uri": run.repository_uri, "run_name": child_run_name(run),
               **run.repository_params}
-    state = run_workflow(workflow=run.workflow, executor=run.executor, return_state=True, **params)
+    state = run_workflow(workflow=run.workflow, executor=run.executor, image_registry=run.image_registry,
+                         return_state=True, **params)
     if not state.is_completed():
         raise ChildFailed(str(state.result(raise_on_failure=False)))
 
@@ -83,18 +84,20 @@ def run_child(run: ChildRun, *, deployment: bool) -> None:
 def _run_deployment_child(run: ChildRun) -> None:
     """Start the deployment's flow run and wait for it, not forever.
 
-    The parent keeps its worker slot while it waits, so a child must not need that slot: children
-    go to their own work pool (the child deployment's), with their own workers and limits
-    (docs/scale.md). When no worker starts the child within ``run.start_timeout`` seconds (no
-    worker, or every slot held by waiting parents) the child is cancelled and the step fails with
-    one line; cancelling the parent cancels the child (:mod:`tasks.runtime.child_runs`).
+    A parent that polls keeps its worker slot while it waits, and a parent suspends only once its
+    child has started, so a child must not need that slot: children go to their own work pool (the
+    child deployment's), with their own workers and limits (docs/scale.md). When no worker starts
+    the child within ``run.start_timeout`` seconds (no worker, or every slot held by waiting
+    parents) the child is cancelled and the step fails with one line; cancelling the parent cancels
+    the child (:mod:`tasks.runtime.child_runs`).
     """
     from tasks.runtime.child_runs import ChildNotStarted, ChildSpec, start_child, wait_for_children
 
     name = child_run_name(run)  # given at creation: the UI and the parent's log show it from the start
     parameters = child_parameters(run, name)
     target = check_deployment_target(run.workflow, parameters)
-    child = start_child(ChildSpec(run.workflow, parameters, flow_run_name=name, tags=(f"subpipe:{run.step_name}",)))
+    child = start_child(ChildSpec(run.workflow, parameters, flow_run_name=name, tags=(f"subpipe:{run.step_name}",),
+                                  key=f"subpipe:{run.step_name}"))
     try:
         final = wait_for_children([child], start_timeout=run.start_timeout, poll_s=DEPLOYMENT_POLL_S)[child.id]
     except ChildNotStarted as exc:

@@ -19,6 +19,7 @@ from specs.workflow.model import Workflow, load_workflow, workflow_name
 from tasks.bclaw.command_step import command_step_task
 from tasks.bclaw.containment import check_job_paths
 from tasks.bclaw.context import RunContext, StepRecord
+from tasks.bclaw.images import with_registry
 from tasks.bclaw.initialize import (
     check_job_references,
     initialize_repository,
@@ -26,6 +27,7 @@ from tasks.bclaw.initialize import (
     render_repository,
 )
 from tasks.bclaw.labels import workflow_tag
+from tasks.bclaw.resume_journal import journaled
 from tasks.bclaw.run_lock import repository_lock
 from tasks.bclaw.run_summary import publish_workflow_summary
 from tasks.bclaw.step_kinds import flow_handlers
@@ -33,11 +35,12 @@ from tasks.bclaw.step_runner import WorkPoolRunner, run_step_on_pool
 from tasks.bclaw.subpipe import repository_params
 from tasks.bclaw.walk import Handler, Handlers, StepOutcome, walk_steps
 from tasks.bclaw.workspaces import sweep_stale_workspaces
-from tasks.runtime.child_runs import cancel_children
+from tasks.runtime.child_runs import cancel_children, show_state_on_link
 from tasks.runtime.executors import ExecutorName
 from tasks.runtime.flow_run_tags import add_flow_run_tags
 from tasks.runtime.logs import apply_log_settings, run_logger
 from tasks.runtime.progress import ProgressEvent, report
+from tasks.runtime.suspension import cancelled_with_parent, parent_waiting, resume_parent
 from tasks.runtime.task_runners import make_task_runner
 
 
@@ -90,11 +93,14 @@ def _flow_run_name() -> str:
 
 def run_loaded_workflow(wf: Workflow, job: Any, *, job_file: str | None, repo: Repository,
                         executor: str | None = None, execution_id: str = "",
-                        repository_uri: str | None = None, step_runner: WorkPoolRunner | None = None) -> dict:
+                        repository_uri: str | None = None, step_runner: WorkPoolRunner | None = None,
+                        resumable: bool = False) -> dict:
     """Run an already validated workflow with the given job data; returns the summary.
 
     ``repository_uri`` overrides the workflow's ``Repository`` (a subpipe runs in its parent's
     ``<repo>/<Step>``); with ``step_runner``, command steps and scatter batches go to work pools.
+    ``resumable``: this flow run may suspend while it waits for children, so the outcome of each
+    top-level step is kept and replayed when the run resumes (``execution_id`` is its id).
     """
     repo_uri = repository_uri.rstrip("/") if repository_uri else render_repository(wf.repository, job)
     ctx = RunContext(repo=repo, repo_uri=repo_uri, workflow_name=wf.name, options=wf.options,
@@ -111,6 +117,8 @@ def run_loaded_workflow(wf: Workflow, job: Any, *, job_file: str | None, repo: R
         summary = {"workflow": wf.name, "repository": repo_uri, "steps": records}
         try:
             top = handlers()
+            if resumable:
+                top = {kind: journaled(h, execution_id) for kind, h in top.items()}
             if repository_uri is None:  # a workflow of its own, not a subpipe: show its progress
                 top = {kind: _reporting(h) for kind, h in top.items()}
             walk_steps(wf.steps, ctx, top, records)
@@ -143,8 +151,14 @@ def _step_runner(wf: Workflow, repo: Repository, step_runner: str | None,
                                        repository_params=repository_params(repo), step_pools=step_pools)
 
 
+# a subpipe deployment's run shows its state on its link in the parent, and resumes its suspended
+# parent when it ends (tasks.runtime.suspension)
+_ENDED = [show_state_on_link, resume_parent]
+
+
 @flow(name="run-workflow", flow_run_name=_flow_run_name, log_prints=True, task_runner=make_task_runner(),
-      on_cancellation=[_cancel_children])
+      on_running=[show_state_on_link], on_cancellation=[_cancel_children, *_ENDED], on_completion=_ENDED,
+      on_failure=_ENDED, on_crashed=_ENDED)
 def run_workflow(
     workflow: str,
     job_file: str | SkipJsonSchema[None] = None,
@@ -158,6 +172,7 @@ def run_workflow(
     repository_uri: SkipJsonSchema[str | None] = None,
     step_runner: Literal["in-process", "work-pool"] | SkipJsonSchema[None] = None,
     step_pools: list[str] | SkipJsonSchema[None] = None,
+    image_registry: str | SkipJsonSchema[None] = None,
 ) -> dict:
     """Run a BayerCLAW workflow file.
 
@@ -177,12 +192,14 @@ def run_workflow(
             on work pools (default: ``Options.step_runner``, else in this flow's process).
         step_pools: ``QUEUE=POOL[,POOL...]`` (pools of a ``compute.queue_name``) or ``POOL[,POOL...]``
             (pools of steps without one), over ``Options.step_pools`` / ``default_step_pool``.
+        image_registry: registry host that bare image names are rewritten to (BayerCLAW's ECR
+            rewrite), over ``Options.ecr_registry``.
 
     Returns:
         The summary: workflow name, repository URI and one record per step.
     """
     apply_log_settings()
-    wf = load_workflow(workflow, params)
+    wf = with_registry(load_workflow(workflow, params), image_registry)
     if repository_uri is None:
         ui = url_for("flow-run", obj_id=flow_run.id) if flow_run.id else None  # the engine's "View at"
         report(ProgressEvent("run", flow_run.get_name() or wf.name, total=len(wf.steps), detail=ui or ""))
@@ -192,11 +209,12 @@ def run_workflow(
     tag = workflow_tag(workflow_name(workflow))
     add_flow_run_tags(flow_run.id, tag)
     started = time.monotonic()
-    with tags(tag):
+    with tags(tag), cancelled_with_parent(), parent_waiting(wf.options.parent_wait) as resumable:
         try:
             summary = run_loaded_workflow(wf, job, job_file=job_file, repo=repo, executor=executor,
                                           execution_id=str(flow_run.id or ""), repository_uri=repository_uri,
-                                          step_runner=_step_runner(wf, repo, step_runner, step_pools))
+                                          step_runner=_step_runner(wf, repo, step_runner, step_pools),
+                                          resumable=resumable)
         except WorkflowFailed as exc:
             publish_workflow_summary(exc.summary, "Failed", time.monotonic() - started)
             raise

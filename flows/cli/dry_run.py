@@ -1,7 +1,9 @@
 """``labflows workflow … --dry-run``: the plan of a run, from the spec and the job alone.
 
 Everything that can be known without running a command is shown: the repository, each step's
-inputs and outputs with ``${job.…}`` filled in, scatter values given in the workflow, and which
+inputs and outputs with ``${job.…}`` filled in, the image a command step's container would run
+(when commands run in containers or a registry rewrites names), scatter values given in the
+workflow, and which
 ``skip_on_rerun`` steps a re-run would skip (their completion marker is there). Nothing is
 written; the repository is only read (a saved block is loaded to do so).
 """
@@ -34,14 +36,21 @@ def plan_lines(wf, job: Any, args: argparse.Namespace) -> list[str]:
         where = os.path.relpath(repo.path_of(repo_uri))
     lines = [f"dry run: workflow {wf.name} — repository {where}"]
     data = {"job": job, "parent": {}, "scatter": {}}
+    containers = (args.executor or wf.options.executor or "local") != "local"
+    registry = wf.options.ecr_registry if containers or wf.options.ecr_registry else False
     for number, step in enumerate(wf.steps, start=1):
-        lines += _step_lines(step, data, repo, repo_uri, f"{number}. ", "   ", first=number == 1)
+        lines += _step_lines(step, data, repo, repo_uri, f"{number}. ", "   ", first=number == 1,
+                             registry=registry)
     lines.append(f"{len(wf.steps)} steps; nothing was run or written")
     return lines
 
 
-def _step_lines(step, data: dict, repo, repo_uri: str, head: str, indent: str, *, first: bool) -> list[str]:
+def _step_lines(step, data: dict, repo, repo_uri: str, head: str, indent: str, *, first: bool,
+                registry: str | None | bool) -> list[str]:
+    """One step's lines; ``registry`` is the image registry (None: names as written), or False
+    when images are not shown (commands on the host, no registry)."""
     from tasks.bclaw.context import CONTROL_DIR
+    from tasks.bclaw.images import step_image
     from tasks.bclaw.substitution import job_data_resolver, substitute_all
 
     resolve = job_data_resolver(data)
@@ -58,6 +67,8 @@ def _step_lines(step, data: dict, repo, repo_uri: str, head: str, indent: str, *
     references = getattr(step, "references", None)
     if references:
         lines.append(f"{indent}references: {_pairs(substitute_all(dict(references), resolve))}")
+    if step.kind == "command" and registry is not False:
+        lines.append(f"{indent}image: {step_image(step.image.name, registry, resolve)}")
     for command in getattr(step, "commands", None) or []:  # shown, never run
         lines.append(f"{indent}$ {substitute_all(command, resolve)}")
     scatter = getattr(step, "scatter", None)
@@ -72,7 +83,7 @@ def _step_lines(step, data: dict, repo, repo_uri: str, head: str, indent: str, *
         lines.append(f"{indent}subpipe: {step.subpipe}")
     for number, inner in enumerate(getattr(step, "steps", None) or [], start=1):
         lines += _step_lines(inner, data, repo, repo_uri, f"{indent}{number}. ", indent + "   ",
-                             first=number == 1)
+                             first=number == 1, registry=registry)
     return lines
 
 

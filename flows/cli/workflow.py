@@ -31,6 +31,9 @@ def register(subparsers) -> None:
     p.add_argument("--step-pool", action="append", default=[], metavar="POOLS",
                    help="work pools as QUEUE=POOL[,POOL] (the pools of a compute.queue_name) or POOL[,POOL] "
                         "(for steps naming no queue); repeatable")
+    p.add_argument("--image-registry", metavar="HOST",
+                   help="rewrite image names that name no registry to HOST/NAME (BayerCLAW's ECR rewrite, "
+                        "e.g. 123456789012.dkr.ecr.eu-central-1.amazonaws.com; default: Options.ecr_registry)")
     p.add_argument("-n", "--dry-run", action="store_true",
                    help="check the workflow and job, print the steps that would run with their inputs and "
                         "outputs, run nothing and write nothing")
@@ -82,7 +85,7 @@ def run_command(args: argparse.Namespace) -> int:
         params = parse_param_pairs(args.param)
     except ParamError as exc:
         raise UsageError(str(exc)) from None
-    wf = load_workflow(args.workflow, params)
+    wf = _with_image_registry(load_workflow(args.workflow, params), args.image_registry)
     job = load_job(args.job)  # before the engine (and Prefect) is imported: bad input fails fast
 
     from tasks.bclaw.containment import PathRefused, check_job_paths
@@ -147,7 +150,7 @@ def run_command(args: argparse.Namespace) -> int:
         state = flow_fn(workflow=args.workflow, job_file=args.job, params=params,
                         repository_block=args.repository_block, storage=args.storage,
                         executor=args.executor, step_runner=args.step_runner, step_pools=args.step_pool or None,
-                        return_state=True)
+                        image_registry=args.image_registry, return_state=True)
     local_root = None if args.repository_block else (args.storage or DEFAULT_STORAGE)
     if state.is_completed():
         print(format_summary(state.result(), local_root))
@@ -157,6 +160,19 @@ def run_command(args: argparse.Namespace) -> int:
     if isinstance(exc, WorkflowFailed):
         print(format_summary(exc.summary, local_root))
     return 1
+
+
+def _with_image_registry(wf, registry: str | None):
+    """``wf`` with ``--image-registry`` as its ``Options.ecr_registry``; exit 2 on a bad value."""
+    if registry is None:
+        return wf
+    from flows.cli.errors import UsageError
+    from tasks.bclaw.images import RegistryNameError, check_registry, with_registry
+
+    try:
+        return with_registry(wf, check_registry(registry))
+    except RegistryNameError as exc:
+        raise UsageError(str(exc)) from None
 
 
 def failure_line(exc: BaseException, verbosity: int = 0) -> str:

@@ -83,6 +83,9 @@ class Options(Strict):
     default_step_pool: str | None = None  # pool(s) of steps without a queue_name; none: in-process
     step_start_timeout: float = Field(300.0, gt=0)  # seconds a child may wait for a worker
     ecr_registry: str | None = None  # labflows: bare image names are rewritten to this registry
+    # labflows: a deployed parent waiting for step runs or subpipe deployments suspends (frees its
+    # worker slot) or polls in its process (tasks.runtime.suspension)
+    parent_wait: Literal["suspend", "poll"] = "suspend"
 
 
 # files named like this say nothing; the folder they are in names the workflow

@@ -193,6 +193,10 @@ class OptionsSpec(_Raw):
     ecr_registry: str | None = Field(
         None, description="labflows: registry host (e.g. 123456789012.dkr.ecr.eu-central-1.amazonaws.com) that "
                           "bare image names are rewritten to, as BayerCLAW does with the account's ECR.")
+    parent_wait: Literal["suspend", "poll"] = Field(
+        "suspend", description="labflows: a parent flow run of a deployment that waits for its steps' flow runs "
+                               "(work pools) or subpipe deployments suspends, freeing its worker slot, until they "
+                               "end (suspend), or waits in its process (poll); docs/scale.md.")
 
 
 def _any_case_top_level(schema: dict[str, Any]) -> None:

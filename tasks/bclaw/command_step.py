@@ -23,7 +23,7 @@ from tasks.bclaw.artifacts import is_cancellation, publish_step_report, start_re
 from tasks.bclaw.commands import CommandRun, run_commands
 from tasks.bclaw.containment import PathRefused, check_command_paths
 from tasks.bclaw.context import RunContext, StepRecord
-from tasks.bclaw.images import registry_image
+from tasks.bclaw.images import step_image
 from tasks.bclaw.labels import step_tag
 from tasks.bclaw.qc import QCFailure, run_qc_checks
 from tasks.bclaw.registry_login import login_for_image
@@ -39,7 +39,6 @@ from tasks.bclaw.substitution import (
     job_data_resolver,
     substitute,
     substitute_all,
-    substitute_image_tag,
     substitute_shell,
     symbol_resolver,
 )
@@ -140,8 +139,7 @@ def run_command_step(step, ctx: RunContext, prev_outputs: dict[str, str] | None 
     outputs = {s: _Output(substitute(o.name, resolve), o.dest and substitute(o.dest, resolve),
                           substitute_all(dict(o.s3_tags), resolve)) for s, o in step.outputs.items()}
     base_tags = substitute_all(merge_tags(ctx.options.s3_tags, step.s3_tags), resolve)
-    # the registry rule looks at the name as written, before job data fills in its tag
-    image = substitute_image_tag(registry_image(step.image.name, ctx.options.ecr_registry), resolve)
+    image = step_image(step.image.name, ctx.options.ecr_registry, resolve)
     check_command_paths(step, inputs, references, outputs)  # job data moves no path out of its root
 
     ctx.scratch.mkdir(parents=True, exist_ok=True)

@@ -15,8 +15,10 @@ leaves what the parent needs next in ``_control_/<step>.run-step.json`` (a batch
 
 For each pool ``P`` the parent uses the deployment ``run-step/P``, created on first use as a copy
 of ``run-step/run-step`` (entrypoint, pull steps, parameters) placed on pool ``P``. ``compute``
-becomes job variables where the pool's job template declares them (ECS ``cpu``/``memory``, Docker
-``mem_limit``, Kubernetes ``cpu_request``/``memory_request``); process pools take none.
+becomes job variables where the pool's job template declares them (ECS ``cpu``/``memory``/``gpu``,
+Docker ``mem_limit`` and ``container_create_kwargs.device_requests``, Kubernetes
+``cpu_request``/``memory_request``/``gpu_limit``); process pools take none. A scatter's batches get
+the ``compute`` of the command step whose queue picked their pools.
 """
 
 from __future__ import annotations
@@ -41,7 +43,13 @@ from tasks.bclaw.scatter.branches import (
     run_command_with_retries,
 )
 from tasks.bclaw.walk import Handlers, StepOutcome
-from tasks.runtime.child_runs import ChildNotStarted, ChildSpec, start_child, wait_for_children
+from tasks.runtime.child_runs import (
+    ChildNotStarted,
+    ChildSpec,
+    current_flow_run_id,
+    start_child,
+    wait_for_children,
+)
 from tasks.runtime.logs import run_logger
 from tasks.runtime.task_runners import batch_threads, map_in_threads
 
@@ -49,13 +57,34 @@ BASE_DEPLOYMENT = "run-step/run-step"
 DEFAULT_START_TIMEOUT_S = 300.0
 STEP_RUNNERS = ("in-process", "work-pool")
 
-# compute -> job variables, offered to a pool only when its job template declares the variable
-_JOB_VARIABLES: dict[str, Callable[[Any], Any]] = {
-    "cpu": lambda c: c.cpus * 1024,  # ECS CPU units
-    "memory": lambda c: c.memory,  # ECS MiB
-    "mem_limit": lambda c: f"{c.memory}m",  # Docker
-    "cpu_request": lambda c: str(c.cpus),  # Kubernetes, with these variables in the job template
-    "memory_request": lambda c: f"{c.memory}Mi",
+
+
+def gpu_count(gpu: int | str) -> int:
+    """A step's ``compute.gpu`` as a number of GPUs: ``all`` asks for one where a count is needed."""
+    return 1 if gpu == "all" else int(gpu or 0)
+
+
+def _docker_gpus(compute: Any, base: dict[str, Any]) -> dict[str, Any] | None:
+    """prefect-docker's ``container_create_kwargs`` with a docker-py GPU device request (``--gpus``),
+    over what the deployment already passes there."""
+    if not compute.gpu:
+        return None
+    count = -1 if compute.gpu == "all" else int(compute.gpu)  # docker-py: -1 is every GPU
+    kwargs = dict(base.get("container_create_kwargs") or {})
+    return {**kwargs, "device_requests": [{"count": count, "capabilities": [["gpu"]]}]}
+
+
+# compute -> job variables, offered to a pool only when its job template declares the variable;
+# a maker gets (compute, the deployment's job variables) and returns None for "leave unset"
+_JOB_VARIABLES: dict[str, Callable[[Any, dict[str, Any]], Any]] = {
+    "cpu": lambda c, _: c.cpus * 1024,  # ECS CPU units
+    "memory": lambda c, _: c.memory,  # ECS MiB
+    "gpu": lambda c, _: str(gpu_count(c.gpu)) if c.gpu else None,  # ECS GPU resourceRequirements (a string)
+    "mem_limit": lambda c, _: f"{c.memory}m",  # Docker
+    "container_create_kwargs": _docker_gpus,  # Docker: device_requests
+    "cpu_request": lambda c, _: str(c.cpus),  # Kubernetes, with these variables in the job template
+    "memory_request": lambda c, _: f"{c.memory}Mi",
+    "gpu_limit": lambda c, _: str(gpu_count(c.gpu)) if c.gpu else None,  # Kubernetes nvidia.com/gpu limit
 }
 
 
@@ -125,12 +154,16 @@ class WorkPoolRunner:
             return self.pools.get(queue, (queue,))
         return self.default
 
+    @staticmethod
+    def queue_step(step: Any) -> Any | None:
+        """The first command step inside a scatter that names a queue (its pools and ``compute``
+        are the batches')."""
+        return next((s for s in step.steps if s.kind == "command" and s.compute.queue_name), None)
+
     def pools_for_scatter(self, step: Any) -> tuple[str, ...]:
         """A scatter's batch pools: those of the first command step inside that names a queue."""
-        for inner in step.steps:
-            if inner.kind == "command" and inner.compute.queue_name:
-                return self.pools_for(inner)
-        return self.default
+        inner = self.queue_step(step)
+        return self.pools_for(inner) if inner is not None else self.default
 
     def next_pool(self, pools: tuple[str, ...]) -> str:
         """One of ``pools``, each in turn (thread-safe)."""
@@ -146,8 +179,22 @@ class WorkPoolRunner:
 
 
 # ---- deployments and pools -----------------------------------------------------------------------
-def step_deployment(pool: str, base: str = BASE_DEPLOYMENT) -> tuple[str, dict[str, Any]]:
-    """``(deployment name, job variable names the pool declares)`` for runs on ``pool``.
+@dataclass(frozen=True)
+class PoolDeployment:
+    """The ``run-step`` deployment of one pool: its name, the job variables the pool's base job
+    template declares, and the deployment's own job variables."""
+
+    name: str
+    declared: dict[str, Any]
+    job_variables: dict[str, Any]
+
+    def variables_for(self, compute: Any) -> dict[str, Any]:
+        """A step's ``compute`` as this pool's job variables (see :func:`job_variables`)."""
+        return job_variables(compute, self.declared, self.job_variables)
+
+
+def step_deployment(pool: str, base: str = BASE_DEPLOYMENT) -> PoolDeployment:
+    """The deployment for runs on ``pool`` and what its pool declares.
 
     ``run-step/<pool>`` is created from ``base`` when missing. Raises :class:`StepRunFailed` (one
     line) when the pool or the base deployment does not exist.
@@ -168,25 +215,31 @@ def step_deployment(pool: str, base: str = BASE_DEPLOYMENT) -> tuple[str, dict[s
         except ObjectNotFound:
             raise StepRunFailed(f"deployment {base} does not exist: deploy it first "
                                 "(prefect deploy -n run-step, see docs/scale.md)") from None
+        own = dict(template.job_variables or {})
         if template.work_pool_name == pool:
-            return base, declared
+            return PoolDeployment(base, declared, own)
         name = f"{flow_name}/{pool}"
         try:
-            client.read_deployment_by_name(name)
+            own = dict(client.read_deployment_by_name(name).job_variables or {})
         except ObjectNotFound:
             client.create_deployment(
                 flow_id=template.flow_id, name=pool, entrypoint=template.entrypoint, path=template.path,
                 work_pool_name=pool, pull_steps=template.pull_steps, tags=list(template.tags or []),
                 parameter_openapi_schema=template.parameter_openapi_schema,
-                job_variables=dict(template.job_variables or {}), description=template.description)
-        return name, declared
+                job_variables=own, description=template.description)
+        return PoolDeployment(name, declared, own)
 
 
-def job_variables(compute: Any, declared: dict[str, Any]) -> dict[str, Any]:
-    """``compute`` as the job variables the pool's template declares (cpu, memory, …)."""
+def job_variables(compute: Any, declared: dict[str, Any], base: dict[str, Any] | None = None) -> dict[str, Any]:
+    """``compute`` as the job variables the pool's template declares (cpu, memory, gpu, …).
+
+    ``base`` is the deployment's own job variables: a variable that a GPU request extends (Docker's
+    ``container_create_kwargs``) keeps what the deployment put there.
+    """
     if compute is None:
         return {}
-    return {name: make(compute) for name, make in _JOB_VARIABLES.items() if name in declared}
+    made = {name: make(compute, base or {}) for name, make in _JOB_VARIABLES.items() if name in declared}
+    return {name: value for name, value in made.items() if value is not None}
 
 
 def _no_worker_message(what: str, pool: str, exc: ChildNotStarted) -> str:
@@ -218,7 +271,9 @@ def batch_result_uri(ctx: RunContext, step_name: str, first: int, last: int) -> 
 def _parameters(runner: WorkPoolRunner, ctx: RunContext, step_name: str, **more: Any) -> dict[str, Any]:
     return {"workflow": runner.workflow_file, "step": step_name, "repository_uri": ctx.repo_uri,
             "params": runner.params, **runner.repository_params, "executor": ctx.executor,
-            "execution_id": ctx.execution_id, **more}
+            "execution_id": ctx.execution_id, **more,
+            # only when set: a run-step deployed before the parameter existed still takes the rest
+            **({"image_registry": ctx.options.ecr_registry} if ctx.options.ecr_registry else {})}
 
 
 def _failure(run: Any) -> str:
@@ -230,23 +285,37 @@ def run_step_on_pool(step: Any, ctx: RunContext, prev: dict) -> StepOutcome:
     """Run a command step as a ``run-step`` flow run on its pool and wait; the child's outcome."""
     runner: WorkPoolRunner = ctx.step_runner
     pool = runner.next_pool(runner.pools_for(step))
-    deployment, declared = step_deployment(pool, runner.base_deployment)
-    run_logger().info("%s: running on work pool %s (%s)", step.name, pool, deployment)
+    deployment = step_deployment(pool, runner.base_deployment)
+    run_logger().info("%s: running on work pool %s (%s)", step.name, pool, deployment.name)
     started = time.monotonic()
-    ctx.repo.delete(result_uri(ctx, step.name))
-    child = start_child(ChildSpec(deployment, _parameters(runner, ctx, step.name, prev_outputs=dict(prev)),
+    child = start_child(ChildSpec(deployment.name, _parameters(runner, ctx, step.name, prev_outputs=dict(prev)),
                                   flow_run_name=step_run_name(ctx.workflow_name, step.name),
-                                  job_variables=job_variables(step.compute, declared),
-                                  tags=(step_tag(step.name), f"pool:{pool}")))
+                                  job_variables=deployment.variables_for(step.compute),
+                                  tags=(step_tag(step.name), f"pool:{pool}"), key=step.name))
     try:
         final = wait_for_children([child], start_timeout=runner.start_timeout)[child.id]
     except ChildNotStarted as exc:
         raise StepRunFailed(_no_worker_message(f"step {step.name}", pool, exc)) from None
     if not final.state.is_completed():
         raise StepRunFailed(f"step {step.name}: flow run {final.name} on work pool {pool} ended {_failure(final)}")
-    result = json.loads(ctx.repo.read_text(result_uri(ctx, step.name)))
+    result = _result_of(ctx, result_uri(ctx, step.name), final)
+    if result is None:
+        raise StepRunFailed(f"step {step.name}: flow run {final.name} completed without leaving its result")
     record = StepRecord(**{**result["record"], "duration_s": time.monotonic() - started})
     return StepOutcome([record], result["prev_outputs"])
+
+
+def _result_of(ctx: RunContext, uri: str, run: Any) -> Any | None:
+    """What flow run ``run`` left at ``uri``; None when nothing, or another run's (an earlier one)."""
+    if not ctx.repo.exists(uri):
+        return None
+    kept = json.loads(ctx.repo.read_text(uri))
+    return kept["result"] if kept.get("flow_run_id") == str(run.id) else None
+
+
+def _leave_result(ctx: RunContext, uri: str, result: Any) -> None:
+    """Leave ``result`` at ``uri`` for the parent, with this flow run's id (see :func:`_result_of`)."""
+    ctx.repo.write_text(uri, json.dumps({"flow_run_id": str(current_flow_run_id() or ""), "result": result}))
 
 
 def run_batches_on_pools(step: Any, ctx: RunContext, batches: list[range], payloads: list[list],
@@ -261,23 +330,25 @@ def run_batches_on_pools(step: Any, ctx: RunContext, batches: list[range], paylo
     pools = runner.pools_for_scatter(step)
     size = max(len(b) for b in batches)
     group = max(1, step.max_concurrency // size) if step.max_concurrency else len(batches)
-    deployments = {p: step_deployment(p, runner.base_deployment)[0] for p in pools}
+    deployments = {p: step_deployment(p, runner.base_deployment) for p in pools}
+    queue_step = runner.queue_step(step)
+    compute = queue_step.compute if queue_step is not None else None
     for start in range(0, len(batches), group):
         started: dict[Any, tuple[Any, range, str]] = {}  # run id -> (run, batch, pool)
         for batch, payload in zip(batches[start:start + group], payloads[start:start + group]):
             pool = runner.next_pool(pools)
-            ctx.repo.delete(batch_result_uri(ctx, step.name, batch[0], batch[-1]))
             child = start_child(ChildSpec(
-                deployments[pool], _parameters(runner, ctx, step.name, branches=[list(p) for p in payload]),
+                deployments[pool].name, _parameters(runner, ctx, step.name, branches=[list(p) for p in payload]),
                 flow_run_name=step_run_name(ctx.workflow_name, step.name, batch[0], batch[-1]),
-                tags=(step_tag(step.name), f"pool:{pool}")))
+                job_variables=deployments[pool].variables_for(compute),
+                tags=(step_tag(step.name), f"pool:{pool}"), key=f"{step.name}[{batch[0]}-{batch[-1]}]"))
             started[child.id] = (child, batch, pool)
 
         def collect(run: Any) -> None:
             batch = started[run.id][1]
-            uri = batch_result_uri(ctx, step.name, batch[0], batch[-1])
-            if ctx.repo.exists(uri):
-                on_batch([BranchResult(**r) for r in json.loads(ctx.repo.read_text(uri))])
+            rows = _result_of(ctx, batch_result_uri(ctx, step.name, batch[0], batch[-1]), run)
+            if rows is not None:
+                on_batch([BranchResult(**r) for r in rows])
             else:
                 on_batch([BranchResult(i, "failed", 0.0, f"flow run {run.name} ended {_failure(run)}")
                           for i in batch])
@@ -295,7 +366,7 @@ def run_step_here(step: Any, ctx: RunContext, prev: dict) -> dict:
     for the parent; returns it."""
     outcome = run_command_with_retries(step, ctx, prev)
     result = {"record": asdict(outcome.records[0]), "prev_outputs": outcome.prev_outputs}
-    ctx.repo.write_text(result_uri(ctx, step.name), json.dumps(result))
+    _leave_result(ctx, result_uri(ctx, step.name), result)
     return result
 
 
@@ -308,7 +379,7 @@ def run_batch_here(step: Any, ctx: RunContext, branches: list[list], handlers: H
         results = map_in_threads(lambda b: run_branch(plan, int(b[0]), dict(b[1])), branches, plan.threads)
     first, last = int(branches[0][0]), int(branches[-1][0])
     rows = [asdict(r) for r in results]
-    ctx.repo.write_text(batch_result_uri(ctx, step.name, first, last), json.dumps(rows))
+    _leave_result(ctx, batch_result_uri(ctx, step.name, first, last), rows)
     if any(r.status == "failed" for r in results):
         raise BatchFailed(f"{step.name}[{first:05d}-{last:05d}]", results)
     return rows

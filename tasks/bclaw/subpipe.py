@@ -48,6 +48,7 @@ class ChildRun:
     repository_params: dict[str, str]  # repository_block or storage, as run_workflow takes them
     executor: str
     start_timeout: float = 300.0  # seconds a deployment's run may wait for a worker (Options.step_start_timeout)
+    image_registry: str | None = None  # the parent's registry for bare image names (a file subpipe's)
 
 
 class ChildRunner(Protocol):
@@ -137,7 +138,8 @@ def run_subpipe_step(step, ctx: RunContext, prev: dict, *, run_child: ChildRunne
     sub_uri = ctx.uri(step.name)
     workflow, deployment = child_workflow(step, ctx)
     run = ChildRun(step.name, workflow, child_job(step, ctx, job_data), sub_uri,
-                   repository_params(ctx.repo), ctx.executor, ctx.options.step_start_timeout)
+                   repository_params(ctx.repo), ctx.executor, ctx.options.step_start_timeout,
+                   ctx.options.ecr_registry)
     submit(step, ctx, sub_uri, job_data)
     run_logger().info("%s: running %s in %s", step.name, step.subpipe, sub_uri)
     try:

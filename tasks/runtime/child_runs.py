@@ -7,6 +7,9 @@ work pools), without waiting forever and without leaving orphans.
 - A child that no worker starts within ``start_timeout`` seconds is cancelled and reported
   (:class:`ChildNotStarted`): a pool without a worker, or a worker whose slots the waiting parents
   hold, fails the step with one line instead of leaving it "Late" forever.
+- A parent that may suspend (:mod:`tasks.runtime.suspension`) starts each child with an
+  idempotency key (``ChildSpec.key``) and, once every child it waits for has been started by a
+  worker, suspends instead of polling: its worker slot is free until a child resumes it.
 - Cancelling the parent cancels its children: the wait loop watches the parent's own state (a
   parent running in the CLI is not killed by anyone), and when the parent's process is stopped
   (a worker's SIGTERM, Ctrl-C) the loop's ``except`` cancels every child it still waits for;
@@ -46,6 +49,7 @@ class ChildSpec:
     flow_run_name: str | None = None
     job_variables: dict[str, Any] | None = None
     tags: tuple[str, ...] = ()
+    key: str | None = None  # names the child within its parent (a step, a batch): its idempotency key
 
 
 def parent_tag(parent_id: UUID | str) -> str:
@@ -62,13 +66,41 @@ def current_flow_run_id() -> UUID | None:
 
 
 def start_child(spec: ChildSpec) -> Any:
-    """Create the child's flow run (a subflow of the current flow, tagged with its parent); returns it."""
+    """Create the child's flow run (a subflow of the current flow, tagged with its parent); returns it.
+
+    In a parent that may suspend, the same ``spec.key`` in a resumed run returns the run started
+    before (:func:`tasks.runtime.suspension.child_key`) instead of a new one.
+    """
     from prefect.deployments import run_deployment
+
+    from tasks.runtime.suspension import child_key
 
     parent = current_flow_run_id()
     tags = [*spec.tags, *([parent_tag(parent)] if parent else [])]
+    key = child_key(spec.key) if spec.key and parent else None
+    if key is not None:
+        return _start_keyed(spec, parent, key, tags)
     return run_deployment(name=spec.deployment, parameters=spec.parameters, timeout=0, tags=tags,
                           flow_run_name=spec.flow_run_name, job_variables=spec.job_variables or None)
+
+
+def _start_keyed(spec: ChildSpec, parent: UUID, key: str, tags: list[str]) -> Any:
+    """``run_deployment``'s subflow link with ``key`` as the idempotency key of the run *and* the
+    dynamic key of its link task run: a resumed parent, which replays the steps before without
+    starting their children, gets each child's own link back (``run_deployment`` numbers links in
+    call order, which a replay shifts)."""
+    from prefect import Task
+    from prefect.client.orchestration import get_client
+    from prefect.states import Pending, Scheduled
+
+    link = Task(name=spec.deployment, fn=lambda: None)
+    link.task_key = f"labflows.child_runs.{spec.deployment}"
+    with get_client(sync_client=True) as client:
+        deployment = client.read_deployment_by_name(spec.deployment)
+        link_run = client.create_task_run(task=link, flow_run_id=parent, dynamic_key=key, state=Pending())
+        return client.create_flow_run_from_deployment(
+            deployment.id, parameters=spec.parameters, state=Scheduled(), name=spec.flow_run_name, tags=tags,
+            idempotency_key=key, parent_task_run_id=link_run.id, job_variables=spec.job_variables or None)
 
 
 def cancel_runs(runs: Iterable[Any]) -> None:
@@ -118,14 +150,20 @@ def wait_for_children(runs: list[Any], *, start_timeout: float, on_final: Callab
     finished (a pool without a worker, or slots held by waiting parents; a busy worker that works
     through the runs one by one is progress, not a failure); the runs still waiting are cancelled.
     Raises :class:`ParentCancelled` when the current flow run is cancelled.
-    Any exception here (also a termination signal) cancels the children still running.
+    Any exception here (also a termination signal) cancels the children still running; a parent
+    that may suspend does so once every child still running has been started (Prefect's ``Pause``
+    ends its process and leaves the children running).
     """
     from prefect.client.orchestration import get_client
+    from prefect.exceptions import Pause
+
+    from tasks.runtime.suspension import may_suspend, suspend_while_running
 
     parent = current_flow_run_id()
     pending = {r.id: r for r in runs}
     done: dict[UUID, Any] = {}
     progress = time.monotonic()  # the last time one of the runs started, ran or finished
+    suspend = may_suspend()
     try:
         with get_client(sync_client=True) as client:
             while pending:
@@ -141,6 +179,7 @@ def wait_for_children(runs: list[Any], *, start_timeout: float, on_final: Callab
                         pending.pop(run_id)
                         done[run_id] = run
                         progress = time.monotonic()
+                        _show_on_link(client, run, state)  # also the child's hook, which may come later
                         if on_final is not None:
                             on_final(run)
                     elif state is not None and state.type.value in _STARTED:
@@ -149,9 +188,45 @@ def wait_for_children(runs: list[Any], *, start_timeout: float, on_final: Callab
                         waiting.append(run)
                 if waiting and time.monotonic() - progress > start_timeout:
                     raise ChildNotStarted(waiting[0], start_timeout)
+                if pending and suspend and not waiting:  # all started: no slot of ours is needed
+                    suspend_while_running(list(pending.values()), lambda ids: _read(client, ids))
+                    suspend = False  # the server refused: poll
                 if pending:
                     time.sleep(poll_s)
+    except Pause:
+        raise  # suspended: the children run on and resume this run
     except BaseException:
         cancel_runs(pending.values())
         raise
     return done
+
+
+def show_state_on_link(flow: Any, flow_run: Any, state: Any) -> None:
+    """A child's state hook (running, completed, failed, crashed, cancelled): its link task run in
+    the parent (the box the UI shows for the child) takes the same state; Prefect leaves it Pending.
+
+    Only runs of deployments: an in-process subflow's link is the engine's own.
+    """
+    from prefect.client.orchestration import get_client
+
+    with get_client(sync_client=True) as client:
+        _show_on_link(client, flow_run, state)
+
+
+def _show_on_link(client: Any, flow_run: Any, state: Any) -> None:
+    """Set the link task run of ``flow_run`` (a deployment's run linked to a parent) to ``state``'s kind."""
+    from prefect.states import Cancelled, Completed, Crashed, Failed, Running
+
+    link = getattr(flow_run, "parent_task_run_id", None)
+    if link is None or getattr(flow_run, "deployment_id", None) is None or state is None:
+        return
+    make = {"RUNNING": Running, "COMPLETED": Completed, "FAILED": Failed, "CRASHED": Crashed,
+            "CANCELLED": Cancelled, "CANCELLING": Cancelled}.get(state.type.value)
+    if make is None:
+        return
+    try:
+        client.set_task_run_state(link, make(message=state.message), force=True)
+    except Exception:  # noqa: BLE001 - only the picture in the UI; never changes a run's outcome
+        from tasks.runtime.logs import run_logger
+
+        run_logger().warning("could not show flow run %s's state on its parent's task run", flow_run.name)

@@ -52,7 +52,8 @@ def test_a_command_step_writes_outputs_marker_and_record_and_skips_on_rerun(setu
     assert (repo / "made.txt").read_text() == "made r1\n"
     assert (repo / "_control_/make.complete").exists()
     assert first["record"]["status"] == "done" and first["prev_outputs"] == {"made": "made.txt"}
-    assert json.loads((repo / "_control_/make.run-step.json").read_text()) == first
+    left = json.loads((repo / "_control_/make.run-step.json").read_text())
+    assert left["result"] == first and left["flow_run_id"]  # the parent checks it is its child's
     second = run_step(**params)
     assert second["record"]["status"] == "skipped"  # skip_on_rerun: the marker is there
 
@@ -65,7 +66,7 @@ def test_a_batch_runs_its_branches_and_leaves_every_result(setup):
                      branches=[[0, {"n": "1"}], [1, {"n": "2"}], [2, {"n": "3"}]], return_state=True)
     assert state.is_failed()
     assert isinstance(state.result(raise_on_failure=False), BatchFailed)
-    results = json.loads((repo / "fan/_control_/batch-00000-00002.json").read_text())
+    results = json.loads((repo / "fan/_control_/batch-00000-00002.json").read_text())["result"]
     assert [(r["index"], r["status"]) for r in results] == [(0, "done"), (1, "failed"), (2, "done")]
     assert (repo / "fan/00002/n.txt").read_text() == "3\n"
 

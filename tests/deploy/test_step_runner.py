@@ -32,7 +32,7 @@ from flows.workflow import run_workflow
 ROOT = Path(__file__).resolve().parents[2]
 PULL = [{"prefect.deployments.steps.set_working_directory": {"directory": str(ROOT)}}]
 
-pytestmark = [pytest.mark.server, pytest.mark.timeout(480)]
+pytestmark = [pytest.mark.server, pytest.mark.timeout(600)]
 
 
 @dataclass
@@ -175,6 +175,7 @@ def test_steps_and_scatter_batches_run_on_the_workers_of_the_pools_their_queues_
     children = _runs_tagged("step:two")
     assert [(r.name, r.state.is_completed()) for r in children] == [("queues:two", True)]
     assert f"pool:{pools.b}" in children[0].tags
+    assert _link_state(children[0]) == "Completed"  # the parent's box for the child, not left Pending
 
     fan = repo / "fan"  # batch 0-1 on pool a, batch 2-3 on pool b: spread over both workers
     marks = {i: (fan / f"{i:05d}/mark.txt").read_text().strip() for i in (0, 1, 3)}
@@ -277,6 +278,107 @@ def test_cancelling_a_parent_cancels_its_running_child(pools, tmp_path):
     with get_client(sync_client=True) as client:
         client.set_flow_run_state(run.id, Cancelling(message="test cancels the parent"), force=True)
     cancelled = _wait("the child cancelled", lambda: next(
-        (r for r in _runs_tagged(tag) if r.id == child.id and r.state.is_cancelled()), None), pools, 120)
+        (r for r in _runs_tagged(tag) if r.id == child.id and r.state.is_cancelled()), None), pools, 240)
     assert cancelled.state.is_cancelled()
     assert _final(run.id, pools).state.is_cancelled()
+
+
+SUSPENDING = """
+Repository: s3://runs/suspend/${job.name}
+Options: {step_runner: work-pool, step_pools: {remote: POOL_B}}
+Steps:
+  - before:
+      commands: ['echo ran >> RUNS && echo "before ${job.name}" > before.txt']
+      outputs: {before: before.txt}
+  - remote:
+      commands: ['i=0; while [ ! -e GO ] && [ $i -lt 900 ]; do sleep 0.2; i=$((i+1)); done; EXIT echo "remote on $LABFLOWS_WORKER_MARK" > remote.txt']
+      outputs: {remote: remote.txt}
+      compute: {queue_name: remote}
+  - after:
+      inputs: {remote: remote.txt}
+      commands: ['cat ${remote} > after.txt']
+      outputs: {after: after.txt}
+"""
+QUICK = """
+Repository: s3://runs/quick/${job.name}
+Steps:
+  - only: {commands: ['echo quick > quick.txt'], outputs: {quick: quick.txt}}
+"""
+
+
+def _state_name(run_id) -> str:
+    with get_client(sync_client=True) as client:
+        run = client.read_flow_run(run_id)
+    return run.state.name if run.state else ""
+
+
+def _link_state(child) -> str:
+    """The state name of the child's link task run in its parent (what the UI shows for it)."""
+    with get_client(sync_client=True) as client:
+        return client.read_task_run(child.parent_task_run_id).state.name
+
+
+def _state_names(run_id) -> list[str]:
+    with get_client(sync_client=True) as client:
+        return [s.name for s in sorted(client.read_flow_run_states(run_id), key=lambda s: s.timestamp)]
+
+
+def _suspending_parent(pools: Pools, tmp_path: Path, exit_code: str = "") -> tuple[Any, Any, str]:
+    """A parent deployment on pool a (worker --limit 1) whose step ``remote`` runs on pool b until
+    the test creates ``GO``; returns (parent run, its running child, job name) once the parent is
+    Suspended."""
+    tag = uuid.uuid4().hex[:6]
+    text = SUSPENDING.replace("POOL_B", pools.b).replace("RUNS", str(tmp_path / "before-runs.txt")) \
+        .replace("GO", str(tmp_path / "GO")).replace("EXIT", f"exit {exit_code};" if exit_code else "")
+    (tmp_path / "suspending.yaml").write_text(textwrap.dedent(text))
+    with get_client(sync_client=True) as client:
+        parent = _deploy(client, run_workflow, f"suspending-{tag}", pools.a)
+        run = client.create_flow_run_from_deployment(parent, parameters={
+            "workflow": str(tmp_path / "suspending.yaml"), "job": {"name": f"s-{tag}"},
+            "storage": str(tmp_path / "storage")})
+    child = _wait("the step's child running", lambda: next(
+        (r for r in _runs_tagged(f"labflows.parent:{run.id}", "step:remote") if r.state and r.state.is_running()),
+        None), pools)
+    _wait("the parent suspended", lambda: _state_name(run.id) == "Suspended", pools)
+    return run, child, f"s-{tag}"
+
+
+def test_a_deployed_parent_suspends_while_its_step_runs_elsewhere_and_frees_its_worker_slot(pools, tmp_path):
+    run, child, name = _suspending_parent(pools, tmp_path)
+    (tmp_path / "quick.yaml").write_text(textwrap.dedent(QUICK))
+    with get_client(sync_client=True) as client:  # the parent's worker (--limit 1) takes another run meanwhile
+        other = client.create_flow_run_from_deployment(_deploy(client, run_workflow, f"quick-{name}", pools.a),
+                                                        parameters={"workflow": str(tmp_path / "quick.yaml"),
+                                                                    "job": {"name": name},
+                                                                    "storage": str(tmp_path / "storage")})
+    assert _final(other.id, pools).state.is_completed()
+    assert _state_name(child.id) == "Running" and _state_name(run.id) == "Suspended"  # still waiting
+    _wait("the child's link task run Running", lambda: _link_state(child) == "Running", pools, 60)
+
+    (tmp_path / "GO").touch()
+    final = _final(run.id, pools)
+    assert final.state.is_completed(), f"{final.state.message}\n{pools.tail()}"
+    repo = tmp_path / f"storage/runs/suspend/{name}"
+    assert (repo / "after.txt").read_text() == "remote on b\n"
+    assert (repo / "before.txt").read_text() == f"before {name}\n"
+    assert (tmp_path / "before-runs.txt").read_text() == "ran\n"  # the resumed parent did not run it again
+    assert sorted(p.name for p in (repo / "_control_").glob("*.complete")) == \
+        ["after.complete", "before.complete", "remote.complete"]
+    assert [r.id for r in _runs_tagged(f"labflows.parent:{run.id}")] == [child.id]  # the same child, found again
+    assert _link_state(child) == "Completed"
+    names = _state_names(run.id)
+    resumed = names[names.index("Suspended"):]  # suspended once, then scheduled and run again to the end
+    assert resumed[:2] == ["Suspended", "Resuming"] and "Running" in resumed and resumed[-1] == "Completed", names
+    assert names.count("Suspended") == 1, names
+
+
+def test_a_failing_step_fails_its_suspended_parent_with_the_steps_one_line_reason(pools, tmp_path):
+    run, child, _ = _suspending_parent(pools, tmp_path, exit_code="3")
+    (tmp_path / "GO").touch()
+    final = _final(run.id, pools)
+    assert final.state.is_failed(), f"{final.state.message}\n{pools.tail()}"
+    message = final.state.message or ""
+    assert f"step remote: flow run {child.name} on work pool {pools.b} ended Failed" in message, message
+    assert "\n" not in message
+    assert (tmp_path / "before-runs.txt").read_text() == "ran\n"
+    assert _link_state(child) == "Failed"

@@ -224,7 +224,7 @@ def test_other_defaults():
                                       "versioned": None, "executor": None, "scatter_batch_size": None,
                                       "substitution": "word", "step_runner": "in-process", "step_pools": {},
                                       "default_step_pool": None, "step_start_timeout": 300.0,
-                                      "ecr_registry": None}
+                                      "ecr_registry": None, "parent_wait": "suspend"}
     assert Filesystem(efs_id="fs-12ab", host_path="/mnt").root_dir == "/"
     scatter = ScatterStep(name="s", scatter={"x": [1]}, steps=[CommandStep(name="c", commands=["x"])])
     assert (scatter.inputs, scatter.outputs, scatter.max_concurrency, scatter.error_tolerance,
