@@ -152,3 +152,16 @@ def test_file_mode_follows_the_umask_without_proc(monkeypatch):
         assert os.umask(0o037) == 0o037  # left as it was
     finally:
         os.umask(old)
+
+
+def test_folders_of_any_name_are_listed_except_the_side_folder(repo):
+    for name in ("-tmp/a", "+plus/b", ".cache/c", "z/d"):
+        repo.write_text(f"s3://b/{name}", name, tags={"k": "v"})
+    assert repo.list_uris("s3://b/") == ["s3://b/+plus/b", "s3://b/-tmp/a", "s3://b/.cache/c", "s3://b/z/d"]
+    assert repo.list_uris("s3://") == ["s3://b/+plus/b", "s3://b/-tmp/a", "s3://b/.cache/c", "s3://b/z/d"]
+
+
+def test_write_tags_and_metadata_are_keyword_only(repo, tmp_path):
+    with pytest.raises(TypeError):
+        repo.write_bytes("s3://b/x", b"X", {"k": "v"})  # type: ignore[misc]
+    assert files_below(tmp_path) == []
