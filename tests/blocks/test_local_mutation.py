@@ -165,3 +165,10 @@ def test_write_tags_and_metadata_are_keyword_only(repo, tmp_path):
     with pytest.raises(TypeError):
         repo.write_bytes("s3://b/x", b"X", {"k": "v"})  # type: ignore[misc]
     assert files_below(tmp_path) == []
+
+
+def test_an_upload_to_a_new_bucket_creates_every_folder_on_the_way(repo, tmp_path):
+    src = tmp_path / "src.txt"
+    src.write_text("S")
+    repo.upload(src, "s3://fresh/deep/er/obj.txt")
+    assert repo.read_text("s3://fresh/deep/er/obj.txt") == "S"
