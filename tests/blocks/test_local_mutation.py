@@ -172,3 +172,14 @@ def test_an_upload_to_a_new_bucket_creates_every_folder_on_the_way(repo, tmp_pat
     src.write_text("S")
     repo.upload(src, "s3://fresh/deep/er/obj.txt")
     assert repo.read_text("s3://fresh/deep/er/obj.txt") == "S"
+
+
+def test_file_mode_reads_the_umask_without_changing_it_even_for_a_moment(monkeypatch):
+    """Setting the umask to read it would give files other threads create meanwhile the wrong mode
+    (Linux: the umask is in /proc/self/status)."""
+    changes = []
+    real_umask = os.umask
+    monkeypatch.setattr(os, "umask", lambda mask: changes.append(mask) or real_umask(mask))
+    assert file_mode() == 0o666 & ~int(next(line.split()[1] for line in Path("/proc/self/status").read_text()
+                                             .splitlines() if line.startswith("Umask:")), 8)
+    assert changes == []
