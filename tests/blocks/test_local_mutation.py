@@ -161,10 +161,19 @@ def test_folders_of_any_name_are_listed_except_the_side_folder(repo):
     assert repo.list_uris("s3://") == ["s3://b/+plus/b", "s3://b/-tmp/a", "s3://b/.cache/c", "s3://b/z/d"]
 
 
-def test_write_tags_and_metadata_are_keyword_only(repo, tmp_path):
+def test_options_of_writes_and_transfers_are_keyword_only(repo, tmp_path):
+    """A positional dict or callable after the paths is a mistake (tags or metadata?), refused before any I/O."""
+    src = tmp_path / "src.txt"
+    src.write_text("S")
     with pytest.raises(TypeError):
         repo.write_bytes("s3://b/x", b"X", {"k": "v"})  # type: ignore[misc]
-    assert files_below(tmp_path) == []
+    with pytest.raises(TypeError):
+        repo.upload(src, "s3://b/y", {"k": "v"})  # type: ignore[misc]
+    assert files_below(tmp_path) == ["src.txt"]
+    repo.write_bytes("s3://b/z", b"Z")
+    with pytest.raises(TypeError):
+        repo.download("s3://b/z", tmp_path / "ws" / "z", lambda done, total: None)  # type: ignore[misc]
+    assert not (tmp_path / "ws").exists()
 
 
 def test_an_upload_to_a_new_bucket_creates_every_folder_on_the_way(repo, tmp_path):
