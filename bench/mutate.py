@@ -52,7 +52,8 @@ MODULES: dict[str, list[str]] = {
                                      "tests/bclaw/engine/test_substitution_mutation.py"],
     "tasks/bclaw/qc.py": ["tests/bclaw/engine/test_qc.py"],
     "tasks/bclaw/staging.py": [*NO_SERVER, "tests/bclaw/engine/test_staging_mutation.py"],
-    "blocks/local.py": [*NO_SERVER, "tests/blocks/test_local_repository.py", "tests/blocks/test_local_containment.py"],
+    "blocks/local.py": [*NO_SERVER, "tests/blocks/test_local_mutation.py", "tests/blocks/test_local_repository.py",
+                        "tests/blocks/test_local_containment.py"],
     "blocks/s3_errors.py": ["tests/blocks/s3/test_s3_errors.py"],
     "blocks/s3.py": ["tests/blocks/s3/test_s3_primitives.py", "tests/blocks/s3/test_s3_faults.py"],
     "tasks/runtime/repo_ops.py": ["tests/deploy/test_launcher_store.py"],
@@ -147,20 +148,37 @@ def _plain_class(node: ast.ClassDef, tree: ast.Module) -> bool:
     return stdlib and not node.bases and all(_is_stdlib_dataclass(d) for d in node.decorator_list)
 
 
+def _local_annotated(function: ast.FunctionDef | ast.AsyncFunctionDef) -> list[ast.AnnAssign]:
+    """The annotated assignments to local variables of ``function`` (PEP 526: never evaluated, with
+    or without postponed annotations), not those of classes or functions nested in it."""
+    found: list[ast.AnnAssign] = []
+    stack = list(function.body)
+    while stack:
+        node = stack.pop()
+        if isinstance(node, ast.AnnAssign):
+            found.append(node)
+        elif not isinstance(node, (ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
+            stack.extend(ast.iter_child_nodes(node))
+    return found
+
+
 def annotation_spans(source: str) -> list[tuple[tuple[int, int], tuple[int, int]]]:
     """Where the never-evaluated annotations are, in a module with ``from __future__ import
     annotations`` (kept as strings nobody reads): those of undecorated functions and methods, and
-    the field annotations of plain classes and stdlib dataclasses (:func:`_plain_class`). Decorated
-    functions are left out, as Prefect's and pydantic's decorators do read them."""
+    the field annotations of plain classes and stdlib dataclasses (:func:`_plain_class`), and those
+    of local variables in any function. Decorated functions' own annotations are left out, as
+    Prefect's and pydantic's decorators do read them."""
     tree = ast.parse(source)
     postponed = any(isinstance(n, ast.ImportFrom) and n.module == "__future__"
                     and any(a.name == "annotations" for a in n.names) for n in tree.body)
     annotations: list[ast.expr] = []
     for node in ast.walk(tree) if postponed else ():
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and not node.decorator_list:
-            args = node.args
-            every = [*args.posonlyargs, *args.args, *args.kwonlyargs, args.vararg, args.kwarg]
-            annotations += [a.annotation for a in every if a is not None] + [node.returns]
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            annotations += [s.annotation for s in _local_annotated(node)]
+            if not node.decorator_list:
+                args = node.args
+                every = [*args.posonlyargs, *args.args, *args.kwonlyargs, args.vararg, args.kwarg]
+                annotations += [a.annotation for a in every if a is not None] + [node.returns]
         elif isinstance(node, ast.ClassDef) and _plain_class(node, tree):
             annotations += [s.annotation for s in node.body if isinstance(s, ast.AnnAssign)]
     return [((a.lineno, a.col_offset), (a.end_lineno, a.end_col_offset)) for a in annotations if a is not None]

@@ -152,3 +152,43 @@ def test_file_mode_follows_the_umask_without_proc(monkeypatch):
         assert os.umask(0o037) == 0o037  # left as it was
     finally:
         os.umask(old)
+
+
+def test_folders_of_any_name_are_listed_except_the_side_folder(repo):
+    for name in ("-tmp/a", "+plus/b", ".cache/c", "z/d"):
+        repo.write_text(f"s3://b/{name}", name, tags={"k": "v"})
+    assert repo.list_uris("s3://b/") == ["s3://b/+plus/b", "s3://b/-tmp/a", "s3://b/.cache/c", "s3://b/z/d"]
+    assert repo.list_uris("s3://") == ["s3://b/+plus/b", "s3://b/-tmp/a", "s3://b/.cache/c", "s3://b/z/d"]
+
+
+def test_options_of_writes_and_transfers_are_keyword_only(repo, tmp_path):
+    """A positional dict or callable after the paths is a mistake (tags or metadata?), refused before any I/O."""
+    src = tmp_path / "src.txt"
+    src.write_text("S")
+    with pytest.raises(TypeError):
+        repo.write_bytes("s3://b/x", b"X", {"k": "v"})  # type: ignore[misc]
+    with pytest.raises(TypeError):
+        repo.upload(src, "s3://b/y", {"k": "v"})  # type: ignore[misc]
+    assert files_below(tmp_path) == ["src.txt"]
+    repo.write_bytes("s3://b/z", b"Z")
+    with pytest.raises(TypeError):
+        repo.download("s3://b/z", tmp_path / "ws" / "z", lambda done, total: None)  # type: ignore[misc]
+    assert not (tmp_path / "ws").exists()
+
+
+def test_an_upload_to_a_new_bucket_creates_every_folder_on_the_way(repo, tmp_path):
+    src = tmp_path / "src.txt"
+    src.write_text("S")
+    repo.upload(src, "s3://fresh/deep/er/obj.txt")
+    assert repo.read_text("s3://fresh/deep/er/obj.txt") == "S"
+
+
+def test_file_mode_reads_the_umask_without_changing_it_even_for_a_moment(monkeypatch):
+    """Setting the umask to read it would give files other threads create meanwhile the wrong mode
+    (Linux: the umask is in /proc/self/status)."""
+    changes = []
+    real_umask = os.umask
+    monkeypatch.setattr(os, "umask", lambda mask: changes.append(mask) or real_umask(mask))
+    assert file_mode() == 0o666 & ~int(next(line.split()[1] for line in Path("/proc/self/status").read_text()
+                                             .splitlines() if line.startswith("Umask:")), 8)
+    assert changes == []

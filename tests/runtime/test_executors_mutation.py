@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import re
+from pathlib import Path
 
 import pytest
 
@@ -87,7 +88,7 @@ def test_only_a_container_engine_failure_is_the_executors_own():
 # --- local: the host's sh ----------------------------------------------------------------------
 
 
-def fake_program(folder, name: str, body: str) -> None:
+def fake_program(folder: Path, name: str, body: str) -> None:
     """An executable ``name`` in ``folder`` running ``body`` (sh)."""
     folder.mkdir(exist_ok=True)
     (folder / name).write_text(f"#!/bin/sh\n{body}\n")
@@ -200,17 +201,15 @@ def test_an_unknown_engine_has_no_executor():
 # --- running: the local executor, then containers through the stand-in engine -----------------
 
 
-def test_the_local_executor_runs_the_argv_as_it_is_in_the_invocations_folder(tmp_path, caplog):
+def test_the_local_executor_runs_the_argv_as_it_is_in_the_invocations_folder(tmp_path, caplog, monkeypatch):
     argv = ["sh", "-c", 'printf "%s|%s|%s\\n" "$1" "$(pwd)" "$KEEP-$OVER"', "sh", "a b; *"]
     inv = Invocation(argv=argv, cwd=tmp_path, env={"OVER": "mine"}, image="ignored:1", mounts=[Mount("/x", "/y")],
                      cpus=2, gpu=1, log_file=tmp_path / "step.log", prefix="[s1] ")
     assert LocalExecutor().argv(inv) == argv and LocalExecutor().argv(inv) is not inv.argv
-    os.environ["KEEP"], os.environ["OVER"] = "kept", "theirs"
-    try:
-        with caplog.at_level("INFO", logger="labflows"):
-            assert EXECUTORS["local"].run(inv) == 0
-    finally:
-        del os.environ["KEEP"], os.environ["OVER"]
+    monkeypatch.setenv("KEEP", "kept")
+    monkeypatch.setenv("OVER", "theirs")  # the invocation's own value wins
+    with caplog.at_level("INFO", logger="labflows"):
+        assert EXECUTORS["local"].run(inv) == 0
     line = f"a b; *|{tmp_path}|kept-mine"
     assert [r.getMessage() for r in caplog.records] == [f"[s1] {line}"]
     assert (tmp_path / "step.log").read_text() == line + "\n"

@@ -216,6 +216,8 @@ def test_a_deep_limit_path_is_shortened_to_its_first_and_last_parts(monkeypatch)
     ("w.yaml", "a: !!python/name:os.system x\n", "w.yaml:1:4: YAML syntax error: could not determine a constructor "
                                                  "for the tag 'tag:yaml.org,2002:python/name:os.system'"),
     ("W.JSON", '{"a": 1', "W.JSON:1:8: JSON syntax error at line 1 column 8: Expecting ',' delimiter"),
+    ("w.yaml", "z: 0\na: &x 1\nb: 2\nc: &x 3\n",
+     "w.yaml:4:4: YAML syntax error: found duplicate anchor 'x' (first at line 2)"),
 ])
 def test_syntax_errors_are_one_located_line(file, text, line):
     with pytest.raises(SpecError) as info:
