@@ -58,9 +58,7 @@ MODULES: dict[str, list[str]] = {
     "tasks/runtime/repo_ops.py": ["tests/deploy/test_launcher_store.py"],
     "tasks/bfabric/checksums.py": ["tests/bfabric/test_checksums.py"],
     "tasks/bfabric/inputs/fetch.py": ["tests/bfabric/inputs/test_fetch.py", "tests/bfabric/inputs/test_checksum_case.py"],
-    "tasks/bfabric/register/resource.py": ["tests/bfabric/register/test_register_resource.py",
-                                           "tests/bfabric/register/test_register_resource_identity.py",
-                                           "tests/bfabric/register/test_register_idempotency.py"],
+    "tasks/bfabric/register/resource.py": ["tests/bfabric/register/test_resource_mutation.py"],
     "tasks/runtime/executors/container.py": [*NO_SERVER, "tests/runtime/test_container_argv.py"],
     "tasks/runtime/streaming.py": [*NO_SERVER, "tests/runtime/test_streaming.py"],
     "specs/source.py": [*NO_SERVER, "-k", "not command_line", "tests/specs/test_source_mutation.py",
@@ -72,6 +70,9 @@ MODULES: dict[str, list[str]] = {
 SECOND_PASS: dict[str, list[str]] = {
     "tasks/bclaw/shell_context.py": ["tests/bclaw/engine/test_substitution.py"],
     "specs/source.py": ["tests/specs/test_malformed.py"],
+    "tasks/bfabric/register/resource.py": ["tests/bfabric/register/test_register_resource.py",
+                                           "tests/bfabric/register/test_register_resource_identity.py",
+                                           "tests/bfabric/register/test_register_idempotency.py"],
 }
 
 MUTATION_MD = ROOT / "bench" / "mutation.md"
