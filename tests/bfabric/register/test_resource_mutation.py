@@ -248,11 +248,13 @@ def test_the_stored_resource_as_bfabric_spells_it_is_the_same() -> None:
     assert _same_resource(_stored(size=14), _WANTED)
 
 
-@pytest.mark.parametrize("change", [
-    {"name": "s.txt"}, {"workunit": {"classname": "workunit", "id": 4}}, {"workunit": None},
-    {"workunit": {"classname": "workunit"}}, {"workunit": 3}, {"storage": {"id": 8}}, {"storage": None},
-    {"relativepath": "out/s.txt"}, {"filechecksum": "f" * 32}, {"filechecksum": None}, {"status": "pending"},
-    {"size": "15"}, {"size": None},
+@pytest.mark.parametrize("change", [  # each field both below and above what is wanted
+    {"name": "s.txt"}, {"name": "a.txt"}, {"workunit": {"classname": "workunit", "id": 4}},
+    {"workunit": {"classname": "workunit", "id": 2}}, {"workunit": None}, {"workunit": {"classname": "workunit"}},
+    {"workunit": 3}, {"storage": {"id": 8}}, {"storage": {"id": 6}}, {"storage": None},
+    {"relativepath": "out/s.txt"}, {"relativepath": "out/a.txt"}, {"filechecksum": "f" * 32},
+    {"filechecksum": "0" * 32}, {"filechecksum": None}, {"status": "pending"}, {"status": "archived"},
+    {"size": "15"}, {"size": "13"}, {"size": None},
 ])
 def test_any_difference_makes_another_resource(change: dict[str, Any]) -> None:
     assert not _same_resource(_stored(**change), _WANTED)
