@@ -258,3 +258,10 @@ def test_the_stored_resource_as_bfabric_spells_it_is_the_same() -> None:
 ])
 def test_any_difference_makes_another_resource(change: dict[str, Any]) -> None:
     assert not _same_resource(_stored(**change), _WANTED)
+
+
+def test_the_options_are_keyword_only(client, workunit, storage, tmp_path: Path) -> None:
+    """A positional ``True`` could not be told from an ssh user: the options must be named."""
+    with pytest.raises(TypeError):
+        register_resource(client, _spec(_file(tmp_path, "x")), _registration(workunit), storage, None, True)
+    assert not (tmp_path / "storage").exists()
