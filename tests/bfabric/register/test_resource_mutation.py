@@ -205,7 +205,8 @@ def test_the_single_pending_placeholder_is_filled_in_when_asked(
     assert len(_rows(server, workunit)) == 3
 
 
-@pytest.mark.parametrize("others", [[], [("WU output", "available")], [("a", "pending"), ("b", "pending")]])
+@pytest.mark.parametrize("others", [[], [("WU output", "available")], [("WU output", "processing")],
+                                    [("a", "pending"), ("b", "pending")]])
 def test_no_placeholder_unless_exactly_one_pending(server, client, workunit, storage, tmp_path: Path,
                                                    others: list[tuple[str, str]]) -> None:
     ids = [_pending(client, workunit, name, status) for name, status in others]
