@@ -266,3 +266,10 @@ def test_the_options_are_keyword_only(client, workunit, storage, tmp_path: Path)
     with pytest.raises(TypeError):
         register_resource(client, _spec(_file(tmp_path, "x")), _registration(workunit), storage, None, True)
     assert not (tmp_path / "storage").exists()
+
+
+def test_large_ids_are_compared_by_value() -> None:
+    """Real workunit and storage ids run into the hundreds of thousands (not Python's cached small ints)."""
+    wanted = {**_WANTED, "workunitid": int("300123"), "storageid": int("1001")}
+    stored = _stored(workunit={"classname": "workunit", "id": "300123"}, storage={"classname": "storage", "id": 1001})
+    assert _same_resource(stored, wanted)
