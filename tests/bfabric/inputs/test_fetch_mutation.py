@@ -108,6 +108,20 @@ def test_this_machine_by_any_of_its_names() -> None:
     assert not is_this_machine("")
 
 
+def test_the_short_name_of_a_dotted_host_name_is_this_machine(monkeypatch: pytest.MonkeyPatch) -> None:
+    """On a cluster node named ``node7.lab.example.org`` a storage host ``node7`` is this machine."""
+    from tasks.bfabric.inputs import fetch
+
+    monkeypatch.setattr(socket, "gethostname", lambda: "node7.lab.example.org")
+    fetch._own_names.cache_clear()  # the names are looked up once per process
+    try:
+        assert is_this_machine("node7") and is_this_machine("Node7.Lab.Example.org")
+        assert not is_this_machine("org") and not is_this_machine("lab")
+    finally:
+        monkeypatch.undo()
+        fetch._own_names.cache_clear()
+
+
 # --- copies: rsync, then scp or a local copy --------------------------------------------------------
 
 def test_a_local_source_goes_through_rsync_into_the_part_file(tmp_path: Path, tools) -> None:
