@@ -156,7 +156,7 @@ def test_a_missing_local_source_fails_and_leaves_nothing(tmp_path: Path, scp_onl
         fetch_file(ResolvedFile("in.txt", LocalSource(str(tmp_path / "gone.txt"))), dest)
     assert str(failed.value) == f"in.txt: could not fetch {tmp_path / 'gone.txt'} (rsync and copy failed)"
     assert list(dest.parent.iterdir()) == []
-    assert "rsync not found on PATH" in caplog.text and f"copy {tmp_path / 'gone.txt'} failed" in caplog.text
+    assert "rsync not found on PATH" in caplog.text and f"copy {tmp_path / 'gone.txt'} failed: No such file or directory" in caplog.text
 
 
 def test_a_remote_source_goes_through_rsync_with_the_user(tmp_path: Path, tools) -> None:
@@ -194,7 +194,7 @@ def test_an_rsync_that_cannot_start_is_a_failed_attempt(tmp_path: Path, tools, m
     source = _source_file(tmp_path)
     with caplog.at_level(logging.WARNING, logger="labflows"):
         assert fetch_file(ResolvedFile("in.txt", SshSource("storagehost", str(source))), tmp_path / "in.txt")
-    assert tools.names() == ["scp"] and "cannot run rsync" in caplog.text
+    assert tools.names() == ["scp"] and "cannot run rsync: No such file or directory" in caplog.text
 
 
 def test_this_machine_copies_locally_without_ssh(tmp_path: Path, tools) -> None:
