@@ -7,6 +7,7 @@ import hashlib
 import logging
 import os
 import socket
+import sys
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -195,6 +196,17 @@ def test_an_rsync_that_cannot_start_is_a_failed_attempt(tmp_path: Path, tools, m
     with caplog.at_level(logging.WARNING, logger="labflows"):
         assert fetch_file(ResolvedFile("in.txt", SshSource("storagehost", str(source))), tmp_path / "in.txt")
     assert tools.names() == ["scp"] and "cannot run rsync: No such file or directory" in caplog.text
+
+
+def test_an_rsync_killed_by_a_signal_is_a_failed_attempt(tmp_path: Path, tools, caplog) -> None:
+    killed = tools.bin_dir / "rsync"  # writes half the file, then dies (exit status -9)
+    killed.write_text(f"#!{sys.executable}\nimport os, signal, sys\n"
+                      "open(sys.argv[-1], 'w').write('da')\nos.kill(os.getpid(), signal.SIGKILL)\n")
+    source = _source_file(tmp_path)
+    with caplog.at_level(logging.WARNING, logger="labflows"):
+        assert fetch_file(ResolvedFile("in.txt", SshSource("storagehost", str(source))), tmp_path / "in.txt")
+    assert tools.names() == ["scp"] and (tmp_path / "in.txt").read_bytes() == b"data\n"
+    assert "rsync exited with code -9" in caplog.text
 
 
 def test_this_machine_copies_locally_without_ssh(tmp_path: Path, tools) -> None:
