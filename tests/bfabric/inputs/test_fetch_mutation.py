@@ -375,3 +375,10 @@ def test_a_link_never_replaces_a_file_nor_links_a_remote_source(tmp_path: Path) 
     with pytest.raises(TransferError, match="cannot link a non-local file"):
         fetch_file(ResolvedFile("r.txt", SshSource("h", "/p"), link=True), tmp_path / "r.txt")
     assert not (tmp_path / "r.txt").exists()
+
+
+def test_the_ssh_user_and_the_token_are_keyword_only(tmp_path: Path, tools) -> None:
+    """A token passed where the ssh user goes would end up in an rsync command line: they must be named."""
+    with pytest.raises(TypeError):
+        fetch_file(ResolvedFile("in.txt", SshSource("storagehost", "/p")), tmp_path / "in.txt", "alice", "tok")
+    assert tools.calls() == []
