@@ -160,10 +160,13 @@ def test_a_missing_local_source_fails_and_leaves_nothing(tmp_path: Path, scp_onl
     assert "rsync not found on PATH" in caplog.text and f"copy {tmp_path / 'gone.txt'} failed: No such file or directory" in caplog.text
 
 
-def test_a_remote_source_goes_through_rsync_with_the_user(tmp_path: Path, tools) -> None:
+def test_a_remote_source_goes_through_rsync_with_the_user(tmp_path: Path, tools, caplog) -> None:
     source = _source_file(tmp_path)  # readable here, but on another host: never copied locally
     dest = tmp_path / "in.txt"
-    assert fetch_file(ResolvedFile("in.txt", SshSource("storagehost", str(source))), dest, ssh_user="alice")
+    with caplog.at_level(logging.INFO, logger="labflows"):
+        assert fetch_file(ResolvedFile("in.txt", SshSource("storagehost", str(source))), dest, ssh_user="alice")
+    assert f"[rsync] rsync: copying {source}" in caplog.text  # rsync's output, named by the tool
+    assert [r for r in caplog.records if r.levelno >= logging.WARNING] == []  # success: no warning
     assert tools.calls() == [["rsync", "-rltvP", "--", f"alice@storagehost:{source}", str(part_path(dest))]]
     assert dest.read_bytes() == b"data\n"
 
@@ -357,10 +360,11 @@ def test_a_link_is_relative_and_made_once(tmp_path: Path, tools, caplog) -> None
     assert "sub/in.txt: up to date (link)" in caplog.text and tools.calls() == []
 
 
-def test_a_link_to_something_else_is_replaced(tmp_path: Path) -> None:
+@pytest.mark.parametrize("elsewhere", ["/elsewhere", "zz/elsewhere"])  # sorting before and after the target
+def test_a_link_to_something_else_is_replaced(tmp_path: Path, elsewhere: str) -> None:
     source = _source_file(tmp_path)
     dest = tmp_path / "in.txt"
-    dest.symlink_to(tmp_path / "elsewhere")
+    dest.symlink_to(elsewhere)
     assert link_file(ResolvedFile("in.txt", LocalSource(str(source)), link=True), dest) is True
     assert os.readlink(dest) == "src/src.txt"
 
