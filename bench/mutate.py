@@ -55,13 +55,11 @@ MODULES: dict[str, list[str]] = {
     "blocks/local.py": [*NO_SERVER, "tests/blocks/test_local_mutation.py", "tests/blocks/test_local_repository.py",
                         "tests/blocks/test_local_containment.py"],
     "blocks/s3_errors.py": ["tests/blocks/s3/test_s3_errors.py"],
-    "blocks/s3.py": ["tests/blocks/s3/test_s3_primitives.py", "tests/blocks/s3/test_s3_faults.py"],
+    "blocks/s3.py": ["tests/blocks/s3/test_s3_mutation.py"],
     "tasks/runtime/repo_ops.py": ["tests/deploy/test_launcher_store.py"],
     "tasks/bfabric/checksums.py": ["tests/bfabric/test_checksums.py"],
-    "tasks/bfabric/inputs/fetch.py": ["tests/bfabric/inputs/test_fetch.py", "tests/bfabric/inputs/test_checksum_case.py"],
-    "tasks/bfabric/register/resource.py": ["tests/bfabric/register/test_register_resource.py",
-                                           "tests/bfabric/register/test_register_resource_identity.py",
-                                           "tests/bfabric/register/test_register_idempotency.py"],
+    "tasks/bfabric/inputs/fetch.py": ["tests/bfabric/inputs/test_fetch_mutation.py"],
+    "tasks/bfabric/register/resource.py": ["tests/bfabric/register/test_resource_mutation.py"],
     "tasks/runtime/executors/base.py": [*NO_SERVER, "tests/runtime/test_container_argv.py",
                                         "tests/runtime/test_executors_mutation.py"],
     "tasks/runtime/executors/local.py": [*NO_SERVER, "tests/runtime/test_executors_mutation.py"],
@@ -80,6 +78,11 @@ MODULES: dict[str, list[str]] = {
 SECOND_PASS: dict[str, list[str]] = {
     "tasks/bclaw/shell_context.py": ["tests/bclaw/engine/test_substitution.py"],
     "specs/source.py": ["tests/specs/test_malformed.py"],
+    "blocks/s3.py": ["tests/blocks/s3/test_s3_primitives.py", "tests/blocks/s3/test_s3_faults.py"],
+    "tasks/bfabric/inputs/fetch.py": ["tests/bfabric/inputs/test_fetch.py", "tests/bfabric/inputs/test_checksum_case.py"],
+    "tasks/bfabric/register/resource.py": ["tests/bfabric/register/test_register_resource.py",
+                                           "tests/bfabric/register/test_register_resource_identity.py",
+                                           "tests/bfabric/register/test_register_idempotency.py"],
 }
 
 MUTATION_MD = ROOT / "bench" / "mutation.md"

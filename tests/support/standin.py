@@ -17,6 +17,7 @@ Use them from a ``conftest.py``::
 
 from __future__ import annotations
 
+import copy
 import json
 import os
 import sys
@@ -127,3 +128,22 @@ def row_counts(server: StandinServer, *endpoints: str) -> dict[str, int]:
 def ref_id(value: Any) -> int | None:
     """The id of a stored reference (``{"classname": ..., "id": ...}``), else None."""
     return int(value["id"]) if isinstance(value, dict) and "id" in value else None
+
+
+class SaveRecorder:
+    """The real client, with every ``save`` call noted (endpoint, object) before it is sent."""
+
+    def __init__(self, client: Bfabric) -> None:
+        self._client = client
+        self.saves: list[tuple[str, Any]] = []
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._client, name)
+
+    def save(self, endpoint: str, obj: Any, *args: Any, **kwargs: Any) -> Any:
+        self.saves.append((endpoint, copy.deepcopy(obj)))
+        return self._client.save(endpoint, obj, *args, **kwargs)
+
+    def saved(self, endpoint: str) -> list[Any]:
+        """The objects saved to ``endpoint``, in order."""
+        return [obj for ep, obj in self.saves if ep == endpoint]

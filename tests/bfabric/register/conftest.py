@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -13,26 +12,7 @@ from bfabric import Bfabric
 from specs.bfabric.outputs import OutputsSpec
 from specs.bfabric.workunit import WorkunitDefinition
 from standin.server import StandinServer
-from tests.support.standin import FakeSsh, fake_ssh, standin_client, standin_server  # noqa: F401
-
-
-class SaveRecorder:
-    """The real client, with every ``save`` call noted (endpoint, object) before it is sent."""
-
-    def __init__(self, client: Bfabric) -> None:
-        self._client = client
-        self.saves: list[tuple[str, Any]] = []
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._client, name)
-
-    def save(self, endpoint: str, obj: Any, *args: Any, **kwargs: Any) -> Any:
-        self.saves.append((endpoint, copy.deepcopy(obj)))
-        return self._client.save(endpoint, obj, *args, **kwargs)
-
-    def saved(self, endpoint: str) -> list[Any]:
-        """The objects saved to ``endpoint``, in order."""
-        return [obj for ep, obj in self.saves if ep == endpoint]
+from tests.support.standin import FakeSsh, SaveRecorder, fake_ssh, standin_client, standin_server  # noqa: F401
 
 
 @dataclass
