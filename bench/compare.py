@@ -19,7 +19,7 @@ scatter100000  scatter of 100,000: wall, peak memory of     (none)              
 fail           a failing one-step run (exit 3, no retry)   the same run succeeding       <= 2x
 idle           CPU s used in 5 s by processes labflows     (nothing)                     <= 0.05 s
                left running after the rows above (once
-               the server hibernated, 15 s after a run)
+               the server hibernated: 25 s after a run)
 =============  ==========================================  ============================  ========
 
 Times are medians of ``--repeat`` runs (default 3; scatter rows run once). The scatter rows run in
@@ -70,7 +70,7 @@ rule hello:
 FAILING = "Repository: s3://bench/fail/${job.id}\nSteps:\n  - only:\n      commands:\n        - %s\n"
 APP_CHUNKS = 3
 IDLE_WINDOW_S = 5.0
-IDLE_SETTLE_S = 5.0  # after the server's hibernation period
+IDLE_SETTLE_S = 10.0  # after the server's hibernation period: its check (every 3 s) and shutdown
 
 
 @dataclass

@@ -179,7 +179,7 @@ class Daemon:
             _write_state(self.files.state, {
                 "url": f"http://127.0.0.1:{port}/api", "pid": os.getpid(), "port": port,
                 "prefect_home": str(self.files.prefect_home), "idle_minutes": self.idle_minutes})
-        checks = [t for t in (self.idle_s / 5, self.hibernate_s / 3) if t]
+        checks = [t for t in (self.idle_s / 5, self.hibernate_s / 5) if t]
         check_every = max(0.5, min([30.0, *checks]))
         outcome, told_in_use = "exit", False
         while not serving.done():
