@@ -5,8 +5,6 @@ from __future__ import annotations
 import logging
 import os
 import socket
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
@@ -21,6 +19,7 @@ from tasks.bfabric.inputs.resolved import (
     SshSource,
     TransferError,
 )
+from tests.support.http_files import FileServer
 
 from .conftest import STORAGE_FILES, md5
 
@@ -164,38 +163,9 @@ def test_link_refuses_to_replace_a_regular_file(tmp_path):
 
 # --- HTTP -------------------------------------------------------------------------------------
 
-class _FileServer:
-    """A local HTTP server that serves ``files`` and records each request's Authorization header."""
-
-    def __init__(self, files: dict[str, bytes]) -> None:
-        self.files = files
-        self.auth: list[tuple[str, str | None]] = []
-        owner = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802
-                owner.auth.append((self.path, self.headers.get("Authorization")))
-                body = owner.files.get(self.path.split("?")[0])
-                self.send_response(200 if body is not None else 404)
-                self.send_header("Content-Length", str(len(body or b"")))
-                self.end_headers()
-                self.wfile.write(body or b"")
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
-
-    def close(self) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
-
-
 @pytest.fixture
 def http_files():
-    server = _FileServer({"/store/p1/file_11.txt": STORAGE_FILES["p1/file_11.txt"], "/public/x.txt": b"public"})
+    server = FileServer({"/store/p1/file_11.txt": STORAGE_FILES["p1/file_11.txt"], "/public/x.txt": b"public"})
     yield server
     server.close()
 

@@ -8,9 +8,7 @@ import logging
 import os
 import socket
 import sys
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -26,6 +24,7 @@ from tasks.bfabric.inputs.resolved import (
 )
 from tasks.runtime.progress import listening
 from tasks.runtime.transfers import THRESHOLD_ENV
+from tests.support.http_files import FileServer
 
 BIG = bytes(range(256)) * 4500  # 1.1 MiB: more than one read block
 
@@ -34,55 +33,16 @@ def md5(data: bytes) -> str:
     return hashlib.md5(data).hexdigest()
 
 
-class Http:
-    """A local HTTP server: ``files`` by path, redirects, chosen statuses; records each request."""
-
-    def __init__(self) -> None:
-        self.files: dict[str, bytes] = {"/x.txt": b"public", "/big.bin": BIG}
-        self.requests: list[dict[str, str | None]] = []
-        owner = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802
-                path = self.path.split("?")[0]
-                owner.requests.append({"path": path, "auth": self.headers.get("Authorization"),
-                                       "encoding": self.headers.get("Accept-Encoding")})
-                if path.startswith("/status/"):
-                    self.send_response(int(path.rsplit("/", 1)[1]))
-                    self.send_header("Content-Length", "0")
-                    self.end_headers()
-                    return
-                if path.startswith("/redirect"):
-                    self.send_response(302)
-                    self.send_header("Location", "/x.txt")
-                    self.send_header("Content-Length", "0")
-                    self.end_headers()
-                    return
-                body = owner.files.get(path)
-                self.send_response(200 if body is not None else 404)
-                if path != "/unsized.txt":
-                    self.send_header("Content-Length", str(len(body or b"")))
-                self.end_headers()
-                self.wfile.write(body or b"")
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
-
-
 @pytest.fixture(scope="module")
-def server() -> Iterator[Http]:
-    http = Http()
+def server() -> Iterator[FileServer]:
+    http = FileServer({"/x.txt": b"public", "/big.bin": BIG})
     yield http
-    http.httpd.shutdown()
+    http.close()
     http.httpd.server_close()
 
 
 @pytest.fixture
-def http(server: Http) -> Http:
+def http(server: FileServer) -> FileServer:
     server.requests.clear()
     return server
 
@@ -276,7 +236,7 @@ def test_without_a_checksum_the_file_is_not_verified(tmp_path: Path, tools, capl
 
 # --- HTTP -------------------------------------------------------------------------------------------
 
-def test_http_streams_the_stored_bytes_in_blocks_with_progress(tmp_path: Path, http: Http, monkeypatch) -> None:
+def test_http_streams_the_stored_bytes_in_blocks_with_progress(tmp_path: Path, http: FileServer, monkeypatch) -> None:
     monkeypatch.setenv(THRESHOLD_ENV, "1000")
     events = []
     dest = tmp_path / "big.bin"
@@ -289,7 +249,7 @@ def test_http_streams_the_stored_bytes_in_blocks_with_progress(tmp_path: Path, h
     assert [e.done for e in events] == sorted(e.done for e in events) and events[0].done < len(BIG)
 
 
-def test_http_without_a_length_shows_no_progress(tmp_path: Path, http: Http, monkeypatch) -> None:
+def test_http_without_a_length_shows_no_progress(tmp_path: Path, http: FileServer, monkeypatch) -> None:
     monkeypatch.setenv(THRESHOLD_ENV, "0")
     http.files["/unsized.txt"] = b"no length"
     events = []
@@ -298,12 +258,12 @@ def test_http_without_a_length_shows_no_progress(tmp_path: Path, http: Http, mon
     assert (tmp_path / "u.txt").read_bytes() == b"no length" and events == []
 
 
-def test_http_follows_redirects(tmp_path: Path, http: Http) -> None:
+def test_http_follows_redirects(tmp_path: Path, http: FileServer) -> None:
     fetch_file(ResolvedFile("r.txt", HttpSource(f"{http.url}/redirect")), tmp_path / "r.txt")
     assert (tmp_path / "r.txt").read_bytes() == b"public"
 
 
-def test_the_bearer_token_goes_to_bfabric_urls_only(tmp_path: Path, http: Http) -> None:
+def test_the_bearer_token_goes_to_bfabric_urls_only(tmp_path: Path, http: FileServer) -> None:
     fetch_file(ResolvedFile("a.txt", HttpSource(f"{http.url}/x.txt", bfabric_auth=True)), tmp_path / "a.txt",
                bearer_token="tok")
     fetch_file(ResolvedFile("b.txt", HttpSource(f"{http.url}/x.txt")), tmp_path / "b.txt", bearer_token="tok")
@@ -311,7 +271,7 @@ def test_the_bearer_token_goes_to_bfabric_urls_only(tmp_path: Path, http: Http) 
 
 
 @pytest.mark.parametrize("token", [None, ""])
-def test_a_bfabric_url_without_a_token_is_refused_before_any_request(tmp_path: Path, http: Http,
+def test_a_bfabric_url_without_a_token_is_refused_before_any_request(tmp_path: Path, http: FileServer,
                                                                      token: str | None) -> None:
     with pytest.raises(TransferError, match="needs a bearer token"):
         fetch_file(ResolvedFile("a.txt", HttpSource(f"{http.url}/x.txt", bfabric_auth=True)), tmp_path / "a.txt",
@@ -324,7 +284,7 @@ def test_a_bfabric_url_without_a_token_is_refused_before_any_request(tmp_path: P
     (403, "; the bearer token may be missing or lack access"),
     (404, ""), (500, ""),
 ])
-def test_an_http_error_names_the_status_and_leaves_nothing(tmp_path: Path, http: Http, status: int,
+def test_an_http_error_names_the_status_and_leaves_nothing(tmp_path: Path, http: FileServer, status: int,
                                                            hint: str) -> None:
     with pytest.raises(TransferError) as failed:
         fetch_file(ResolvedFile("a.txt", HttpSource(f"{http.url}/status/{status}?sig=secret")), tmp_path / "a.txt")
@@ -341,7 +301,7 @@ def test_an_unreachable_server_is_a_transfer_error(tmp_path: Path) -> None:
     assert list(tmp_path.iterdir()) == []
 
 
-def test_an_http_file_with_a_wrong_checksum_is_deleted(tmp_path: Path, http: Http) -> None:
+def test_an_http_file_with_a_wrong_checksum_is_deleted(tmp_path: Path, http: FileServer) -> None:
     with pytest.raises(ChecksumMismatchError):
         fetch_file(ResolvedFile("x.txt", HttpSource(f"{http.url}/x.txt"), checksum="0" * 32), tmp_path / "x.txt")
     assert list(tmp_path.iterdir()) == []
