@@ -71,6 +71,8 @@ def start_child(spec: ChildSpec) -> Any:
     In a parent that may suspend, the same ``spec.key`` in a resumed run returns the run started
     before (:func:`tasks.runtime.suspension.child_key`) instead of a new one.
     """
+    from uuid import uuid4
+
     from prefect.deployments import run_deployment
 
     from tasks.runtime.suspension import child_key
@@ -80,8 +82,12 @@ def start_child(spec: ChildSpec) -> Any:
     key = child_key(spec.key) if spec.key and parent else None
     if key is not None:
         return _start_keyed(spec, parent, key, tags)
+    # a fresh key per start still makes the request idempotent: when the client retries a create
+    # that the server did commit (a 503 "database is locked" under load), it gets that run back
+    # instead of a second child nobody waits for or cancels
     return run_deployment(name=spec.deployment, parameters=spec.parameters, timeout=0, tags=tags,
-                          flow_run_name=spec.flow_run_name, job_variables=spec.job_variables or None)
+                          flow_run_name=spec.flow_run_name, job_variables=spec.job_variables or None,
+                          idempotency_key=f"labflows-child:{uuid4()}")
 
 
 def _start_keyed(spec: ChildSpec, parent: UUID, key: str, tags: list[str]) -> Any:
