@@ -16,6 +16,22 @@ from flows.cli import local_server
 from flows.cli.errors import UsageError
 
 
+def import_while_the_server_starts() -> None:
+    """Import what a run will need while the local server this command started is still starting.
+
+    The server's start (seconds of CPU on one core) is the longest part of a first run; the other
+    core would otherwise idle while this process waits. Stops as soon as the server answers.
+    """
+    import importlib
+
+    from flows.cli.warm_runner import WARM_MODULES
+
+    for name in WARM_MODULES:
+        if local_server.early_server_answers():
+            return
+        importlib.import_module(name)
+
+
 def configured_api_url() -> str | None:
     """The ``PREFECT_API_URL`` Prefect's settings hold (from any source), or None."""
     from prefect.settings import get_current_settings
@@ -69,6 +85,8 @@ def choose_api(no_server: bool = False, start_warm_runner: bool = False) -> str 
     url = configured_api_url()
     if url or no_server or local_server.ephemeral_requested():
         return url
+    if local_server.starting_early():
+        import_while_the_server_starts()
     try:
         state = local_server.ensure_server()
     except RuntimeError as exc:  # a run should not fail because the shared server could not start

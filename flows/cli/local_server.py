@@ -297,6 +297,16 @@ def start_server_early() -> None:
         lock.close()
 
 
+def starting_early() -> bool:
+    """True while a server that ``start_server_early`` spawned has not been waited for."""
+    return bool(_EARLY)
+
+
+def early_server_answers() -> bool:
+    """True once the early-started server has written its state file (it then accepts requests)."""
+    return bool(_EARLY) and server_files().state.exists()
+
+
 def _kill_group(pid: int, grace_s: float = 10.0) -> None:
     """SIGTERM the process group of ``pid``, SIGKILL after ``grace_s``."""
     try:

@@ -89,9 +89,11 @@ def main(argv: list[str] | None = None) -> int:
         if code is not None:
             return code
         if not {"-n", "--dry-run", "-h", "--help"} & set(argv):  # these start no flow
-            from flows.cli.local_server import start_server_early
+            from flows.cli.local_server import start_server_early, starting_early
 
             start_server_early()  # the server starts while this process imports Prefect
+            if starting_early():  # and the warm runner for the next run, while this one waits for it
+                warm_client.spawn_runner()
     return run_here(argv, start_warm_runner=warm)
 
 

@@ -29,6 +29,7 @@ import sys
 import time
 from typing import Any
 
+from flows.cli import server_setup
 from flows.cli.local_server import server_files
 
 HIBERNATE_ENV = "LABFLOWS_SERVER_HIBERNATE_SECONDS"
@@ -135,7 +136,8 @@ async def _asleep(sock: socket.socket, timeout: float | None) -> str:
 class Daemon:
     """The API served in rounds: awake until idle, asleep until the next connection, stopped when unused."""
 
-    def __init__(self, sock: socket.socket, idle_minutes: float, hibernate_s: float) -> None:
+    def __init__(self, sock: socket.socket, idle_minutes: float, hibernate_s: float,
+                 setup_skipped: bool = False) -> None:
         from prefect.server.api.server import create_app
 
         self.sock = sock
@@ -143,6 +145,7 @@ class Daemon:
         self.idle_s = idle_minutes * 60
         self.hibernate_s = hibernate_s
         self.files = server_files()
+        self.setup_skipped = setup_skipped
         # the same app every round: built once (seconds), restarted on wake in a fraction of one
         self.clock = ActivityClock(create_app(final=True))
         self.lease = None
@@ -175,6 +178,8 @@ class Daemon:
                 return "exit"
             await asyncio.sleep(0.05)
         if first:
+            if not self.setup_skipped:  # a full start: the next one may skip what this one did
+                server_setup.record_setup(self.files.prefect_home)
             port = self.sock.getsockname()[1]
             _write_state(self.files.state, {
                 "url": f"http://127.0.0.1:{port}/api", "pid": os.getpid(), "port": port,
@@ -224,9 +229,11 @@ class Daemon:
                 self.files.state.unlink(missing_ok=True)
 
 
-async def serve(sock: socket.socket, idle_minutes: float, hibernate_s: float | None = None) -> None:
+async def serve(sock: socket.socket, idle_minutes: float, hibernate_s: float | None = None,
+                setup_skipped: bool = False) -> None:
     """Serve until SIGTERM/SIGINT or until idle for ``idle_minutes`` (0: never); see :class:`Daemon`."""
-    await Daemon(sock, idle_minutes, hibernate_seconds() if hibernate_s is None else hibernate_s).run()
+    await Daemon(sock, idle_minutes, hibernate_seconds() if hibernate_s is None else hibernate_s,
+                 setup_skipped).run()
 
 
 def _read_own_state(path) -> dict | None:
@@ -249,8 +256,12 @@ def main(argv: list[str] | None = None) -> int:
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", args.port))
     sock.listen(2048)  # listening before the API starts, and while it hibernates
+    # before Prefect's import, which reads the settings this may set
+    skipped = server_setup.skip_repeated_setup(server_files().prefect_home)
+    if skipped:
+        print("database and block types as recorded at the last full start: skipping their set-up", flush=True)
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(serve(sock, args.idle_minutes))
+        asyncio.run(serve(sock, args.idle_minutes, setup_skipped=skipped))
     return 0
 
 

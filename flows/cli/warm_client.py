@@ -180,12 +180,20 @@ def _follow(sock: socket.socket, lines: _Lines, child: int) -> int:
     return 1
 
 
+_SPAWNED: list[bool] = []  # spawn_runner ran in this process
+
+
 def spawn_runner() -> None:
     """Start a warm runner for this checkout and Prefect home in the background; never waits for it.
 
-    A runner that finds another one already serving (its lock taken) exits at once.
+    A runner that finds another one already serving (its lock taken) exits at once; a second call in
+    the same process does nothing.
     """
     import subprocess
+
+    if _SPAWNED:
+        return
+    _SPAWNED.append(True)
 
     home = prefect_home_dir()
     env = dict(os.environ)

@@ -230,3 +230,39 @@ def test_no_early_server_start_where_a_settings_file_could_point_elsewhere(tmp_p
     assert local_server._settings_files_here()
     local_server.start_server_early()
     assert local_server._EARLY == [] and not (tmp_path / "prefect-home").exists()  # nothing started, nothing written
+
+
+def _block_type_slugs(api_url: str) -> set[str]:
+    return {b["slug"] for b in _api(api_url, "/block_types/filter", {})}
+
+
+@pytest.mark.timeout(400)
+def test_a_restart_skips_the_database_set_up_its_first_start_recorded_and_serves_the_same(user_env):
+    home = Path(user_env["PREFECT_HOME"])
+    log = home / "labflows-server.log"
+    skipped = "skipping their set-up"
+    first = labflows(user_env, "server", "start")
+    assert first.returncode == 0, first.stderr[-2000:]
+    record = json.loads((home / "labflows-server-setup.json").read_text())
+    assert skipped not in log.read_text()  # a new home: migrations and block registration ran
+    slugs = _block_type_slugs(state(user_env)["url"])
+    assert {"s3-bucket", "docker-registry-credentials"} <= slugs and len(slugs) == record["block_types"]
+
+    assert labflows(user_env, "server", "stop").returncode == 0
+    second = labflows(user_env, "server", "start")
+    assert second.returncode == 0, second.stderr[-2000:]
+    assert log.read_text().count(skipped) == 1
+    assert _block_type_slugs(state(user_env)["url"]) == slugs  # the collections' block types still there
+    run = labflows(user_env, *HELLO)
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert _flow_run_count(state(user_env)["url"]) == 1
+
+    # a removed database: the next start makes it anew (a skipped start would serve an empty file)
+    assert labflows(user_env, "server", "stop").returncode == 0
+    for name in ("prefect.db", "prefect.db-wal", "prefect.db-shm"):
+        (home / name).unlink(missing_ok=True)
+    third = labflows(user_env, "server", "start")
+    assert third.returncode == 0, third.stderr[-2000:]
+    assert log.read_text().count(skipped) == 1
+    assert _block_type_slugs(state(user_env)["url"]) == slugs
+    assert _flow_run_count(state(user_env)["url"]) == 0
