@@ -33,6 +33,7 @@ from prefect.runtime import flow_run
 from prefect.task_runners import ThreadPoolTaskRunner
 from pydantic.json_schema import SkipJsonSchema
 
+from flows.run_names import given_name
 from specs.bfabric.workunit import WorkunitDefinition
 from tasks.bfabric.app.artifacts import (
     publish_app_summary,
@@ -75,7 +76,7 @@ def _ref_label(ref: Any) -> str:
 
 
 def _run_app_name() -> str:
-    return _ref_label(flow_run.parameters.get("workunit_ref"))
+    return given_name() or _ref_label(flow_run.parameters.get("workunit_ref"))
 
 
 def _app_action_name() -> str:

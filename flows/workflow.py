@@ -14,6 +14,7 @@ from prefect.utilities.urls import url_for
 
 from blocks.repository import Repository
 from blocks.resolve import load_repository
+from flows.run_names import given_name
 from flows.subpipes import run_child
 from specs.workflow.model import Workflow, load_workflow, workflow_name
 from tasks.bclaw.command_step import command_step_task
@@ -82,10 +83,14 @@ def _reporting(handler: Handler) -> Handler:
 
 
 def _flow_run_name() -> str:
-    """``run_name`` when given (the launcher's BayerCLAW execution name), else ``<workflow>:<job>``."""
+    """``run_name`` when given (the launcher's BayerCLAW execution name), else the name the run was
+    created with (``prefect deployment run --flow-run-name``), else ``<workflow>:<job>``."""
     params = flow_run.parameters
     if params.get("run_name"):
         return params["run_name"]
+    given = given_name()
+    if given:
+        return given
     wf = workflow_name(params.get("workflow", "workflow"))
     job = params.get("job_file")
     return f"{wf}:{Path(job).stem}" if job else wf
@@ -185,7 +190,7 @@ def run_workflow(
         storage: a local folder standing in for S3 when no block is given.
         executor: where commands run, a name of :data:`tasks.runtime.executors.EXECUTORS`
             (``local``, ``docker``, ``podman``); default: the workflow's ``Options``.
-        run_name: the flow run's name; default ``<workflow>:<job file name>``.
+        run_name: the flow run's name; default: the name it was created with, else ``<workflow>:<job file name>``.
         repository_uri: run in this repository instead of the workflow's ``Repository`` (set by a
             subpipe step; not in the run form).
         step_runner: ``work-pool`` runs command steps and scatter batches as ``run-step`` flow runs

@@ -14,6 +14,7 @@ import pytest
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.filters import DeploymentFilter, DeploymentFilterId
 
+import flows.run_names
 import flows.step
 import flows.workflow
 from flows.workflow import run_workflow
@@ -84,3 +85,22 @@ def test_a_workflow_run_keeps_a_given_run_name(monkeypatch):
     monkeypatch.setattr(flows.workflow, "flow_run", SimpleNamespace(parameters={
         "workflow": "examples/qc/workflow.yaml", "job_file": "", "run_name": ""}))
     assert flows.workflow._flow_run_name() == "qc"  # "" is "not given", as from a subpipe's overrides
+
+
+@pytest.mark.parametrize("created_as, expected", [
+    ("analytic-quail", "qc:job"),  # Prefect's placeholder: replaced
+    ("plate7", "plate7"),  # `prefect deployment run --flow-run-name plate7`: kept
+    ("qc-rerun", "qc-rerun"),  # two words, not both from Prefect's lists: somebody's name
+])
+def test_a_workflow_run_keeps_the_name_it_was_created_with_unless_prefect_made_it_up(monkeypatch, created_as, expected):
+    monkeypatch.setattr(flows.workflow, "flow_run", SimpleNamespace(parameters={
+        "workflow": "examples/qc/workflow.yaml", "job_file": "examples/qc/job.json", "run_name": ""}))
+    monkeypatch.setattr(flows.run_names, "flow_run", SimpleNamespace(get_name=lambda: created_as))
+    assert flows.workflow._flow_run_name() == expected
+
+
+def test_every_name_prefect_makes_up_is_recognised_as_a_placeholder():
+    from prefect.utilities.names import generate_slug
+
+    assert all(flows.run_names.is_placeholder(generate_slug(2)) for _ in range(2000))
+    assert not any(flows.run_names.is_placeholder(name) for name in ("qc:job", "plate7", "workunit-1", "qc-rerun", ""))

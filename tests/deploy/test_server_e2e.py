@@ -227,14 +227,14 @@ def test_deployments_work_in_the_checkout_with_a_described_form(stack, name):
 def test_deployed_run_workflow_completes_with_outputs_and_artifacts(stack, tmp_path):
 
     storage = _storage(tmp_path)
-    out = stack.cli("deployment", "run", "run-workflow/run-workflow", "--flow-run-name", "qc:job",
+    out = stack.cli("deployment", "run", "run-workflow/run-workflow", "--flow-run-name", "plate7",
                     "--param", "workflow=examples/qc/workflow.yaml", "--param", "job_file=examples/qc/job.json",
                     "--param", f"storage={storage}")
     flow_run_id = UUID(re.search(r"UUID: ([0-9a-f-]{36})", out).group(1))
-    assert "'qc:job'" in out  # the name is known when the run is created, not a placeholder
+    assert "'plate7'" in out  # the name is known when the run is created, not a placeholder
     run = stack.wait_final(flow_run_id)
     assert run.state.is_completed(), f"{run.state}\n{stack.tail('worker.log')}"
-    assert run.name == "qc:job"
+    assert run.name == "plate7"  # kept by the flow when it starts (without a name: `qc:job`)
     assert {"labflows", "workflow:qc"} <= set(run.tags)
 
     results = storage / "labflows-examples/runs/qc/S1"
