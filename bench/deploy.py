@@ -39,6 +39,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from flows.cli.local_server import is_healthy  # noqa: E402  (the CLI's own health check)
+from tests.support.checkout import fresh_checkout  # noqa: E402
 from tests.support.ports import free_port  # noqa: E402
 
 PREFECT = [sys.executable, "-m", "prefect"]
@@ -50,17 +51,6 @@ SETUPS: dict[str, dict[str, str]] = {
     "tuned": {"PREFECT_WORKER_QUERY_SECONDS": "2"},
 }
 PHASES = ("cli", "poll wait", "hand-over", "process start", "pull step", "imports", "flow")
-
-
-def _fresh_checkout(dest: Path) -> Path:
-    """The tracked files of this checkout (no .labflows/, no .venv)."""
-    listed = subprocess.run(["git", "ls-files", "-z", "-co", "--exclude-standard"], cwd=ROOT, check=True,
-                            capture_output=True).stdout.decode().split("\0")
-    for rel in filter(None, listed):
-        if (ROOT / rel).is_file():
-            (dest / rel).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(ROOT / rel, dest / rel)
-    return dest
 
 
 @contextlib.contextmanager
@@ -163,7 +153,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     base = Path(tempfile.mkdtemp(prefix="labflows-bench-deploy-"))
-    checkout = _fresh_checkout(base / "checkout")
+    checkout = fresh_checkout(base / "checkout")
     port = free_port()
     url = f"http://127.0.0.1:{port}/api"
     env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}

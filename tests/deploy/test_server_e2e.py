@@ -35,6 +35,7 @@ from prefect.client.schemas.filters import (
 from prefect.client.schemas.sorting import ArtifactSort, FlowRunSort
 from prefect.settings import PREFECT_API_URL, temporary_settings
 
+from tests.support.checkout import fresh_checkout
 from tests.support.forms import nullable_fields
 from tests.support.ports import free_port
 
@@ -122,17 +123,6 @@ def _start(stack_env: dict[str, str], logs: Path, cwd: Path, name: str, *args: s
                             stdin=subprocess.DEVNULL, start_new_session=True)
 
 
-def _fresh_checkout(dest: Path) -> Path:
-    """The checkout's files as a fresh clone has them (tracked and new, not ignored: no .labflows/)."""
-    listed = subprocess.run(["git", "ls-files", "-z", "-co", "--exclude-standard"], cwd=ROOT, check=True,
-                            capture_output=True).stdout.decode().split("\0")
-    for rel in filter(None, listed):
-        if (ROOT / rel).is_file():
-            (dest / rel).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(ROOT / rel, dest / rel)
-    return dest
-
-
 # Dropped into the fresh checkout's launcher folder before deploying: the watcher started as
 # docs/deploy.md shows must pick them up by itself (one run for hello, a rejection for nosuch).
 LAUNCHER_DROPS = {"hello/first.json": '{"SAMPLE_ID": "dropped-1"}', "nosuch/job.json": '{"id": 1}'}
@@ -146,7 +136,7 @@ def stack(tmp_path_factory) -> Iterator[Stack]:
     logs.mkdir()
     port = free_port()
     url = f"http://127.0.0.1:{port}/api"
-    checkout = _fresh_checkout(base / "checkout")
+    checkout = fresh_checkout(base / "checkout")
     # a fresh clone gets its .venv from `make`; the B-Fabric example app runs its scripts from there
     (checkout / ".venv").symlink_to(Path(sys.executable).parents[1])
     for rel, text in LAUNCHER_DROPS.items():
