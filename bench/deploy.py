@@ -25,7 +25,6 @@ import contextlib
 import os
 import re
 import shutil
-import signal
 import statistics
 import subprocess
 import sys
@@ -41,6 +40,7 @@ sys.path.insert(0, str(ROOT))
 from flows.cli.local_server import is_healthy  # noqa: E402  (the CLI's own health check)
 from tests.support.checkout import fresh_checkout  # noqa: E402
 from tests.support.ports import free_port  # noqa: E402
+from tests.support.processes import stop_group  # noqa: E402
 
 PREFECT = [sys.executable, "-m", "prefect"]
 POOL = "labflows"
@@ -62,13 +62,7 @@ def _process(argv: list[str], env: dict[str, str], cwd: Path, log: Path) -> Iter
     try:
         yield proc
     finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGINT)
-            try:
-                proc.wait(20)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait(10)
+        stop_group(proc, grace_s=20)
 
 
 def _cli(args: list[str], env: dict[str, str], cwd: Path, timeout: float = 180) -> str:
