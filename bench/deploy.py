@@ -25,7 +25,6 @@ import contextlib
 import os
 import re
 import shutil
-import signal
 import statistics
 import subprocess
 import sys
@@ -39,7 +38,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from flows.cli.local_server import is_healthy  # noqa: E402  (the CLI's own health check)
+from tests.support.checkout import fresh_checkout  # noqa: E402
 from tests.support.ports import free_port  # noqa: E402
+from tests.support.processes import stop_group  # noqa: E402
 
 PREFECT = [sys.executable, "-m", "prefect"]
 POOL = "labflows"
@@ -52,17 +53,6 @@ SETUPS: dict[str, dict[str, str]] = {
 PHASES = ("cli", "poll wait", "hand-over", "process start", "pull step", "imports", "flow")
 
 
-def _fresh_checkout(dest: Path) -> Path:
-    """The tracked files of this checkout (no .labflows/, no .venv)."""
-    listed = subprocess.run(["git", "ls-files", "-z", "-co", "--exclude-standard"], cwd=ROOT, check=True,
-                            capture_output=True).stdout.decode().split("\0")
-    for rel in filter(None, listed):
-        if (ROOT / rel).is_file():
-            (dest / rel).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(ROOT / rel, dest / rel)
-    return dest
-
-
 @contextlib.contextmanager
 def _process(argv: list[str], env: dict[str, str], cwd: Path, log: Path) -> Iterator[subprocess.Popen]:
     """A background process (own process group), stopped with SIGINT, then SIGKILL."""
@@ -72,13 +62,7 @@ def _process(argv: list[str], env: dict[str, str], cwd: Path, log: Path) -> Iter
     try:
         yield proc
     finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGINT)
-            try:
-                proc.wait(20)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait(10)
+        stop_group(proc, grace_s=20)
 
 
 def _cli(args: list[str], env: dict[str, str], cwd: Path, timeout: float = 180) -> str:
@@ -163,7 +147,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     base = Path(tempfile.mkdtemp(prefix="labflows-bench-deploy-"))
-    checkout = _fresh_checkout(base / "checkout")
+    checkout = fresh_checkout(base / "checkout")
     port = free_port()
     url = f"http://127.0.0.1:{port}/api"
     env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}

@@ -36,6 +36,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # tests/support is not installed
 
 from tests.support.ports import free_port  # noqa: E402
+from tests.support.processes import stop_group  # noqa: E402
 
 POOLS = ("bench-a", "bench-b")
 
@@ -76,18 +77,6 @@ def _start(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen:
                             stdin=subprocess.DEVNULL, start_new_session=True)
 
 
-def _stop(proc: subprocess.Popen) -> None:
-    if proc.poll() is None:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGINT)
-        try:
-            proc.wait(15)
-        except subprocess.TimeoutExpired:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(10)
-
-
 @contextlib.contextmanager
 def stack(base: Path) -> Iterator[dict[str, str]]:
     """A Prefect server, the two pools, the run-step deployment and one worker per pool."""
@@ -102,7 +91,7 @@ def stack(base: Path) -> Iterator[dict[str, str]]:
     with contextlib.ExitStack() as cleanup:
         server = _start([*prefect, "server", "start", "--host", "127.0.0.1", "--port", str(port)], env,
                         base / "server.log")
-        cleanup.callback(_stop, server)
+        cleanup.callback(stop_group, server)
         deadline = time.monotonic() + 120
         while True:
             with contextlib.suppress(OSError):
@@ -116,7 +105,7 @@ def stack(base: Path) -> Iterator[dict[str, str]]:
         for pool in POOLS:
             worker = _start([*prefect, "worker", "start", "--pool", pool, "--limit", "2"], env,
                             base / f"worker-{pool}.log")
-            cleanup.callback(_stop, worker)
+            cleanup.callback(stop_group, worker)
         yield env
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import threading
 from pathlib import Path
@@ -103,15 +104,22 @@ def run_to_file(
         raise
 
 
-def terminate_group(proc: subprocess.Popen, grace_s: float = 5.0) -> None:
-    """Stop a child started by :func:`run_streaming` and everything it started."""
+def terminate_group(proc: subprocess.Popen, grace_s: float = 5.0,
+                    first_signal: signal.Signals = signal.SIGTERM) -> None:
+    """Stop a child started in its own session (:func:`run_streaming`'s) and everything it started.
+
+    Args:
+        proc: The child; its pid names its process group.
+        grace_s: How long the group has to exit after ``first_signal`` before it gets SIGKILL.
+        first_signal: What the group gets first (a Prefect server or worker wants SIGINT).
+    """
     if proc.poll() is not None:
         return
     try:
-        os.killpg(proc.pid, 15)
+        os.killpg(proc.pid, first_signal)
         proc.wait(timeout=grace_s)
     except (ProcessLookupError, PermissionError):
         return
     except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, 9)
+        os.killpg(proc.pid, signal.SIGKILL)
         proc.wait()

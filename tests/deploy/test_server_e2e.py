@@ -15,7 +15,6 @@ import os
 import re
 import shlex
 import shutil
-import signal
 import subprocess
 import sys
 import time
@@ -35,8 +34,10 @@ from prefect.client.schemas.filters import (
 from prefect.client.schemas.sorting import ArtifactSort, FlowRunSort
 from prefect.settings import PREFECT_API_URL, temporary_settings
 
+from tests.support.checkout import fresh_checkout
 from tests.support.forms import nullable_fields
 from tests.support.ports import free_port
+from tests.support.processes import stop_group
 
 ROOT = Path(__file__).resolve().parents[2]
 POOL = "labflows"
@@ -101,36 +102,11 @@ def _healthy(url: str) -> bool:
         return False
 
 
-def _stop(proc: subprocess.Popen, grace_s: float = 15) -> None:
-    """SIGINT to the process group, wait, then SIGKILL (a worker ignores one SIGTERM)."""
-    if proc.poll() is not None:
-        return
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(proc.pid, signal.SIGINT)
-    try:
-        proc.wait(grace_s)
-    except subprocess.TimeoutExpired:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait(10)
-
-
 def _start(stack_env: dict[str, str], logs: Path, cwd: Path, name: str, *args: str,
            program: list[str] = PREFECT) -> subprocess.Popen:
     log = open(logs / f"{name}.log", "wb")
     return subprocess.Popen([*program, *args], cwd=cwd, env=stack_env, stdout=log, stderr=subprocess.STDOUT,
                             stdin=subprocess.DEVNULL, start_new_session=True)
-
-
-def _fresh_checkout(dest: Path) -> Path:
-    """The checkout's files as a fresh clone has them (tracked and new, not ignored: no .labflows/)."""
-    listed = subprocess.run(["git", "ls-files", "-z", "-co", "--exclude-standard"], cwd=ROOT, check=True,
-                            capture_output=True).stdout.decode().split("\0")
-    for rel in filter(None, listed):
-        if (ROOT / rel).is_file():
-            (dest / rel).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(ROOT / rel, dest / rel)
-    return dest
 
 
 # Dropped into the fresh checkout's launcher folder before deploying: the watcher started as
@@ -146,7 +122,7 @@ def stack(tmp_path_factory) -> Iterator[Stack]:
     logs.mkdir()
     port = free_port()
     url = f"http://127.0.0.1:{port}/api"
-    checkout = _fresh_checkout(base / "checkout")
+    checkout = fresh_checkout(base / "checkout")
     # a fresh clone gets its .venv from `make`; the B-Fabric example app runs its scripts from there
     (checkout / ".venv").symlink_to(Path(sys.executable).parents[1])
     for rel, text in LAUNCHER_DROPS.items():
@@ -167,7 +143,7 @@ def stack(tmp_path_factory) -> Iterator[Stack]:
     with contextlib.ExitStack() as cleanup:
         # docs/deploy.md step 1 (on loopback and a free port instead of 0.0.0.0:4200)
         server = _start(env, logs, checkout, "server", "server", "start", "--host", "127.0.0.1", "--port", str(port))
-        cleanup.callback(_stop, server)
+        cleanup.callback(stop_group, server)
         deadline = time.monotonic() + 90
         while not _healthy(url):
             assert server.poll() is None, (logs / "server.log").read_text()[-3000:]
@@ -181,10 +157,10 @@ def stack(tmp_path_factory) -> Iterator[Stack]:
         # docs/deploy.md step 4: the worker asks for runs every 2 s
         worker = _start({**env, "PREFECT_WORKER_QUERY_SECONDS": "2"}, logs, checkout, "worker",
                         "worker", "start", "--pool", POOL, "--limit", "4")
-        cleanup.callback(_stop, worker)  # started first: it boots while deploy runs
+        cleanup.callback(stop_group, worker)  # started first: it boots while deploy runs
         stack.cli("--no-prompt", "deploy", "--all", timeout=120)
         watcher = _start(env, logs, checkout, "watcher", *WATCH, program=LABFLOWS)
-        cleanup.callback(_stop, watcher)
+        cleanup.callback(stop_group, watcher)
         yield stack
 
 
@@ -269,7 +245,7 @@ def test_deployed_run_app_gets_its_b_fabric_credentials_from_a_saved_block(stack
                         "--param", "workunit_ref=1", "--param", "credentials_block=lab-bfabric")
         run = stack.wait_final(UUID(re.search(r"UUID: ([0-9a-f-]{36})", out).group(1)), timeout=150)
     finally:
-        _stop(standin)
+        stop_group(standin)
     assert run.state.is_completed(), f"{run.state}\n{stack.tail('worker.log')}"
     assert run.name == "workunit-1" and "workunit:1" in run.tags
     summary = stack.api(lambda c: c.read_artifacts(artifact_filter=ArtifactFilter(

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import signal
 import subprocess
 import sys
 import textwrap
@@ -28,6 +27,7 @@ from prefect.states import Cancelling
 
 from flows.step import run_step
 from flows.workflow import run_workflow
+from tests.support.processes import stop_group
 
 ROOT = Path(__file__).resolve().parents[2]
 PULL = [{"prefect.deployments.steps.set_working_directory": {"directory": str(ROOT)}}]
@@ -45,19 +45,6 @@ class Pools:
 
     def tail(self) -> str:
         return "\n".join(f"--- {p.name}\n{p.read_text(errors='replace')[-3000:]}" for p in self.logs.glob("*.log"))
-
-
-def _stop(proc: subprocess.Popen) -> None:
-    if proc.poll() is not None:
-        return
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(proc.pid, signal.SIGINT)
-    try:
-        proc.wait(15)
-    except subprocess.TimeoutExpired:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait(10)
 
 
 def _deploy(client, flow_fn, name: str, pool: str, parameters: dict | None = None) -> Any:
@@ -97,7 +84,7 @@ def pools(prefect_harness, tmp_path_factory) -> Iterator[Pools]:
                                      "--limit", limit], cwd=ROOT, env={**env, "LABFLOWS_WORKER_MARK": mark},
                                     stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                     start_new_session=True)
-            cleanup.callback(_stop, proc)
+            cleanup.callback(stop_group, proc)
         yield result
 
 

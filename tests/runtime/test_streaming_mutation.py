@@ -53,6 +53,13 @@ def test_terminate_group_sends_sigterm_first(tmp_path):
     assert proc.returncode == 143 and seen.read_text() == str(int(signal.SIGTERM))
 
 
+def test_terminate_group_sends_the_first_signal_it_is_given(tmp_path):
+    seen = tmp_path / "signal"
+    proc = start(REPORTS_TERM.replace("SIGTERM", "SIGINT"), str(seen))
+    terminate_group(proc, first_signal=signal.SIGINT)
+    assert proc.returncode == 143 and seen.read_text() == str(int(signal.SIGINT))
+
+
 def test_terminate_group_kills_what_ignores_sigterm_after_the_grace_period():
     proc = start(IGNORES_TERM)
     terminate_group(proc, grace_s=0.3)
