@@ -1,5 +1,5 @@
 """Fast direct tests of S3Repository (for mutation testing): the session's moto server, small
-objects, the fault proxy for failures part-way; each test a second or less."""
+objects, the fault proxy for failures part-way and for counting requests; most tests a second or less."""
 
 from __future__ import annotations
 
@@ -249,7 +249,7 @@ def test_a_download_lands_whole_with_progress(repo, bucket, s3_direct, tmp_path:
     body = os.urandom(70_000)
     uri = _put(s3_direct, bucket, "in/d.bin", body)
     told: list[tuple[int, int]] = []
-    dest = tmp_path / "deep" / "d.bin"
+    dest = tmp_path / "deep" / "er" / "d.bin"  # folders made as needed, more than one level
     repo.download(uri, dest, progress=lambda done, total: told.append((done, total)))
     assert dest.read_bytes() == body and os.listdir(dest.parent) == ["d.bin"]
     assert told[-1] == (len(body), len(body))
@@ -273,7 +273,7 @@ def test_a_large_download_goes_in_parallel_parts(make_repo, fault_proxy, bucket,
     body = os.urandom(6 * MiB)
     uri = _put(s3_direct, bucket, "in/big.bin", body)
     dest = tmp_path / "big.bin"
-    fault_proxy.hold = 0.3  # each request waits a moment: parts in parallel overlap at the proxy
+    fault_proxy.hold = 1.0  # each request waits a second: parts sent in parallel overlap at the proxy
     make_repo(endpoint=fault_proxy.url, multipart_threshold_mb=5, multipart_chunksize_mb=5).download(uri, dest)
     assert dest.read_bytes() == body and os.listdir(tmp_path) == ["big.bin"]
     # the first GET finds the object larger than the threshold; then one GET per 5 MiB part, at once
