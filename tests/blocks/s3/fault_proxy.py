@@ -24,9 +24,10 @@ import random
 import socket
 import struct
 import threading
+import time
 from collections import Counter
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Callable
+from typing import Callable, Iterator, Mapping
 
 HOP_BY_HOP = {"connection", "keep-alive", "proxy-connection", "transfer-encoding", "expect", "te",
               "upgrade", "proxy-authorization", "content-length"}
@@ -118,6 +119,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _proxy(self) -> None:
         body = self._read_body()
+        self.server.proxy.record(self.command, self.path, self.headers)
         fault = self.server.proxy.decide(self.command, self.path)
         if fault == "reset":
             self.close_connection = True
@@ -130,7 +132,7 @@ class _Handler(BaseHTTPRequestHandler):
             self._answer_error(*self.server.proxy.answer_all)
             return
         try:
-            with self.server.proxy.forwarding():
+            with self.server.proxy.forwarding(), self.server.proxy.in_flight():
                 status, reason, headers, data = self._forward(body)
         except (OSError, http.client.HTTPException):
             self.close_connection = True
@@ -170,7 +172,9 @@ class FaultProxy:
     ``faults`` chooses among ``"reset"``, ``"503"`` and ``"truncate"`` (GET responses only; other
     requests drawn for it pass). ``only(method, path)``, when given, limits faults to matching requests.
     ``answer_all=(status, code, message)`` answers every request with that S3 error instead.
-    ``counts`` tells how many requests passed and how many got each fault.
+    ``counts`` tells how many requests passed and how many got each fault; ``requests`` lists each
+    request as ``(method, path, headers)`` (header names in lower case). ``hold`` seconds are waited
+    before each request is forwarded; ``most_in_flight`` is the most requests forwarded at once.
     """
 
     def __init__(self, upstream_host: str, upstream_port: int, *, share: float = 0.0, seed: int = 0,
@@ -186,6 +190,10 @@ class FaultProxy:
         self.only = only
         self.answer_all = answer_all
         self.counts: Counter[str] = Counter()
+        self.requests: list[tuple[str, str, dict[str, str]]] = []
+        self.hold = 0.0
+        self.most_in_flight = 0
+        self._in_flight = 0
         self._rng = random.Random(seed)
         self._lock = threading.Lock()
         self._server: _ProxyServer | None = None
@@ -194,6 +202,24 @@ class FaultProxy:
     def forwarding(self) -> contextlib.AbstractContextManager:
         """Held while a request is forwarded upstream: one at a time with ``serialize``."""
         return self._one_at_a_time if self.serialize else contextlib.nullcontext()
+
+    @contextlib.contextmanager
+    def in_flight(self) -> Iterator[None]:
+        """Held while a request waits ``hold`` seconds and is forwarded: counts the requests in flight."""
+        with self._lock:
+            self._in_flight += 1
+            self.most_in_flight = max(self.most_in_flight, self._in_flight)
+        try:
+            time.sleep(self.hold)
+            yield
+        finally:
+            with self._lock:
+                self._in_flight -= 1
+
+    def record(self, method: str, path: str, headers: Mapping[str, str]) -> None:
+        """Add a request to ``requests``."""
+        with self._lock:
+            self.requests.append((method, path, {k.lower(): v for k, v in headers.items()}))
 
     @property
     def url(self) -> str:

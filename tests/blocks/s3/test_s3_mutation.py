@@ -1,14 +1,16 @@
 """Fast direct tests of S3Repository (for mutation testing): the session's moto server, small
-objects, the fault proxy for failures part-way; each test a second or less."""
+objects, the fault proxy for failures part-way and for counting requests; most tests a second or less."""
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 from pathlib import Path
 
 import pytest
 from prefect_aws import AwsCredentials, MinIOCredentials
+from prefect_aws.client_parameters import AwsClientParameters
 from pydantic import ValidationError
 
 from blocks.repository import ObjectNotFound, RepositoryError
@@ -56,9 +58,36 @@ def test_credentials_from_a_saved_dict() -> None:
         S3Repository.model_validate({"credentials": {"minio_root_user": 5, "region_name": ["x"]}})
 
 
-def test_the_client_pool_holds_every_concurrent_request(make_repo) -> None:
-    repo = make_repo(max_concurrency=3, file_concurrency=4)
-    assert repo._client().meta.config.max_pool_connections == 3 + 4 + 2
+def test_credentials_without_a_slug_try_each_kind_in_turn() -> None:
+    # AwsCredentials refuses a non-string profile name; MinIOCredentials has none and is tried next
+    saved = {"minio_root_user": "u", "minio_root_password": "p", "profile_name": 5}
+    minio = S3Repository.model_validate({"credentials": saved}).credentials
+    assert isinstance(minio, MinIOCredentials) and minio.minio_root_user == "u"
+
+
+def _offline(**fields) -> S3Repository:
+    """A repository whose endpoint refuses connections, each request tried once (for calls that
+    must fail before any request is made)."""
+    return S3Repository(credentials=AwsCredentials(
+        aws_access_key_id="k", aws_secret_access_key="s", region_name="us-east-1",
+        aws_client_parameters=AwsClientParameters(endpoint_url="http://127.0.0.1:9")),
+        max_attempts=1, transfer_attempts=1, **fields)
+
+
+def test_the_client_pool_holds_every_concurrent_request() -> None:
+    repo = _offline(max_concurrency=5, file_concurrency=5)  # 5 | 5 and 5 ^ 5 are not 5 + 5
+    assert repo._client().meta.config.max_pool_connections == 5 + 5 + 2
+
+
+def test_transfer_options_are_keyword_only(tmp_path: Path) -> None:
+    repo, src = _offline(), tmp_path / "f.txt"
+    src.write_text("f")
+    for call in (lambda: repo.write_bytes("s3://b/k", b"x", {"t": "1"}),
+                 lambda: repo.upload(src, "s3://b/k", {"t": "1"}),
+                 lambda: repo.download("s3://b/k", tmp_path / "d", print)):
+        with pytest.raises(TypeError, match="positional argument"):
+            call()
+    assert sorted(os.listdir(tmp_path)) == ["f.txt"]
 
 
 # --- URIs ---------------------------------------------------------------------------------------------
@@ -73,7 +102,8 @@ def test_uris_name_a_served_bucket(make_repo, bucket, s3_direct) -> None:
         make_repo().read_bytes("s3:///a")
 
 
-def test_plain_paths_are_local_files(repo, tmp_path: Path) -> None:
+def test_plain_paths_are_local_files(tmp_path: Path) -> None:
+    repo = _offline()  # S3 is never asked
     path = str(tmp_path / "d" / "f.txt")
     assert not repo.exists(path)
     repo.write_bytes(path, b"local")
@@ -142,6 +172,17 @@ def test_a_missing_object_and_a_missing_bucket_are_told_apart(repo, bucket, tmp_
     assert list(tmp_path.iterdir()) == []
 
 
+def test_a_missing_object_stays_missing_when_the_bucket_check_fails(make_repo, fault_proxy, bucket,
+                                                                   tmp_path: Path) -> None:
+    # the object is missing (404); asking whether the bucket is missing too breaks off: still "no such object"
+    repo = make_repo(endpoint=fault_proxy.url, max_attempts=1, transfer_attempts=1)
+    fault_proxy.only = lambda method, path: method == "HEAD" and path.strip("/") == bucket
+    fault_proxy.faults, fault_proxy.share = ("reset",), 1.0
+    with pytest.raises(ObjectNotFound, match=f"^no such object: s3://{bucket}/nothing$"):
+        repo.download(f"s3://{bucket}/nothing", tmp_path / "n")
+    assert fault_proxy.counts["reset"] == 1 and list(tmp_path.iterdir()) == []
+
+
 def test_a_missing_bucket_on_upload_and_copy(repo, bucket, s3_direct, tmp_path: Path) -> None:
     src = tmp_path / "f.txt"
     src.write_text("f")
@@ -155,24 +196,90 @@ def test_a_missing_bucket_on_upload_and_copy(repo, bucket, s3_direct, tmp_path: 
     assert s3_direct.list_objects_v2(Bucket=bucket).get("KeyCount") == 0
 
 
+# --- uploads and copies ------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("size", "parts"), [(5 * MiB - 1, None), (5 * MiB, 1), (6 * MiB, 2)])
+def test_files_from_the_threshold_on_go_in_parts(make_repo, bucket, s3_direct, tmp_path: Path,
+                                                 size: int, parts: int | None) -> None:
+    repo = make_repo(multipart_threshold_mb=5, multipart_chunksize_mb=5)
+    src = tmp_path / "f.bin"
+    src.write_bytes(os.urandom(size))
+    told: list[tuple[int, int]] = []
+    repo.upload(src, f"s3://{bucket}/f.bin", tags={"k": "v"}, progress=lambda d, t: told.append((d, t)))
+    head = s3_direct.head_object(Bucket=bucket, Key="f.bin")
+    assert head["ContentLength"] == size and head["ServerSideEncryption"] == "AES256"
+    assert head["ETag"].strip('"').partition("-")[2] == ("" if parts is None else str(parts))
+    assert repo.get_tags(f"s3://{bucket}/f.bin") == {"k": "v"}
+    assert told[-1] == (size, size) and (parts is not None or told == [(0, size), (size, size)])
+    assert s3_direct.get_object(Bucket=bucket, Key="f.bin")["Body"].read() == src.read_bytes()
+
+
+@pytest.mark.parametrize("size", [10, MiB, MiB + 1])
+def test_small_uploads_arrive_whole(repo, bucket, s3_direct, tmp_path: Path, size: int) -> None:
+    src = tmp_path / "f.bin"
+    src.write_bytes(os.urandom(size))
+    repo.upload(src, f"s3://{bucket}/f.bin")  # no progress asked for: none told
+    assert s3_direct.get_object(Bucket=bucket, Key="f.bin")["Body"].read() == src.read_bytes()
+
+
+def test_copy_between_s3_uris_replaces_tags_and_metadata(repo, bucket, s3_direct, tmp_path: Path) -> None:
+    src, body = f"s3://{bucket}/a.txt", os.urandom(MiB + 4096)
+    repo.write_bytes(src, body, tags={"t": "1"}, metadata={"m": "1"})
+    repo.copy(src, f"s3://{bucket}/b/c.txt")
+    head = s3_direct.head_object(Bucket=bucket, Key="b/c.txt")
+    assert s3_direct.get_object(Bucket=bucket, Key="b/c.txt")["Body"].read() == body
+    assert head["ServerSideEncryption"] == "AES256" and head["Metadata"] == {}
+    assert repo.get_tags(f"s3://{bucket}/b/c.txt") == {}
+    # below the multipart threshold a copy is one CopyObject: the copy keeps the plain MD5 ETag
+    # (the engine's reference-cache key), where a multipart copy would get a new "<md5>-1"
+    assert repo.etag(f"s3://{bucket}/b/c.txt") == repo.etag(src) == hashlib.md5(body).hexdigest()
+
+
+def test_copy_between_s3_and_a_local_file(repo, bucket, s3_direct, tmp_path: Path) -> None:
+    local = tmp_path / "l.txt"
+    local.write_text("here")
+    repo.copy(str(local), f"s3://{bucket}/l.txt")
+    repo.copy(f"s3://{bucket}/l.txt", str(tmp_path / "back.txt"))
+    assert (tmp_path / "back.txt").read_text() == "here"
+
+
 # --- downloads ---------------------------------------------------------------------------------------------
 
 def test_a_download_lands_whole_with_progress(repo, bucket, s3_direct, tmp_path: Path) -> None:
     body = os.urandom(70_000)
     uri = _put(s3_direct, bucket, "in/d.bin", body)
     told: list[tuple[int, int]] = []
-    dest = tmp_path / "deep" / "d.bin"
+    dest = tmp_path / "deep" / "er" / "d.bin"  # folders made as needed, more than one level
     repo.download(uri, dest, progress=lambda done, total: told.append((done, total)))
     assert dest.read_bytes() == body and os.listdir(dest.parent) == ["d.bin"]
     assert told[-1] == (len(body), len(body))
 
 
-def test_a_large_download_goes_in_parallel_parts(make_repo, bucket, s3_direct, tmp_path: Path) -> None:
+def _gets(proxy) -> list[str | None]:
+    """The Range header of each GET that reached the proxy, in order."""
+    return [headers.get("range") for method, _, headers in proxy.requests if method == "GET"]
+
+
+def test_a_download_below_the_threshold_is_one_get(make_repo, fault_proxy, bucket, s3_direct, tmp_path: Path) -> None:
+    body = os.urandom(2 * MiB)
+    uri = _put(s3_direct, bucket, "in/mid.bin", body)
+    make_repo(endpoint=fault_proxy.url, multipart_threshold_mb=5, multipart_chunksize_mb=5).download(
+        uri, tmp_path / "mid.bin")
+    assert (tmp_path / "mid.bin").read_bytes() == body
+    assert _gets(fault_proxy) == [f"bytes=0-{5 * MiB - 1}"] and len(fault_proxy.requests) == 1
+
+
+def test_a_large_download_goes_in_parallel_parts(make_repo, fault_proxy, bucket, s3_direct, tmp_path: Path) -> None:
     body = os.urandom(6 * MiB)
     uri = _put(s3_direct, bucket, "in/big.bin", body)
     dest = tmp_path / "big.bin"
-    make_repo(multipart_threshold_mb=5, multipart_chunksize_mb=5).download(uri, dest)
+    fault_proxy.hold = 1.0  # each request waits a second: parts sent in parallel overlap at the proxy
+    make_repo(endpoint=fault_proxy.url, multipart_threshold_mb=5, multipart_chunksize_mb=5).download(uri, dest)
     assert dest.read_bytes() == body and os.listdir(tmp_path) == ["big.bin"]
+    # the first GET finds the object larger than the threshold; then one GET per 5 MiB part, at once
+    assert sorted(_gets(fault_proxy)) == sorted([f"bytes=0-{5 * MiB - 1}", f"bytes=0-{5 * MiB - 1}",
+                                                 f"bytes={5 * MiB}-"])
+    assert len(fault_proxy.requests) == 3 and fault_proxy.most_in_flight == 2
 
 
 @pytest.mark.parametrize("before", [None, b"the previous version\n"], ids=["absent", "present"])
@@ -262,47 +369,3 @@ def test_a_failed_multipart_upload_is_aborted(make_repo, fault_proxy, bucket, s3
         repo.upload(big, f"s3://{bucket}/big.bin")
     assert s3_direct.list_multipart_uploads(Bucket=bucket).get("Uploads", []) == []
     assert s3_direct.list_objects_v2(Bucket=bucket).get("KeyCount") == 0
-
-
-# --- uploads and copies ------------------------------------------------------------------------------------
-
-@pytest.mark.parametrize(("size", "parts"), [(5 * MiB - 1, None), (5 * MiB, 1), (6 * MiB, 2)])
-def test_files_from_the_threshold_on_go_in_parts(make_repo, bucket, s3_direct, tmp_path: Path,
-                                                 size: int, parts: int | None) -> None:
-    repo = make_repo(multipart_threshold_mb=5, multipart_chunksize_mb=5)
-    src = tmp_path / "f.bin"
-    src.write_bytes(os.urandom(size))
-    told: list[tuple[int, int]] = []
-    repo.upload(src, f"s3://{bucket}/f.bin", tags={"k": "v"}, progress=lambda d, t: told.append((d, t)))
-    head = s3_direct.head_object(Bucket=bucket, Key="f.bin")
-    assert head["ContentLength"] == size and head["ServerSideEncryption"] == "AES256"
-    assert head["ETag"].strip('"').partition("-")[2] == ("" if parts is None else str(parts))
-    assert repo.get_tags(f"s3://{bucket}/f.bin") == {"k": "v"}
-    assert told[-1] == (size, size) and (parts is not None or told == [(0, size), (size, size)])
-    assert s3_direct.get_object(Bucket=bucket, Key="f.bin")["Body"].read() == src.read_bytes()
-
-
-@pytest.mark.parametrize("size", [10, MiB, MiB + 1])
-def test_small_uploads_arrive_whole(repo, bucket, s3_direct, tmp_path: Path, size: int) -> None:
-    src = tmp_path / "f.bin"
-    src.write_bytes(os.urandom(size))
-    repo.upload(src, f"s3://{bucket}/f.bin")  # no progress asked for: none told
-    assert s3_direct.get_object(Bucket=bucket, Key="f.bin")["Body"].read() == src.read_bytes()
-
-
-def test_copy_between_s3_uris_replaces_tags_and_metadata(repo, bucket, s3_direct, tmp_path: Path) -> None:
-    src = f"s3://{bucket}/a.txt"
-    repo.write_bytes(src, b"abc", tags={"t": "1"}, metadata={"m": "1"})
-    repo.copy(src, f"s3://{bucket}/b/c.txt")
-    head = s3_direct.head_object(Bucket=bucket, Key="b/c.txt")
-    assert s3_direct.get_object(Bucket=bucket, Key="b/c.txt")["Body"].read() == b"abc"
-    assert head["ServerSideEncryption"] == "AES256" and head["Metadata"] == {}
-    assert repo.get_tags(f"s3://{bucket}/b/c.txt") == {}
-
-
-def test_copy_between_s3_and_a_local_file(repo, bucket, s3_direct, tmp_path: Path) -> None:
-    local = tmp_path / "l.txt"
-    local.write_text("here")
-    repo.copy(str(local), f"s3://{bucket}/l.txt")
-    repo.copy(f"s3://{bucket}/l.txt", str(tmp_path / "back.txt"))
-    assert (tmp_path / "back.txt").read_text() == "here"
