@@ -98,6 +98,7 @@ def main() -> None:
                 stats.add(prof)
             stats.sort_stats("tottime").print_stats(args.top)
             stats.sort_stats("cumulative").print_stats(args.top)
+            stats.print_callees("run_command_step")
             print(out.getvalue())
     finally:
         shutil.rmtree(home, ignore_errors=True)
