@@ -184,11 +184,15 @@ def _run_branch_quietly(plan: ScatterPlan, index: int, row: dict[str, str]) -> B
 
 
 def _announced(plan: ScatterPlan, result: BranchResult) -> BranchResult:
-    """Log a failed branch and tell this process's progress listeners (the command line) that a
-    branch ended."""
+    """:func:`_logged`, and tell this process's progress listeners (the command line) that a branch ended."""
+    report(ProgressEvent("branch", plan.step.name, state=result.status, index=result.index))
+    return _logged(plan, result)
+
+
+def _logged(plan: ScatterPlan, result: BranchResult) -> BranchResult:
+    """Log the failure of a failed branch."""
     if result.status == "failed":
         run_logger().warning("%s failed: %s", branch_label(plan.step.name, result.index), result.message)
-    report(ProgressEvent("branch", plan.step.name, state=result.status, index=result.index))
     return result
 
 
@@ -211,7 +215,9 @@ def scatter_batch(label: str, branches: BranchRows, plan: ScatterPlan) -> list[B
     """
     apply_log_settings()  # in a Dask worker process: the command line's verbosity, quiet failures
     if plan.workers is not None:
-        results = [_announced(plan, r) for r in plan.workers.call(run_rows_here, plan, branches.rows)]
+        # no event per branch: they would all arrive at once, with the batch's count (the step
+        # reports it), and the command line's view sums its settled branches per event
+        results = [_logged(plan, r) for r in plan.workers.call(run_rows_here, plan, branches.rows)]
     else:
         with step_reports_off():
             results = map_in_threads(lambda b: run_branch(plan, *b), branches.rows, plan.threads)

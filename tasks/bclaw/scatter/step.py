@@ -140,12 +140,14 @@ def _run_planned(step, ctx: RunContext, items: list[dict[str, str]], plan: Scatt
     progress = Progress(ctx.workflow_name, step.name, len(items))
     results: dict[int, BranchResult] = {}
 
-    _report_counts(step.name, results, len(items))
+    failed = [0]  # failed branches so far (counted as batches finish, not re-counted each time)
+    _report_counts(step.name, 0, 0, len(items))
 
     def finished(batch_results: list[BranchResult]) -> None:
         results.update((r.index, r) for r in batch_results)
+        failed[0] += sum(1 for r in batch_results if r.status == "failed")
         progress.advance(len(batch_results))
-        _report_counts(step.name, results, len(items))
+        _report_counts(step.name, len(results), failed[0], len(items))
 
     if on_pools:
         run_batches_on_pools(step, ctx, batches, payloads, finished)  # run-step flow runs on work pools
@@ -160,10 +162,10 @@ def _run_planned(step, ctx: RunContext, items: list[dict[str, str]], plan: Scatt
     return results
 
 
-def _report_counts(step_name: str, results: dict[int, BranchResult], total: int) -> None:
-    """Branches settled so far, for the command line's progress (batches finish in any order)."""
-    failed = sum(1 for r in results.values() if r.status == "failed")
-    report(ProgressEvent("branches", step_name, done=len(results) - failed, failed=failed, total=total))
+def _report_counts(step_name: str, settled: int, failed: int, total: int) -> None:
+    """Branches settled (``failed`` of them failed) so far, for the command line's progress
+    (batches finish in any order)."""
+    report(ProgressEvent("branches", step_name, done=settled - failed, failed=failed, total=total))
 
 
 def branch_resources(step) -> dict[str, float]:
