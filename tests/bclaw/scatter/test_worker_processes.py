@@ -5,6 +5,7 @@ loses no branch, and a re-run skips the branches that finished."""
 from __future__ import annotations
 
 import json
+import logging
 import os
 
 import pytest
@@ -74,8 +75,13 @@ def test_processes_give_the_same_results_as_threads(run_scatter, monkeypatch, st
     assert f"{os.getpid()}\n" not in parents_workers and 1 <= len(parents_workers) <= 2  # two workers'
 
 
-def test_a_branch_failing_in_a_worker_fails_the_step_with_its_error(run_scatter, monkeypatch):
+def test_a_branch_failing_in_a_worker_fails_the_step_with_its_error(run_scatter, monkeypatch, caplog):
+    caplog.set_level(logging.INFO)
     state, ran, step = run_scatter(monkeypatch, 2, "failing", fail="4")
+    in_run_log = [r.getMessage() for r in caplog.records if r.name.startswith("prefect.task_runs")]
+    # what the branch logged in its worker reaches the batch's task run log, as in threads
+    assert any("work: workspace kept for inspection" in m for m in in_run_log), in_run_log
+    assert any(m.startswith("each[00004] failed: step work: command exited") for m in in_run_log)
     assert state.is_failed()
     message = str(state.result(raise_on_failure=False))
     assert "1 of 12 branches failed" in message and "branches 00004" in message
