@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
-import tempfile
 import threading
 from pathlib import Path
 
@@ -74,58 +74,77 @@ class LocalRepository(Repository):
     root: str = Field(default=DEFAULT_STORAGE, description="Folder that holds one sub-folder per bucket.")
 
     # ---- mapping ------------------------------------------------------------------------
+    # Plain strings inside, not pathlib: a scatter branch maps a dozen URIs, 100,000 branches
+    # a million; ``path_of`` gives callers a Path.
     def path_of(self, uri: str) -> Path:
         """The local file that holds ``uri``.
 
         Raises :class:`~blocks.repository.PathOutsideRoot` for a URI that would leave its root: a
-        ``..`` segment anywhere, or an ``s3://`` URI without a bucket. Nothing is normalised away.
+        ``..`` segment anywhere, or an ``s3://`` URI without a bucket. Only what pathlib drops
+        too is normalised away (``.`` segments, doubled and trailing slashes).
         """
+        return Path(self._local(uri))
+
+    def _root(self) -> str:
+        return _absolute(self.root)
+
+    def _local(self, uri: str) -> str:
+        """:meth:`path_of` as a normalised absolute path string."""
         check_uri(uri)
         if uri.startswith("s3://"):
-            root = Path(self.root).absolute()
-            path = root / uri[len("s3://"):]
+            root = self._root()
+            path = os.path.normpath(f"{root}/{uri[len('s3://'):]}")
             # the check above refuses '..'; this one holds whatever a future URI form allows
-            if os.path.commonpath([os.path.normpath(path), os.path.normpath(root)]) != os.path.normpath(root):
+            if path != root and not path.startswith(root.rstrip("/") + "/"):
                 raise PathOutsideRoot(f"refused {uri!r}: leaves the storage folder {root}")
             return path
         if uri.startswith("file://"):
             uri = uri[len("file://"):]
-        return Path(uri).absolute()
+        return _absolute(uri)
 
     def _meta_path(self, uri: str) -> Path:
-        p = self.path_of(uri)
-        try:
-            rel = p.relative_to(Path(self.root).absolute())
-        except ValueError:
-            rel = Path("_local_") / p.relative_to("/")
-        return Path(self.root).absolute() / _META_DIR / (rel.as_posix() + ".json")
+        return Path(self._meta_local(self._local(uri)))
+
+    def _meta_local(self, path: str) -> str:
+        """The side file of the object at the local ``path``."""
+        root = self._root()
+        inside = root.rstrip("/") + "/"
+        rel = path[len(inside):] if path.startswith(inside) else "_local_" + path
+        return f"{inside}{_META_DIR}/{rel}.json"
 
     # ---- primitives ---------------------------------------------------------------------
     def exists(self, uri: str) -> bool:
-        return self.path_of(uri).is_file()
+        return os.path.isfile(self._local(uri))
 
     def read_bytes(self, uri: str) -> bytes:
         try:
-            return self.path_of(uri).read_bytes()
+            with open(self._local(uri), "rb") as f:
+                return f.read()
         except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
             raise ObjectNotFound(f"no such object: {uri}") from None
 
     def write_bytes(self, uri, data, *, tags=None, metadata=None) -> None:
-        path = self.path_of(uri)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=path.parent, prefix=f".{path.name}.", delete=False) as tmp:
-            tmp.write(data)
-        os.chmod(tmp.name, file_mode())
-        os.replace(tmp.name, path)
-        self._write_meta(uri, tags, metadata)
+        path = self._local(uri)
+        if not data and _created_empty(path):
+            self._write_meta(path, tags, metadata)
+            return
+        fd, tmp = _new_temp(path)
+        try:
+            with open(fd, "wb") as f:
+                f.write(data)
+            os.replace(tmp, path)
+        except BaseException:
+            _remove(tmp)
+            raise
+        self._write_meta(path, tags, metadata)
 
     def list_uris(self, prefix: str) -> list[str]:
-        base = self.path_of(prefix)
-        top = base if prefix.endswith("/") else base.parent
-        if not top.is_dir():
+        base = self._local(prefix)
+        top = base if prefix.endswith("/") else os.path.dirname(base)
+        if not os.path.isdir(top):
             return []
-        want = base.as_posix() + ("/" if prefix.endswith("/") else "")
-        root = Path(self.root).absolute().as_posix() + "/"
+        want = base + ("/" if prefix.endswith("/") else "")
+        root = self._root().rstrip("/") + "/"
         as_s3 = prefix.startswith("s3://")
         out = []
         # plain strings, not Path objects: gathering a 10,000-branch scatter lists 30,000 files
@@ -138,34 +157,38 @@ class LocalRepository(Repository):
         return sorted(out)
 
     def download(self, uri: str, dest: Path, *, progress: TransferProgress | None = None) -> None:
-        src = self.path_of(uri)
-        if not src.is_file():
+        src = self._local(uri)
+        if not os.path.isfile(src):
             raise ObjectNotFound(f"no such object: {uri}")
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        part = dest.with_name(dest.name + ".part")
+        part = f"{dest}.part"
         try:
-            copy_file(src, part, progress)
+            try:
+                copy_file(src, part, progress)
+            except FileNotFoundError:  # the destination's folder is new (checked only when needed)
+                Path(dest).parent.mkdir(parents=True, exist_ok=True)
+                copy_file(src, part, progress)
             os.replace(part, dest)
-        finally:
-            part.unlink(missing_ok=True)
+        except BaseException:
+            _remove(part)
+            raise
 
     def upload(self, src: Path, uri: str, *, tags=None, metadata=None,
                progress: TransferProgress | None = None) -> None:
-        dest = self.path_of(uri)
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.")
+        dest = self._local(uri)
+        fd, tmp = _new_temp(dest)
         os.close(fd)
         try:
             copy_file(src, tmp, progress)
-            os.chmod(tmp, file_mode())
             os.replace(tmp, dest)
-        finally:
-            Path(tmp).unlink(missing_ok=True)
-        self._write_meta(uri, tags, metadata)
+        except BaseException:
+            _remove(tmp)
+            raise
+        self._write_meta(dest, tags, metadata)
 
     def delete(self, uri: str) -> None:
-        self.path_of(uri).unlink(missing_ok=True)
-        self._meta_path(uri).unlink(missing_ok=True)
+        path = self._local(uri)
+        _remove(path)
+        _remove(self._meta_local(path))
 
     def etag(self, uri: str) -> str:
         st = self.path_of(uri).stat()
@@ -178,16 +201,76 @@ class LocalRepository(Repository):
         return self._read_meta(uri).get("metadata", {})
 
     # ---- side files for tags and metadata -------------------------------------------------
-    def _write_meta(self, uri: str, tags: dict | None, metadata: dict | None) -> None:
-        meta = self._meta_path(uri)
+    def _write_meta(self, path: str, tags: dict | None, metadata: dict | None) -> None:
+        """The side file of the object at the local ``path``: written, or removed without either."""
+        meta = self._meta_local(path)
         if not tags and not metadata:
-            meta.unlink(missing_ok=True)
+            _remove(meta)
             return
-        meta.parent.mkdir(parents=True, exist_ok=True)
-        meta.write_text(json.dumps({"tags": tags or {}, "metadata": metadata or {}}))
+        text = json.dumps({"tags": tags or {}, "metadata": metadata or {}}).encode()
+        fd = _open_creating(meta, os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
+        with open(fd, "wb") as f:
+            f.write(text)
 
     def _read_meta(self, uri: str) -> dict:
         try:
-            return json.loads(self._meta_path(uri).read_text())
+            with open(self._meta_local(self._local(uri)), "rb") as f:
+                return json.loads(f.read())
         except FileNotFoundError:
             return {}
+
+
+@functools.lru_cache(maxsize=64)
+def _absolute_cached(path: str) -> str:
+    return os.path.normpath(path)
+
+
+def _absolute(path: str) -> str:
+    """``path`` made absolute (against the current folder) and normalised, as a string."""
+    if path.startswith("/"):
+        return _absolute_cached(path)  # roots are absolute and asked for on every call
+    return os.path.normpath(os.path.join(os.getcwd(), path))
+
+
+def _open_creating(path: str, flags: int) -> int:
+    """``os.open(path, flags, 0o666)``, making the parent folders first when they are missing.
+
+    Mode 0o666 less the umask (the kernel applies it), as a plain ``open(…, "w")`` gives; the
+    folders are made only when the open says they are missing (no ``mkdir`` per write).
+    """
+    flags |= os.O_CLOEXEC
+    try:
+        return os.open(path, flags, 0o666)
+    except FileNotFoundError:
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        return os.open(path, flags, 0o666)
+
+
+def _created_empty(path: str) -> bool:
+    """Create ``path`` as a new empty file, atomically without a temporary file (a completion
+    marker, removed when its step starts); False when something is there already (the caller
+    replaces it through a temporary file: ``O_EXCL`` never follows or truncates what exists)."""
+    try:
+        os.close(_open_creating(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL))
+    except FileExistsError:
+        return False
+    return True
+
+
+def _new_temp(path: str) -> tuple[int, str]:
+    """A new hidden file next to ``path`` (``.<name>.<random>``), created exclusively: its fd and name."""
+    folder, name = os.path.split(path)
+    while True:
+        tmp = f"{folder}/.{name}.{os.urandom(6).hex()}"
+        try:
+            return _open_creating(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL), tmp
+        except FileExistsError:
+            continue
+
+
+def _remove(path: str) -> None:
+    """Remove a file; a missing one is fine."""
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        pass

@@ -58,6 +58,14 @@ def report(event: ProgressEvent) -> None:
             run_logger().debug("progress listener failed: %s", exc)
 
 
+def forget_listeners() -> None:
+    """Drop every listener and renew the lock: a forked worker process reports to nobody (its
+    listeners are the parent's display; a thread of the parent may have held the lock at the fork)."""
+    global _lock
+    _lock = threading.Lock()
+    _listeners.clear()
+
+
 @contextmanager
 def listening(listener: Listener) -> Iterator[None]:
     """Send every event reported in this process to ``listener`` while the block runs."""

@@ -31,6 +31,7 @@ from tasks.runtime.failures import ExpectedFailure
 from tasks.runtime.logs import apply_log_settings, run_logger
 from tasks.runtime.progress import ProgressEvent, report
 from tasks.runtime.task_runners import Limiter, hold, map_in_threads
+from tasks.runtime.worker_processes import ForkedWorkers
 
 UNBATCHED_UP_TO = 32  # default: up to this many branches, one task run per branch
 _UNREAD = object()  # ScatterPlan: the job is not known yet
@@ -120,7 +121,8 @@ class ScatterPlan:
     """
 
     def __init__(self, step: Any, ctx: RunContext, template: dict, handlers: Handlers,
-                 limiter: Limiter | None = None, threads: int = 2, job: Any = _UNREAD):
+                 limiter: Limiter | None = None, threads: int = 2, job: Any = _UNREAD,
+                 workers: ForkedWorkers | None = None):
         self.step = step  # specs.workflow.model.ScatterStep
         self.ctx = ctx
         self.template = template  # {job_ref, parent, scatter: {}}
@@ -128,6 +130,10 @@ class ScatterPlan:
         self.limiter = limiter
         self.threads = threads
         self._job = job  # the run's job (what the _JOB_DATA_ named by template[job_ref] holds)
+        self.workers = workers  # batches run in these forked processes (large scatters), else here
+
+    def __getstate__(self) -> dict:
+        return {**self.__dict__, "workers": None}  # a worker process runs its rows itself
 
     def job(self) -> Any:
         """The run's job: as given, else read from ``template[job_ref]`` once for this plan (one
@@ -158,6 +164,11 @@ class BranchRows:
 
 def run_branch(plan: ScatterPlan, index: int, row: dict[str, str]) -> BranchResult:
     """Write the branch's job data and run its steps in ``<repo>/<Step>/<index>``; never raises."""
+    return _announced(plan, _run_branch_quietly(plan, index, row))
+
+
+def _run_branch_quietly(plan: ScatterPlan, index: int, row: dict[str, str]) -> BranchResult:
+    """:func:`run_branch` without logging or reporting how it ended."""
     started = time.monotonic()
     bctx = plan.ctx.derive(repo_uri=branch_uri(plan.ctx.repo_uri, plan.step.name, index), branch_idx=str(index))
     records: list = []
@@ -167,17 +178,30 @@ def run_branch(plan: ScatterPlan, index: int, row: dict[str, str]) -> BranchResu
             bctx = bctx.derive(known_job_data=(plan.branch_job_data(row), plan.template[JOB_REF]))
             walk_steps(plan.step.steps, bctx, plan.handlers, records, {})
         except Exception as exc:
-            label = branch_label(plan.step.name, index)
-            run_logger().warning("%s failed: %s", label, exc)
-            return _reported(plan, BranchResult(index, "failed", time.monotonic() - started, str(exc)))
+            return BranchResult(index, "failed", time.monotonic() - started, str(exc))
     skipped = bool(records) and all(r.status == "skipped" for r in records)
-    return _reported(plan, BranchResult(index, "skipped" if skipped else "done", time.monotonic() - started))
+    return BranchResult(index, "skipped" if skipped else "done", time.monotonic() - started)
 
 
-def _reported(plan: ScatterPlan, result: BranchResult) -> BranchResult:
-    """Tell this process's progress listeners (the command line) that a branch ended."""
+def _announced(plan: ScatterPlan, result: BranchResult) -> BranchResult:
+    """:func:`_logged`, and tell this process's progress listeners (the command line) that a branch ended."""
     report(ProgressEvent("branch", plan.step.name, state=result.status, index=result.index))
+    return _logged(plan, result)
+
+
+def _logged(plan: ScatterPlan, result: BranchResult) -> BranchResult:
+    """Log the failure of a failed branch."""
+    if result.status == "failed":
+        run_logger().warning("%s failed: %s", branch_label(plan.step.name, result.index), result.message)
     return result
+
+
+def run_rows_here(plan: ScatterPlan, rows: list[tuple[int, dict[str, str]]]) -> list[BranchResult]:
+    """Run ``(index, row)`` branches in ``plan.threads`` threads of this process, quietly (in a
+    worker process of :class:`~tasks.runtime.worker_processes.ForkedWorkers`: the batch's task
+    logs and reports their ends in the flow's process)."""
+    with step_reports_off():
+        return map_in_threads(lambda b: _run_branch_quietly(plan, *b), rows, plan.threads)
 
 
 @task(cache_policy=NO_CACHE, task_run_name="{label}")
@@ -190,8 +214,13 @@ def scatter_batch(label: str, branches: BranchRows, plan: ScatterPlan) -> list[B
     artifacts (each an API call: a 500-branch scatter took about 5x longer with them).
     """
     apply_log_settings()  # in a Dask worker process: the command line's verbosity, quiet failures
-    with step_reports_off():
-        results = map_in_threads(lambda b: run_branch(plan, *b), branches.rows, plan.threads)
+    if plan.workers is not None:
+        # no event per branch: they would all arrive at once, with the batch's count (the step
+        # reports it), and the command line's view sums its settled branches per event
+        results = [_logged(plan, r) for r in plan.workers.call(run_rows_here, plan, branches.rows)]
+    else:
+        with step_reports_off():
+            results = map_in_threads(lambda b: run_branch(plan, *b), branches.rows, plan.threads)
     if any(r.status == "failed" for r in results):
         raise BatchFailed(label, results)
     return results

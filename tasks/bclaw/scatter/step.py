@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import time
+from contextlib import nullcontext
 from typing import Any
 
 from prefect import unmapped
@@ -50,7 +51,14 @@ from tasks.bclaw.walk import Handlers, StepOutcome
 from tasks.runtime.failures import ExpectedFailure
 from tasks.runtime.logs import run_logger
 from tasks.runtime.progress import ProgressEvent, report
-from tasks.runtime.task_runners import batch_threads, make_limiter, task_resources
+from tasks.runtime.task_runners import (
+    batch_threads,
+    current_task_runner,
+    is_dask_runner,
+    make_limiter,
+    task_resources,
+)
+from tasks.runtime.worker_processes import ForkedWorkers, scatter_processes
 
 PROGRESS_EVERY_S = 2.0  # the progress artifact is updated at most this often (and at the end)
 MAX_NAMED_FAILURES = 50  # failed branch indexes named in the error message
@@ -107,25 +115,41 @@ def _collect(future, batch: range) -> list[BranchResult]:
 def run_branches(step, ctx: RunContext, items: list[dict[str, str]], template: dict,
                  handlers: Handlers, job: Any) -> dict[int, BranchResult]:
     """Map the batch task over the branches and wait for all; results by branch index. ``job``
-    (the run's job, already read) travels with the plan: branches read no job data."""
+    (the run's job, already read) travels with the plan: branches read no job data. Large
+    scatters run their batches' branches in forked worker processes
+    (:func:`~tasks.runtime.worker_processes.scatter_processes`): both cores for their Python part;
+    not with ``max_concurrency`` (its limit is a lock of this process), Dask or work pools."""
     size = batch_size(len(items), step.batch_size, ctx.options.scatter_batch_size)
     batches = plan_batches(len(items), size)
-    plan = ScatterPlan(step, ctx, template, handlers, make_limiter(step.max_concurrency),
-                       threads=min(size, batch_threads()), job=job)
+    on_pools = bool(batches) and ctx.step_runner is not None and ctx.step_runner.pools_for_scatter(step)
+    limiter = make_limiter(step.max_concurrency)
+    processes = 0 if on_pools or limiter is not None or is_dask_runner(current_task_runner()) \
+        else scatter_processes(len(items))
+    with ForkedWorkers(processes) if processes else nullcontext() as workers:
+        plan = ScatterPlan(step, ctx, template, handlers, limiter, threads=min(size, batch_threads()), job=job,
+                           workers=workers)
+        return _run_planned(step, ctx, items, plan, batches, on_pools)
+
+
+def _run_planned(step, ctx: RunContext, items: list[dict[str, str]], plan: ScatterPlan, batches: list[range],
+                 on_pools: bool) -> dict[int, BranchResult]:
+    """:func:`run_branches` once planned: on work pools, else as batch task runs here."""
     labels = [branch_label(step.name, b[0], b[-1]) for b in batches]
     payloads = [[(i, items[i]) for i in b] for b in batches]  # (run_batches_on_pools sends them as JSON)
     run_logger().info("%s: %d branches in %d task runs", step.name, len(items), len(batches))
     progress = Progress(ctx.workflow_name, step.name, len(items))
     results: dict[int, BranchResult] = {}
 
-    _report_counts(step.name, results, len(items))
+    failed = [0]  # failed branches so far (counted as batches finish, not re-counted each time)
+    _report_counts(step.name, 0, 0, len(items))
 
     def finished(batch_results: list[BranchResult]) -> None:
         results.update((r.index, r) for r in batch_results)
+        failed[0] += sum(1 for r in batch_results if r.status == "failed")
         progress.advance(len(batch_results))
-        _report_counts(step.name, results, len(items))
+        _report_counts(step.name, len(results), failed[0], len(items))
 
-    if batches and ctx.step_runner is not None and ctx.step_runner.pools_for_scatter(step):
+    if on_pools:
         run_batches_on_pools(step, ctx, batches, payloads, finished)  # run-step flow runs on work pools
     elif batches:
         with task_resources(f"step {step.name}", branch_resources(step)):  # Dask: only on workers that have them
@@ -138,10 +162,10 @@ def run_branches(step, ctx: RunContext, items: list[dict[str, str]], template: d
     return results
 
 
-def _report_counts(step_name: str, results: dict[int, BranchResult], total: int) -> None:
-    """Branches settled so far, for the command line's progress (batches finish in any order)."""
-    failed = sum(1 for r in results.values() if r.status == "failed")
-    report(ProgressEvent("branches", step_name, done=len(results) - failed, failed=failed, total=total))
+def _report_counts(step_name: str, settled: int, failed: int, total: int) -> None:
+    """Branches settled (``failed`` of them failed) so far, for the command line's progress
+    (batches finish in any order)."""
+    report(ProgressEvent("branches", step_name, done=settled - failed, failed=failed, total=total))
 
 
 def branch_resources(step) -> dict[str, float]:
