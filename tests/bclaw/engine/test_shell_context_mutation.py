@@ -79,6 +79,57 @@ def test_more_kinds(script, expected):
     assert kinds(script) == expected
 
 
+# the characters next to each one the scanner tests for (a comparison that admitted them too,
+# `<=` or `>=` for `==`, is a different scanner): each case has its neighbour where it matters
+@pytest.mark.parametrize("script, expected", [
+    # a newline inside quotes is no line break: a pending here-doc body starts after the quote
+    ("cat <<E; echo 'a\n${x}'\nE\n${x}", ["single", "unquoted"]),
+    ("cat <<E; echo \"a\n${x}\"\nE\n${x}", ["double", "unquoted"]),
+    # only a whole line ends a here-doc, not the end word at the end of a longer line
+    ("cat <<'E'\nxE\n${x}\nE\n${x}", ["quoted_heredoc", "unquoted"]),
+    ("cat <<E\nxE\n${x}\nE\n${x}", ["heredoc", "unquoted"]),
+    # quotes in a here-doc body are text: neither ' nor " ends the body
+    ("cat <<'E'\nit's ${x}\nE\n${x}", ["quoted_heredoc", "unquoted"]),
+    ("cat <<E\n\"${x}\nE\n${x}", ["heredoc", "unquoted"]),
+    # lower-case and '_' end words are plain words, not quoted ones
+    ("cat <<eof\n${x}\neof\n${x}", ["heredoc", "unquoted"]),
+    ("cat <<_e\n${x}\n_e\n${x}", ["heredoc", "unquoted"]),
+    # a tab or other control character does not end a comment (its '<<' stays comment text)
+    ("# a\t<<'E'\necho ${x}\nE", ["unquoted"]),
+    ("# a\x01<<'E'\necho ${x}\nE", ["unquoted"]),
+    # a blank after a blank starts no comment; '!' is no '#'
+    ("echo  '${x}'", ["single"]),
+    ("x;\t'${x}' !'${x}'", ["single", "single"]),
+    # in double quotes only '$(' opens code: not ' (', 'f(', "$'" nor '$a'
+    ("echo \"a ('${x}') f('${x}')\"", ["double", "double"]),
+    ("echo \"$'${x}'\" \"$a '${x}'\"", ["double", "double"]),
+    # in backticks a ')' closes nothing (only $( … ) counts parentheses)
+    ("echo \"`case a in a) echo;; esac` '${x}'\"", ["double"]),
+])
+def test_each_test_admits_only_its_character(script, expected):
+    assert kinds(script) == expected
+
+
+@pytest.mark.parametrize("script, expected", [
+    ("echo \"A ${x}\" B${x}", [Place("double"), Place("unquoted")]),
+    ("echo \"A\" '${x}' A'${x}'", [Place("single"), Place("single")]),
+    ("cat <<E\nA ${x}\nE", [Place("heredoc", False, "E")]),
+])
+def test_only_a_backslash_escapes(script, expected):
+    assert found(script) == expected
+
+
+def test_the_ends_of_a_script_longer_than_the_small_int_cache():
+    # positions above 256 are distinct int objects: `is` in place of `<` would read past the end
+    pad = "echo " + "a" * 300 + "\n"
+    assert kinds(pad + "cat <<\\") == []
+    assert kinds(pad + "echo ${x} <<") == ["unquoted"]
+    assert kinds(pad + "echo ${x} <<  ") == ["unquoted"]
+    assert kinds(pad + "cat <<E") == []
+    assert kinds(pad + "cat <<'E'\n${x}\nE") == ["quoted_heredoc"]
+    assert kinds(pad + "echo ${x} '${x}'") == ["unquoted", "single"]
+
+
 def test_heredoc_delimiters_and_the_strip_tabs_rule():
     assert found("cat <<- EOF\n\t${x}\n\t\tEOF\n${x}") == [Place("heredoc", False, "EOF"), Place("unquoted")]
     # without '-', a tab-indented end word does not end the here-doc
