@@ -7,6 +7,7 @@ mutants; test_substitution.py runs the same places through sh and bash.
 from __future__ import annotations
 
 import re
+import threading
 
 import pytest
 
@@ -128,6 +129,16 @@ def test_the_ends_of_a_script_longer_than_the_small_int_cache():
     assert kinds(pad + "cat <<E") == []
     assert kinds(pad + "cat <<'E'\n${x}\nE") == ["quoted_heredoc"]
     assert kinds(pad + "echo ${x} '${x}'") == ["unquoted", "single"]
+
+
+def test_a_last_line_without_a_newline_is_read_to_its_end():
+    # "Ex" is not the end word "E": a scanner that cut the last character off the last line would
+    # end the body there and (with no newline to go on after) start over; a hang guard, not a timing
+    got: dict[str, list[str]] = {}
+    scan = threading.Thread(target=lambda: got.update(kinds=kinds("cat <<E\n${x}\nEx")), daemon=True)
+    scan.start()
+    scan.join(timeout=10)
+    assert got.get("kinds") == ["heredoc"]
 
 
 def test_heredoc_delimiters_and_the_strip_tabs_rule():
