@@ -180,6 +180,15 @@ def test_the_backslash_flag(script, expected):
     assert found(script) == expected
 
 
+def test_a_span_in_a_heredocs_end_word_or_end_line_is_a_heredoc_word():
+    # the scan steps over the operator's word and its end line: every span still gets a place
+    assert found("cat <<${x}\n${x} '\n${x}\necho '${x}'") == [
+        Place("heredoc_word"), Place("heredoc", False, "${x}"), Place("heredoc_word"), Place("single")]
+    assert found("cat <<'a${x}'\n${x}\na${x}\n${x}") == [
+        Place("heredoc_word"), Place("quoted_heredoc", False, "a${x}"), Place("heredoc_word"), Place("unquoted")]
+    assert found("cat <<${x}\n${x}\n${x}") == [Place("heredoc_word"), Place("heredoc_word"), Place("unquoted")]
+
+
 def test_no_spans_no_places_and_a_script_of_only_a_span():
     assert places("echo 'a' \"b\" # c", []) == {}
     assert places("${x}", [(0, 4)]) == {0: Place("unquoted")}
