@@ -157,6 +157,7 @@ def test_heredoc_delimiters_and_the_strip_tabs_rule():
 def test_an_operator_without_a_word_opens_no_heredoc():
     assert kinds("cat << \n'${x}'") == ["single"]
     assert kinds("cat <<\\") == []
+    assert kinds("cat << \\") == []  # a backslash last at an odd position too
     assert kinds("echo ${x} <<") == ["unquoted"] and kinds("echo ${x} <<- \t") == ["unquoted"]
     assert kinds("echo x <<<'${x}' ${x}") == ["single", "unquoted"]
     assert kinds("cat <'${x}' ${x}") == ["single", "unquoted"]  # a plain redirection skips nothing
