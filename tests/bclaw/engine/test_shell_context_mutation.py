@@ -92,6 +92,10 @@ def test_more_kinds(script, expected):
     # quotes in a here-doc body are text: neither ' nor " ends the body
     ("cat <<'E'\nit's ${x}\nE\n${x}", ["quoted_heredoc", "unquoted"]),
     ("cat <<E\n\"${x}\nE\n${x}", ["heredoc", "unquoted"]),
+    # the scan goes on after the end line, not at its last character (here a quote); at odd and even offsets
+    ("cat <<\"E'\"\nE'\n'${x}'", ["single"]),
+    ("cat <<\"E'\"\n${x}y\nE'\n'${x}'", ["quoted_heredoc", "single"]),
+    ("cat <<\"E'\"\n${x}\nE'\n'${x}'", ["quoted_heredoc", "single"]),
     # lower-case and '_' end words are plain words, not quoted ones
     ("cat <<eof\n${x}\neof\n${x}", ["heredoc", "unquoted"]),
     ("cat <<_e\n${x}\n_e\n${x}", ["heredoc", "unquoted"]),
