@@ -44,6 +44,7 @@ def kinds(script: str) -> list[str]:
     ("echo $\"${x}\" '${x}'", ["double", "single"]),
     ("echo $`echo ${x}` '${x}'", ["unquoted", "single"]),
     ("echo $## ${x}", ["unquoted"]),
+    ("echo $\\'${x} '${x}'", ["unquoted", "single"]),  # '$' then an escaped quote: the backslash still counts
     ("x=$#'${x}'", ["single"]),  # at any position (a wrong skip there scans backwards for ever)
     ("echo $a#'${x}'", ["single"]),
     ("echo $ #'${x}'\n${x}", ["comment", "unquoted"]),
