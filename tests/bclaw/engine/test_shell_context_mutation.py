@@ -6,6 +6,7 @@ mutants; test_substitution.py runs the same places through sh and bash.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import threading
 
@@ -88,6 +89,7 @@ def test_more_kinds(script, expected):
     ("cat <<E; echo 'a\n${x}'\nE\n${x}", ["single", "unquoted"]),
     ("cat <<E; echo \"a\n${x}\"\nE\n${x}", ["double", "unquoted"]),
     # only a whole line ends a here-doc, not the end word at the end of a longer line
+    ("cat <<'E'\n\tE\n${x}\nE\n${x}", ["quoted_heredoc", "unquoted"]),  # nor after a tab without '<<-'
     ("cat <<'E'\nxE\n${x}\nE\n${x}", ["quoted_heredoc", "unquoted"]),
     ("cat <<E\nxE\n${x}\nE\n${x}", ["heredoc", "unquoted"]),
     # quotes in a here-doc body are text: neither ' nor " ends the body
@@ -193,6 +195,13 @@ def test_a_span_in_a_heredocs_end_word_or_end_line_is_a_heredoc_word():
     assert found("cat <<'a${x}'\n${x}\na${x}\n${x}") == [
         Place("heredoc_word"), Place("quoted_heredoc", False, "a${x}"), Place("heredoc_word"), Place("unquoted")]
     assert found("cat <<${x}\n${x}\n${x}") == [Place("heredoc_word"), Place("heredoc_word"), Place("unquoted")]
+
+
+def test_a_place_is_a_frozen_value():
+    place = Place("heredoc", False, "E")
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        place.kind = "single"  # type: ignore[misc]
+    assert {place, Place("heredoc", False, "E")} == {place}
 
 
 def test_no_spans_no_places_and_a_script_of_only_a_span():
