@@ -378,3 +378,18 @@ def test_a_file_one_byte_over_the_limit_is_refused(monkeypatch, tmp_path, limit)
     path.write_text("a: " + "1" * (int(limit) - 3) + "\n")
     with pytest.raises(SpecError, match=rf"^{path}:1:1: file larger than {limit} bytes"):
         load_yaml_file(path)
+
+
+def test_key_is_keyword_only():
+    doc = load_yaml_text(DOC, "w.yaml")
+    with pytest.raises(TypeError):
+        doc.position(("name",), True)  # type: ignore[misc]
+    with pytest.raises(TypeError):
+        doc.problem(("name",), "m", True)  # type: ignore[misc]
+    with pytest.raises(TypeError):
+        doc.error(("name",), "m", True)  # type: ignore[misc]
+
+
+def test_a_key_tagged_as_another_type_keeps_its_text():
+    doc = load_yaml_text("!!float 1: a\n", "w.yaml")
+    assert doc.position(("1",)) == (1, 12) and doc.spelled(("1",)) == "1"
