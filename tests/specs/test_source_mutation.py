@@ -393,3 +393,10 @@ def test_key_is_keyword_only():
 def test_a_key_tagged_as_another_type_keeps_its_text():
     doc = load_yaml_text("!!float 1: a\n", "w.yaml")
     assert doc.position(("1",)) == (1, 12) and doc.spelled(("1",)) == "1"
+
+
+def test_a_but_found_problem_is_said_with_its_context():
+    with pytest.raises(SpecError) as info:
+        load_yaml_text("a: 1\n---\nb: 2\n", "w.yaml")
+    assert str(info.value) == ("w.yaml:2:1: YAML syntax error: expected a single document in the stream, "
+                               "but found another document")
