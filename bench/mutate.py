@@ -42,7 +42,7 @@ ROOT = Path(__file__).resolve().parents[1]
 # skips importing Prefect (the engine's conftest imports blocks), about 2 s instead of 6-8 s a mutant
 NO_SERVER = ["--noconftest"]
 # and for tests that use no plugin of an entry point (xdist, anyio, timeout: cosmic-ray bounds each
-# run itself): a fifth less CPU a mutant, most of what a pure module's mutant costs
+# run itself): about a fifth less CPU a mutant, whose cost for a pure module is mostly start-up
 NO_PLUGINS = ["-p", "no:xdist", "-p", "no:anyio", "-p", "no:timeout"]
 
 #: Module -> the tests that cover it (run for each of its mutants; keep them fast); options first.
