@@ -41,13 +41,16 @@ ROOT = Path(__file__).resolve().parents[1]
 # pytest options for test files that need no fixture of a conftest.py: skipping the conftests
 # skips importing Prefect (the engine's conftest imports blocks), about 2 s instead of 6-8 s a mutant
 NO_SERVER = ["--noconftest"]
+# and for tests that use no plugin of an entry point (xdist, anyio, timeout: cosmic-ray bounds each
+# run itself): about a fifth less CPU a mutant, whose cost for a pure module is mostly start-up
+NO_PLUGINS = ["-p", "no:xdist", "-p", "no:anyio", "-p", "no:timeout"]
 
 #: Module -> the tests that cover it (run for each of its mutants; keep them fast); options first.
 MODULES: dict[str, list[str]] = {
     "tasks/bclaw/substitution.py": [*NO_SERVER, "tests/bclaw/engine/test_substitution_mutation.py",
                                     "tests/bclaw/engine/test_substitution.py",
                                     "tests/bclaw/engine/test_shell_context.py"],
-    "tasks/bclaw/shell_context.py": [*NO_SERVER, "tests/bclaw/engine/test_shell_context.py",
+    "tasks/bclaw/shell_context.py": [*NO_SERVER, *NO_PLUGINS, "tests/bclaw/engine/test_shell_context.py",
                                      "tests/bclaw/engine/test_shell_context_mutation.py",
                                      "tests/bclaw/engine/test_substitution_mutation.py"],
     "tasks/bclaw/qc.py": ["tests/bclaw/engine/test_qc.py"],
@@ -69,7 +72,7 @@ MODULES: dict[str, list[str]] = {
                                              "tests/runtime/test_registry_login.py"],
     "tasks/runtime/streaming.py": [*NO_SERVER, "tests/runtime/test_streaming_mutation.py",
                                    "tests/runtime/test_streaming.py"],
-    "specs/source.py": [*NO_SERVER, "-k", "not command_line", "tests/specs/test_source_mutation.py",
+    "specs/source.py": [*NO_SERVER, *NO_PLUGINS, "-k", "not command_line", "tests/specs/test_source_mutation.py",
                         "tests/specs/test_source_limits.py"],
 }
 

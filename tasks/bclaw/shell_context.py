@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-Kind = Literal["unquoted", "comment", "double", "single", "ansi", "heredoc", "quoted_heredoc"]
+Kind = Literal["unquoted", "comment", "double", "single", "ansi", "heredoc", "quoted_heredoc", "heredoc_word"]
 
 # context on the stack -> the kind of place a ``${…}`` in it is
 _KIND: dict[str, Kind] = {
@@ -215,6 +215,10 @@ class _Scanner:
 def places(text: str, spans: list[tuple[int, int]]) -> dict[int, Place]:
     """The :class:`Place` of each ``(start, end)`` span of ``text``, keyed by start.
 
-    Spans must not overlap; they are skipped as opaque words.
+    Spans must not overlap; they are skipped as opaque words. A span in a here-doc operator's
+    word (``cat <<${x}``) or its end line is of kind ``heredoc_word``: nothing is expanded there.
     """
-    return _Scanner(text, spans).scan()
+    found = _Scanner(text, spans).scan()
+    # the scan steps over a here-doc operator's word and its end line as plain text: a span it
+    # never reached is in one of those
+    return {start: found.get(start, Place("heredoc_word")) for start, _ in spans}

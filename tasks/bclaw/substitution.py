@@ -137,6 +137,9 @@ def _reference(name: str, value: str, place: Place, expr: str) -> str:
             raise SubstitutionError(f"${{{expr}}}: a value with a line break (or the here-doc's end "
                                     f"word {place.delimiter!r}) cannot go into a quoted here-doc")
         return value
+    if place.kind == "heredoc_word":  # `cat <<${x}`: a reference would be the end word's text
+        raise SubstitutionError(f"${{{expr}}}: in a here-doc's end word the shell expands nothing; only "
+                                f"a value that is one plain word can go there")
     if place.escaped:
         raise SubstitutionError(f"${{{expr}}}: a backslash right before it would escape the quoting "
                                 f"of its value; remove the backslash")

@@ -241,6 +241,29 @@ def test_a_line_break_into_a_quoted_heredoc_fails_the_step_before_running(write_
     assert not (tmp_path / "c").exists() and not repo.exists("s3://bucket/repo/out.txt")
 
 
+def test_a_job_value_as_a_heredocs_end_word_is_one_plain_word_or_refused(write_workflow, ctx, repo, tmp_path):
+    from tasks.bclaw.command_step import run_command_step
+    from tasks.bclaw.substitution import SubstitutionError
+
+    wf = write_workflow("""
+        Repository: s3://bucket/repo
+        Steps:
+          - one:
+              commands:
+                - "cat > out.txt <<${job.end}"
+                - body
+                - ${job.end}
+              outputs: {out: out.txt}
+        """)
+    ctx.write_job_data({"end": "END"})
+    run_command_step(wf.steps[0], ctx)
+    assert repo.read_text("s3://bucket/repo/out.txt") == "body\n"
+    ctx.write_job_data({"end": f"E; touch {tmp_path}/c"})  # was a KeyError traceback, retried
+    with pytest.raises(SubstitutionError, match="here-doc's end word"):
+        run_command_step(wf.steps[0], ctx)
+    assert not (tmp_path / "c").exists()
+
+
 # ---- the option in validate and the JSON schema ------------------------------------------------------
 
 def test_validate_notices_only_for_raw_workflows_and_refuses_unknown_modes(tmp_path):

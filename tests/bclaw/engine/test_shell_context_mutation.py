@@ -6,7 +6,9 @@ mutants; test_substitution.py runs the same places through sh and bash.
 
 from __future__ import annotations
 
+import dataclasses
 import re
+import threading
 
 import pytest
 
@@ -43,6 +45,7 @@ def kinds(script: str) -> list[str]:
     ("echo $\"${x}\" '${x}'", ["double", "single"]),
     ("echo $`echo ${x}` '${x}'", ["unquoted", "single"]),
     ("echo $## ${x}", ["unquoted"]),
+    ("echo $\\'${x} '${x}'", ["unquoted", "single"]),  # '$' then an escaped quote: the backslash still counts
     ("x=$#'${x}'", ["single"]),  # at any position (a wrong skip there scans backwards for ever)
     ("echo $a#'${x}'", ["single"]),
     ("echo $ #'${x}'\n${x}", ["comment", "unquoted"]),
@@ -79,6 +82,72 @@ def test_more_kinds(script, expected):
     assert kinds(script) == expected
 
 
+# the characters next to each one the scanner tests for (a comparison that admitted them too,
+# `<=` or `>=` for `==`, is a different scanner): each case has its neighbour where it matters
+@pytest.mark.parametrize("script, expected", [
+    # a newline inside quotes is no line break: a pending here-doc body starts after the quote
+    ("cat <<E; echo 'a\n${x}'\nE\n${x}", ["single", "unquoted"]),
+    ("cat <<E; echo \"a\n${x}\"\nE\n${x}", ["double", "unquoted"]),
+    # only a whole line ends a here-doc, not the end word at the end of a longer line
+    ("cat <<'E'\n\tE\n${x}\nE\n${x}", ["quoted_heredoc", "unquoted"]),  # nor after a tab without '<<-'
+    ("cat <<'E'\nxE\n${x}\nE\n${x}", ["quoted_heredoc", "unquoted"]),
+    ("cat <<E\nxE\n${x}\nE\n${x}", ["heredoc", "unquoted"]),
+    # quotes in a here-doc body are text: neither ' nor " ends the body
+    ("cat <<'E'\nit's ${x}\nE\n${x}", ["quoted_heredoc", "unquoted"]),
+    ("cat <<E\n\"${x}\nE\n${x}", ["heredoc", "unquoted"]),
+    # the scan goes on after the end line, not at its last character (here a quote); at odd and even offsets
+    ("cat <<\"E'\"\nE'\n'${x}'", ["single"]),
+    ("cat <<\"E'\"\n${x}y\nE'\n'${x}'", ["quoted_heredoc", "single"]),
+    ("cat <<\"E'\"\n${x}\nE'\n'${x}'", ["quoted_heredoc", "single"]),
+    # lower-case and '_' end words are plain words, not quoted ones
+    ("cat <<eof\n${x}\neof\n${x}", ["heredoc", "unquoted"]),
+    ("cat <<_e\n${x}\n_e\n${x}", ["heredoc", "unquoted"]),
+    # a tab or other control character does not end a comment (its '<<' stays comment text)
+    ("# a\t<<'E'\necho ${x}\nE", ["unquoted"]),
+    ("# a\x01<<'E'\necho ${x}\nE", ["unquoted"]),
+    # a blank after a blank starts no comment; '!' is no '#'
+    ("echo  '${x}'", ["single"]),
+    ("x;\t'${x}' !'${x}'", ["single", "single"]),
+    # in double quotes only '$(' opens code: not ' (', 'f(', "$'" nor '$a'
+    ("echo \"a ('${x}') f('${x}')\"", ["double", "double"]),
+    ("echo \"$'${x}'\" \"$a '${x}'\"", ["double", "double"]),
+    # in backticks a ')' closes nothing (only $( … ) counts parentheses)
+    ("echo \"`case a in a) echo;; esac` '${x}'\"", ["double"]),
+])
+def test_each_test_admits_only_its_character(script, expected):
+    assert kinds(script) == expected
+
+
+@pytest.mark.parametrize("script, expected", [
+    ("echo \"A ${x}\" B${x}", [Place("double"), Place("unquoted")]),
+    ("echo \"A\" '${x}' A'${x}'", [Place("single"), Place("single")]),
+    ("cat <<E\nA ${x}\nE", [Place("heredoc", False, "E")]),
+])
+def test_only_a_backslash_escapes(script, expected):
+    assert found(script) == expected
+
+
+def test_the_ends_of_a_script_longer_than_the_small_int_cache():
+    # positions above 256 are distinct int objects: `is` in place of `<` would read past the end
+    pad = "echo " + "a" * 300 + "\n"
+    assert kinds(pad + "cat <<\\") == []
+    assert kinds(pad + "echo ${x} <<") == ["unquoted"]
+    assert kinds(pad + "echo ${x} <<  ") == ["unquoted"]
+    assert kinds(pad + "cat <<E") == []
+    assert kinds(pad + "cat <<'E'\n${x}\nE") == ["quoted_heredoc"]
+    assert kinds(pad + "echo ${x} '${x}'") == ["unquoted", "single"]
+
+
+def test_a_last_line_without_a_newline_is_read_to_its_end():
+    # "Ex" is not the end word "E": a scanner that cut the last character off the last line would
+    # end the body there and (with no newline to go on after) start over; a hang guard, not a timing
+    got: dict[str, list[str]] = {}
+    scan = threading.Thread(target=lambda: got.update(kinds=kinds("cat <<E\n${x}\nEx")), daemon=True)
+    scan.start()
+    scan.join(timeout=10)
+    assert got.get("kinds") == ["heredoc"]
+
+
 def test_heredoc_delimiters_and_the_strip_tabs_rule():
     assert found("cat <<- EOF\n\t${x}\n\t\tEOF\n${x}") == [Place("heredoc", False, "EOF"), Place("unquoted")]
     # without '-', a tab-indented end word does not end the here-doc
@@ -95,6 +164,7 @@ def test_heredoc_delimiters_and_the_strip_tabs_rule():
 def test_an_operator_without_a_word_opens_no_heredoc():
     assert kinds("cat << \n'${x}'") == ["single"]
     assert kinds("cat <<\\") == []
+    assert kinds("cat << \\") == []  # a backslash last at an odd position too
     assert kinds("echo ${x} <<") == ["unquoted"] and kinds("echo ${x} <<- \t") == ["unquoted"]
     assert kinds("echo x <<<'${x}' ${x}") == ["single", "unquoted"]
     assert kinds("cat <'${x}' ${x}") == ["single", "unquoted"]  # a plain redirection skips nothing
@@ -116,6 +186,22 @@ def test_an_operator_without_a_word_opens_no_heredoc():
 ])
 def test_the_backslash_flag(script, expected):
     assert found(script) == expected
+
+
+def test_a_span_in_a_heredocs_end_word_or_end_line_is_a_heredoc_word():
+    # the scan steps over the operator's word and its end line: every span still gets a place
+    assert found("cat <<${x}\n${x} '\n${x}\necho '${x}'") == [
+        Place("heredoc_word"), Place("heredoc", False, "${x}"), Place("heredoc_word"), Place("single")]
+    assert found("cat <<'a${x}'\n${x}\na${x}\n${x}") == [
+        Place("heredoc_word"), Place("quoted_heredoc", False, "a${x}"), Place("heredoc_word"), Place("unquoted")]
+    assert found("cat <<${x}\n${x}\n${x}") == [Place("heredoc_word"), Place("heredoc_word"), Place("unquoted")]
+
+
+def test_a_place_is_a_frozen_value():
+    place = Place("heredoc", False, "E")
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        place.kind = "single"  # type: ignore[misc]
+    assert {place, Place("heredoc", False, "E")} == {place}
 
 
 def test_no_spans_no_places_and_a_script_of_only_a_span():

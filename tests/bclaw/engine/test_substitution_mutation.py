@@ -106,3 +106,16 @@ def test_a_refusal_names_the_expression_as_written():
         substitute_shell("echo \\${job.b}", resolve)
     assert str(info.value) == ("${job.b}: a backslash right before it would escape the quoting of its value; "
                                "remove the backslash")
+
+
+def test_a_heredoc_end_word_takes_a_plain_word_as_text_and_refuses_anything_else():
+    script = "cat <<${job.end}\n${job.end} x\n${job.end}\necho done"
+    out = substitute_shell(script, job_data_resolver({"job": {"end": "END"}}))
+    assert out == ShellText("cat <<END\nEND x\nEND\necho done", {})  # the same word in both places
+    for value in ("E F", "$(touch c)", "E\nF", "*"):
+        with pytest.raises(SubstitutionError) as info:
+            substitute_shell(script, job_data_resolver({"job": {"end": value}}))
+        assert str(info.value) == ("${job.end}: in a here-doc's end word the shell expands nothing; only a "
+                                   "value that is one plain word can go there")
+    with pytest.raises(SubstitutionError):
+        substitute_shell("cat <<'${job.end}'\nx\n'${job.end}'", job_data_resolver({"job": {"end": "a b"}}))
