@@ -192,3 +192,49 @@ def test_file_mode_reads_the_umask_without_changing_it_even_for_a_moment(monkeyp
     assert file_mode() == 0o666 & ~int(next(line.split()[1] for line in Path("/proc/self/status").read_text()
                                              .splitlines() if line.startswith("Umask:")), 8)
     assert changes == []
+
+
+def test_the_second_containment_check_holds_without_the_uri_check(repo, tmp_path, monkeypatch):
+    """The mapping checks its result against the root too, whatever a future URI form lets through."""
+    monkeypatch.setattr(blocks.local, "check_uri", lambda uri: None)
+    root = str(tmp_path / "storage")
+    for uri in ("s3://../0/x", "s3://../storage-evil/x", "s3://../../etc/passwd"):  # before, beside, above
+        with pytest.raises(blocks.local.PathOutsideRoot):
+            repo.path_of(uri)
+    assert str(repo.path_of("s3://")) == root  # the root itself is inside
+    assert str(repo.path_of("s3://b/../k")) == root + "/k"
+
+
+def test_a_write_that_cannot_replace_its_object_leaves_no_temporary_file(repo, tmp_path):
+    (tmp_path / "storage/b/k").mkdir(parents=True)  # a folder where the object would go
+    with pytest.raises(IsADirectoryError):
+        repo.write_bytes("s3://b/k", b"data")
+    assert files_below(tmp_path / "storage") == []
+
+
+def test_a_folder_made_by_somebody_else_meanwhile_is_fine_for_writes_and_downloads(repo, tmp_path, monkeypatch):
+    """Opening found the folder missing, another process made it before this one could: no error."""
+    real_open, real_copy = os.open, blocks.local.copy_file
+    (tmp_path / "storage/b").mkdir(parents=True)
+    (tmp_path / "dl").mkdir()
+    failed_once = set()
+
+    def open_missing_once(path, *args, **kwargs):  # the side file's: a temporary file would just retry
+        if "racing" in str(path) and blocks.local._META_DIR in str(path) and "open" not in failed_once:
+            failed_once.add("open")
+            raise FileNotFoundError(path)
+        return real_open(path, *args, **kwargs)
+
+    def copy_missing_once(src, dest, *args, **kwargs):
+        if "copy" not in failed_once:
+            failed_once.add("copy")
+            raise FileNotFoundError(dest)
+        return real_copy(src, dest, *args, **kwargs)
+
+    repo.write_bytes("s3://b/first.txt", b"x", tags={"t": "1"})  # the side files' folder exists now
+    monkeypatch.setattr(blocks.local.os, "open", open_missing_once)
+    repo.write_bytes("s3://b/racing.txt", b"x", tags={"t": "2"})
+    assert (tmp_path / "storage/b/racing.txt").read_bytes() == b"x" and repo.get_tags("s3://b/racing.txt") == {"t": "2"}
+    monkeypatch.setattr(blocks.local, "copy_file", copy_missing_once)
+    repo.download("s3://b/racing.txt", tmp_path / "dl/racing.txt")
+    assert (tmp_path / "dl/racing.txt").read_bytes() == b"x" and failed_once == {"open", "copy"}
