@@ -72,7 +72,7 @@ MODULES: dict[str, list[str]] = {
                                              "tests/runtime/test_executors_mutation.py",
                                              "tests/runtime/test_registry_login.py"],
     "tasks/runtime/streaming.py": [*NO_SERVER, "tests/runtime/test_streaming_mutation.py",
-                                   "tests/runtime/test_streaming.py"],
+                                   "tests/runtime/test_run_to_file.py", "tests/runtime/test_streaming.py"],
     "specs/source.py": [*NO_SERVER, *NO_PLUGINS, "-k", "not command_line", "tests/specs/test_source_mutation.py",
                         "tests/specs/test_source_limits.py"],
 }

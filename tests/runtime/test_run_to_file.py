@@ -48,3 +48,43 @@ def test_a_timeout_stops_the_whole_process_group(tmp_path):
         time.sleep(0.05)
     else:
         pytest.fail(f"grandchild {grandchild} still runs after the timeout")
+
+
+def test_everything_but_the_command_is_given_by_keyword(tmp_path):
+    with pytest.raises(TypeError):
+        run_to_file(["true"], tmp_path / "step.log")  # noqa: the log file positionally is refused
+
+
+def test_an_interrupted_wait_stops_the_whole_process_group_and_goes_on_up(tmp_path, monkeypatch):
+    """Ctrl-C (or a cancelled task) while the command runs: its tree is stopped, the interrupt kept."""
+    import subprocess
+
+    log, pid_file = tmp_path / "step.log", tmp_path / "grandchild.pid"
+    real_wait = subprocess.Popen.wait
+    interrupted = []
+
+    def wait_interrupted_once(self, timeout=None):
+        if not interrupted:
+            while not pid_file.exists() or not pid_file.read_text():  # the grandchild is started
+                time.sleep(0.02)
+            interrupted.append(self.pid)
+            raise KeyboardInterrupt
+        return real_wait(self, timeout=timeout)
+
+    monkeypatch.setattr(subprocess.Popen, "wait", wait_interrupted_once)
+    with pytest.raises(KeyboardInterrupt):
+        run_to_file([sys.executable, "-c", SPAWNS_AND_SLEEPS, str(pid_file)], log_file=log, cwd=tmp_path,
+                    timeout_s=60)
+    monkeypatch.undo()
+    grandchild = int(pid_file.read_text())
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            with open(f"/proc/{grandchild}/stat") as f:
+                if f.read().rsplit(")", 1)[1].split()[0] == "Z":
+                    break
+        except FileNotFoundError:
+            break
+        time.sleep(0.05)
+    else:
+        pytest.fail(f"grandchild {grandchild} still runs after the interrupt")
