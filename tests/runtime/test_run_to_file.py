@@ -16,6 +16,20 @@ SPAWNS_AND_SLEEPS = ("import os, subprocess, sys, time\n"
                      "time.sleep(60)\n")
 
 
+def assert_gone(pid: int, when: str) -> None:
+    """Within 10 s, ``pid`` has exited (or is a zombie): the group got its signal."""
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                if f.read().rsplit(")", 1)[1].split()[0] == "Z":
+                    return
+        except FileNotFoundError:
+            return
+        time.sleep(0.05)
+    pytest.fail(f"grandchild {pid} still runs {when}")
+
+
 def test_output_is_appended_to_the_file_in_order_and_the_code_returned(tmp_path):
     log = tmp_path / "step.log"
     log.write_text("earlier attempt\n")
@@ -36,18 +50,7 @@ def test_a_timeout_stops_the_whole_process_group(tmp_path):
     with pytest.raises(CommandTimeout, match="timed out after 1 s"):
         run_to_file([sys.executable, "-c", SPAWNS_AND_SLEEPS, str(pid_file)], log_file=log, cwd=tmp_path,
                     timeout_s=1)
-    grandchild = int(pid_file.read_text())
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:  # the group got SIGTERM: the grandchild is gone (or a zombie)
-        try:
-            with open(f"/proc/{grandchild}/stat") as f:
-                if f.read().rsplit(")", 1)[1].split()[0] == "Z":
-                    break
-        except FileNotFoundError:
-            break
-        time.sleep(0.05)
-    else:
-        pytest.fail(f"grandchild {grandchild} still runs after the timeout")
+    assert_gone(int(pid_file.read_text()), "after the timeout")
 
 
 def test_everything_but_the_command_is_given_by_keyword(tmp_path):
@@ -76,15 +79,4 @@ def test_an_interrupted_wait_stops_the_whole_process_group_and_goes_on_up(tmp_pa
         run_to_file([sys.executable, "-c", SPAWNS_AND_SLEEPS, str(pid_file)], log_file=log, cwd=tmp_path,
                     timeout_s=60)
     monkeypatch.undo()
-    grandchild = int(pid_file.read_text())
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        try:
-            with open(f"/proc/{grandchild}/stat") as f:
-                if f.read().rsplit(")", 1)[1].split()[0] == "Z":
-                    break
-        except FileNotFoundError:
-            break
-        time.sleep(0.05)
-    else:
-        pytest.fail(f"grandchild {grandchild} still runs after the interrupt")
+    assert_gone(int(pid_file.read_text()), "after the interrupt")
