@@ -95,6 +95,12 @@ def fake_program(folder: Path, name: str, body: str) -> None:
     (folder / name).chmod(0o755)
 
 
+def fake_engine_first_on_path(tmp_path: Path, name: str, body: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A container engine ``name`` running ``body`` (sh), found before the real one on PATH."""
+    fake_program(tmp_path / "bin", name, body)
+    monkeypatch.setenv("PATH", f"{tmp_path / 'bin'}:{os.environ['PATH']}")
+
+
 @pytest.mark.parametrize(("answer", "has_pipefail"), [
     ("exit 0", True),
     ("echo 'sh: 1: set: Illegal option -o pipefail' >&2; exit 2", False),  # dash
@@ -164,24 +170,21 @@ def test_a_leading_dash_image_is_refused_even_when_everything_else_is_fine(tmp_p
 
 
 def test_a_failed_login_with_no_error_output_says_so(tmp_path, monkeypatch):
-    fake_program(tmp_path / "bin", "docker", "cat > /dev/null; exit 4")
-    monkeypatch.setenv("PATH", f"{tmp_path / 'bin'}:{os.environ['PATH']}")
+    fake_engine_first_on_path(tmp_path, "docker", "cat > /dev/null; exit 4", monkeypatch)
     with pytest.raises(RuntimeError, match=r"^docker login to r.example as bot failed \(exit 4\): no output$"):
         EXECUTORS["docker"].login("r.example", "bot", "pw")
 
 
 def test_a_failed_login_says_the_engines_last_error_line_without_the_password(tmp_path, monkeypatch):
-    fake_program(tmp_path / "bin", "podman", 'cat > /dev/null; echo "trying r.example" >&2; '
-                 'echo "Error: denied for pw-123" >&2; exit 125')
-    monkeypatch.setenv("PATH", f"{tmp_path / 'bin'}:{os.environ['PATH']}")
+    fake_engine_first_on_path(tmp_path, "podman", 'cat > /dev/null; echo "trying r.example" >&2; '
+                              'echo "Error: denied for pw-123" >&2; exit 125', monkeypatch)
     with pytest.raises(RuntimeError) as info:
         EXECUTORS["podman"].login("r.example", "bot", "pw-123")
     assert str(info.value) == "podman login to r.example as bot failed (exit 125): Error: denied for ***"
 
 
 def test_a_login_whose_engine_is_killed_by_a_signal_failed(tmp_path, monkeypatch):
-    fake_program(tmp_path / "bin", "docker", "cat > /dev/null; kill -9 $$")
-    monkeypatch.setenv("PATH", f"{tmp_path / 'bin'}:{os.environ['PATH']}")
+    fake_engine_first_on_path(tmp_path, "docker", "cat > /dev/null; kill -9 $$", monkeypatch)
     with pytest.raises(RuntimeError, match=r"^docker login to r.example as bot failed \(exit -9\): no output$"):
         EXECUTORS["docker"].login("r.example", "bot", "pw")
 
