@@ -11,6 +11,7 @@ import json
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -162,11 +163,18 @@ def test_status_names_an_api_url_from_prefect_toml_in_the_current_directory(user
 
 
 def _api(url: str, path: str, body: dict | None = None, method: str = "POST"):
-    request = urllib.request.Request(url + path, data=json.dumps(body or {}).encode(), method=method,
-                                     headers={"Content-Type": "application/json"})
-    with urllib.request.urlopen(request, timeout=30) as resp:
-        raw = resp.read()
-    return json.loads(raw) if raw else None
+    """One API call; a 503 (SQLite busy while the scheduler writes) is retried, as Prefect's client does."""
+    for attempt in range(5):
+        request = urllib.request.Request(url + path, data=json.dumps(body or {}).encode(), method=method,
+                                         headers={"Content-Type": "application/json"})
+        try:
+            with urllib.request.urlopen(request, timeout=30) as resp:
+                raw = resp.read()
+            return json.loads(raw) if raw else None
+        except urllib.error.HTTPError as exc:
+            if exc.code != 503 or attempt == 4:
+                raise
+            time.sleep(0.5 * (attempt + 1))
 
 
 def _cpu_ticks(pid: int) -> int:
