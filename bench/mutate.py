@@ -15,15 +15,20 @@ Usage (``make mutate`` runs the whole list; it is not part of ``make test``)::
     python bench/mutate.py --report                 # the table of the kept sessions, nothing run
 
 Needs ``cosmic-ray`` (the ``mutate`` extra) on PATH or next to this Python, or ``--cosmic-ray``.
-Sessions are kept in ``--work`` (default ``.labflows/mutate``): a second run of a module only
-runs the mutants not judged yet (cosmic-ray's ``exec`` resumes); ``--rejudge`` also runs the
-survivors again (after adding tests that should kill them); ``--fresh`` starts anew.
+Sessions are kept in ``--work`` (default ``.labflows/mutate``) with a fingerprint of what judged
+them (the module's source; its tests, their conftests, tests/support and pyproject.toml). A later
+run is incremental: a module whose fingerprint is unchanged and whose session is complete is
+reported from its session without running anything; a finished session with a changed module or
+tests starts anew; an unfinished one with the same fingerprint resumes (cosmic-ray's ``exec``).
+``--rejudge`` runs the survivors again (after adding tests that should kill them); ``--fresh``
+starts anew. ``--jobs`` modules run at once (default: one per CPU), each in its own tree.
 """
 
 from __future__ import annotations
 
 import argparse
 import ast
+import hashlib
 import json
 import os
 import re
@@ -33,6 +38,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -107,6 +113,7 @@ class Row:
     incompetent: int = 0
     pending: int = 0
     minutes: float = 0.0
+    unchanged: bool = False
 
     @property
     def score(self) -> float | None:
@@ -219,6 +226,61 @@ def forget_survivors(session: Path, equivalents: dict[tuple[str, int, int, str],
         return len(again)
 
 
+def _digest(paths: list[Path], extra: str = "") -> str:
+    """SHA-256 over ``extra`` and each path's name and bytes (a missing file counts as absent)."""
+    digest = hashlib.sha256(extra.encode())
+    for path in paths:
+        digest.update(b"\0" + str(path.relative_to(ROOT)).encode() + b"\0")
+        digest.update(path.read_bytes() if path.is_file() else b"<absent>")
+    return digest.hexdigest()
+
+
+def test_files(module: str) -> list[Path]:
+    """What decides how ``module``'s mutants are judged, besides its source: its test files (both
+    passes), the conftest.py files above them, tests/support and pyproject.toml (pytest's options)."""
+    options = MODULES[module] + SECOND_PASS.get(module, [])
+    files = {ROOT / o for o in options if o.endswith(".py")}
+    for test in list(files):
+        folder = test.parent
+        while folder != ROOT.parent and ROOT in (folder, *folder.parents):
+            files.add(folder / "conftest.py")
+            folder = folder.parent
+    files |= set((ROOT / "tests" / "support").glob("*.py"))
+    files.add(ROOT / "pyproject.toml")
+    return sorted(files)
+
+
+def fingerprint(module: str) -> dict[str, str]:
+    """``{"source": …, "tests": …}``: digests of the module and of what judges it (:func:`test_files`,
+    with the test options of :data:`MODULES` and :data:`SECOND_PASS`)."""
+    options = json.dumps([MODULES[module], SECOND_PASS.get(module, [])])
+    return {"source": _digest([ROOT / module]), "tests": _digest(test_files(module), options)}
+
+
+def plan(record: dict | None, current: dict[str, str], session_exists: bool, pending: int | None,
+         fresh: bool = False, rejudge: bool = False) -> str:
+    """What to do with a module's kept session: ``"fresh"``, ``"resume"``, ``"rejudge"`` or ``"skip"``.
+
+    ``record`` is the fingerprint stored with the session (``None`` for none), ``pending`` the
+    session's mutants not judged yet (``None`` without a session). A session is only reused for the
+    source it was made from: mutants are positions in that source. A finished session is reused for
+    the same tests too (``skip``); for changed tests it starts anew, as a weakened test could let a
+    mutant live that it once killed, unless ``rejudge`` asks for the survivors only.
+
+    Example:
+        >>> plan({"source": "a", "tests": "t"}, {"source": "a", "tests": "t"}, True, 0)
+        'skip'
+    """
+    same_source = record is not None and record.get("source") == current["source"]
+    if fresh or not session_exists or not same_source:
+        return "fresh"
+    if rejudge:
+        return "rejudge"
+    if record.get("tests") != current["tests"]:
+        return "fresh"
+    return "skip" if pending == 0 else "resume"
+
+
 def copy_tree(dest: Path) -> None:
     """The files git knows (tracked and untracked, not ignored), as they are on disk, into ``dest``."""
     listed = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
@@ -294,13 +356,30 @@ def read_session(cosmic_ray: str, session: Path, module: str,
     return row, survivors
 
 
+def read_record(path: Path) -> dict | None:
+    """The fingerprint kept with a session (``None`` when missing or unreadable: a fresh start)."""
+    try:
+        record = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+    return record if isinstance(record, dict) else None
+
+
 def run_module(module: str, args: argparse.Namespace, cosmic_ray: str,
                equivalents: dict[tuple[str, int, int, str], str]) -> tuple[Row, list[dict]]:
-    """Mutate one module in its own copy of the tree and judge every mutant by its tests."""
+    """Mutate one module in its own copy of the tree and judge every mutant by its tests; a complete
+    session judged by the same source and tests is only read (see :func:`plan`)."""
     work = Path(args.work).resolve() / module.replace("/", "__")
-    session = work / "session.sqlite"
-    tree = work / "tree"
-    if args.fresh and work.exists():
+    session, tree, record_file = work / "session.sqlite", work / "tree", work / "fingerprint.json"
+    current = fingerprint(module)
+    pending = read_session(cosmic_ray, session, module, equivalents)[0].pending if session.exists() else None
+    action = plan(read_record(record_file), current, session.exists(), pending, args.fresh, args.rejudge)
+    if action == "skip":
+        row, survivors = read_session(cosmic_ray, session, module, equivalents)
+        row.unchanged = True
+        print(f"{module}: unchanged since its complete run, not run again", flush=True)
+        return row, survivors
+    if action == "fresh" and work.exists():
         shutil.rmtree(work)
     if tree.exists():  # never reuse a tree a killed run may have left mutated
         shutil.rmtree(tree)
@@ -314,12 +393,16 @@ def run_module(module: str, args: argparse.Namespace, cosmic_ray: str,
         command = test_command(args.python, tests)
         base = baseline_seconds(tree, command, env)
         configs.append(work / f"config{'' if number == 1 else number}.toml")
-        write_config(configs[-1], module, command, timeout=max(30.0, 4 * base))
+        # a mutant that stops a loop advancing runs until this timeout (it counts as killed): 5x the
+        # unmutated run leaves room for a busy machine without waiting half a minute per such mutant
+        write_config(configs[-1], module, command, timeout=max(10.0, 5 * base))
         print(f"{module}: pass {number} baseline {base:.1f} s", flush=True)
     if not session.exists():
-        subprocess.run([cosmic_ray, "init", str(configs[0]), str(session)], cwd=tree, env=env, check=True)
-    elif args.rejudge:
+        subprocess.run([cosmic_ray, "init", str(configs[0]), str(session)], cwd=tree, env=env, check=True,
+                       stdout=subprocess.DEVNULL)
+    elif action == "rejudge":
         print(f"{module}: judging {forget_survivors(session, equivalents)} survivors again", flush=True)
+    record_file.write_text(json.dumps(current))  # what this session is judged by, also if interrupted
     cr_python = Path(cosmic_ray).with_name("python")
     subprocess.run([str(cr_python if cr_python.is_file() else sys.executable), __file__, "--mark-annotations",
                     str(session), str(tree / module)], check=True)
@@ -330,8 +413,20 @@ def run_module(module: str, args: argparse.Namespace, cosmic_ray: str,
         subprocess.run([cosmic_ray, "exec", str(config), str(session)], cwd=tree, env=env, check=True)
     row, survivors = read_session(cosmic_ray, session, module, equivalents)
     row.minutes = (time.monotonic() - started) / 60
+    record_file.write_text(json.dumps({**current, "minutes": round(row.minutes, 2)}))
     shutil.rmtree(tree)
+    print(f"{module}: done in {row.minutes:.1f} min", flush=True)
     return row, survivors
+
+
+def longest_first(modules: list[str], work: Path) -> list[str]:
+    """``modules`` ordered for ``--jobs``: the longest last run first (a module never run counts by
+    its source's size, a rough measure of its mutants), so that no long module starts last."""
+    def cost(module: str) -> float:
+        record = read_record(work / module.replace("/", "__") / "fingerprint.json") or {}
+        minutes = record.get("minutes")
+        return float(minutes) if isinstance(minutes, (int, float)) else (ROOT / module).stat().st_size / 1000
+    return sorted(modules, key=cost, reverse=True)
 
 
 def table(rows: list[Row]) -> str:
@@ -341,8 +436,9 @@ def table(rows: list[Row]) -> str:
     for r in rows:
         score = "-" if r.score is None else f"{r.score:.1f}%"
         extra = "".join(f" ({n} {what})" for n, what in ((r.incompetent, "incompetent"), (r.pending, "pending")) if n)
+        minutes = "unchanged" if r.unchanged else f"{r.minutes:.1f}"
         lines.append(f"| {r.module} | {r.mutants}{extra} | {r.killed} | {r.survived} | {r.equivalent} | "
-                     f"{r.timeouts} | {score} | {r.minutes:.1f} |")
+                     f"{r.timeouts} | {score} | {minutes} |")
     return "\n".join(lines)
 
 
@@ -361,6 +457,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--report", action="store_true",
                         help="only print the table of the kept sessions (pending mutants are counted, not run)")
     parser.add_argument("--target", type=float, default=90.0, help="minimum score per module, in percent")
+    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1,
+                        help="modules mutated at once, each in its own tree (default: one per CPU)")
     parser.add_argument("--mark-annotations", nargs=2, metavar=("SESSION", "FILE"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
 
@@ -377,15 +475,25 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"not a module of MODULES: {', '.join(unknown)} (see --list)")
     cosmic_ray = find_cosmic_ray(args.cosmic_ray)
     equivalents = equivalent_mutants()
+    work = Path(args.work).resolve()
+    modules = args.modules or list(MODULES)
+
+    def judge(module: str) -> tuple[Row, list[dict]] | None:
+        if not args.report:
+            return run_module(module, args, cosmic_ray, equivalents)
+        session = work / module.replace("/", "__") / "session.sqlite"
+        return read_session(cosmic_ray, session, module, equivalents) if session.exists() else None
+
+    started = time.monotonic()
+    jobs = 1 if args.report else max(1, args.jobs)
+    with ThreadPoolExecutor(max_workers=jobs) as pool:  # each module's work is its own subprocesses
+        order = longest_first(modules, work)
+        results = dict(zip(order, pool.map(judge, order)))
     rows: list[Row] = []
-    for module in args.modules or list(MODULES):
-        if args.report:
-            session = Path(args.work).resolve() / module.replace("/", "__") / "session.sqlite"
-            if not session.exists():
-                continue
-            row, survivors = read_session(cosmic_ray, session, module, equivalents)
-        else:
-            row, survivors = run_module(module, args, cosmic_ray, equivalents)
+    for module in modules:
+        if results[module] is None:
+            continue
+        row, survivors = results[module]
         rows.append(row)
         for s in survivors:
             where = f"{s['module_path']}:{s['start_pos'][0]}:{s['start_pos'][1]}"
@@ -393,6 +501,8 @@ def main(argv: list[str] | None = None) -> int:
             if args.survivors:
                 print(s["diff"])
     print(table(rows))
+    if not args.report:
+        print(f"{len(rows)} modules in {(time.monotonic() - started) / 60:.1f} min with {jobs} at once")
     low = [r.module for r in rows if r.score is not None and r.score < args.target]
     if low:
         print(f"below {args.target:.0f}%: {', '.join(low)}")

@@ -191,3 +191,31 @@ def test_s3_conflicts_and_failed_preconditions_are_lost_races(moto_endpoint, pla
         assert proxy.counts["answer"] == 1
     finally:
         proxy.stop()
+
+
+@pytest.mark.parametrize(("header", "expected_name"), [
+    ("null", ""),  # real S3, for an object written while versioning was suspended: no version to name
+    ("zz-3HL4kqtJlcpXroDTDmJ", "zz-3HL4kqtJlcpXroDTDmJ"),  # a real version ID (sorts after "null")
+])
+def test_the_version_id_null_is_no_version(s3_repo, moto_endpoint, versioned_bucket, header, expected_name):
+    """moto sends no version ID for such objects, so a proxy adds what S3 would (the run name's
+    suffix must not become ``null``; BayerCLAW names those runs with ``NULL``)."""
+    from prefect_aws import AwsCredentials
+    from prefect_aws.client_parameters import AwsClientParameters
+
+    from blocks.s3 import S3Repository
+    from tests.blocks.s3.fault_proxy import FaultProxy
+
+    uri = f"s3://{versioned_bucket}/jobs/suspended.json"
+    s3_repo.write_bytes(uri, b"{}")
+    host, port = moto_endpoint.rsplit("//", 1)[1].split(":")
+    proxy = FaultProxy(host, int(port), response_headers={"x-amz-version-id": header}).start()
+    try:
+        repo = S3Repository(max_attempts=1, credentials=AwsCredentials(
+            aws_access_key_id="testing", aws_secret_access_key="testing", region_name="us-east-1",
+            aws_client_parameters=AwsClientParameters(endpoint_url=proxy.url)))
+        version = file_version(repo, uri)
+    finally:
+        proxy.stop()
+    assert version.name_part == expected_name
+    assert version.token == (header if expected_name else "etag-" + s3_repo.etag(uri))

@@ -140,6 +140,8 @@ class _Handler(BaseHTTPRequestHandler):
             return
         self.send_response_only(status, reason)
         length = str(len(data))
+        replaced = self.server.proxy.response_headers
+        headers = [(n, v) for n, v in headers if n.lower() not in replaced] + list(replaced.items())
         for name, value in headers:
             if name.lower() == "content-length" and self.command == "HEAD":
                 length = value
@@ -175,13 +177,17 @@ class FaultProxy:
     ``counts`` tells how many requests passed and how many got each fault; ``requests`` lists each
     request as ``(method, path, headers)`` (header names in lower case). ``hold`` seconds are waited
     before each request is forwarded; ``most_in_flight`` is the most requests forwarded at once.
+    ``response_headers`` (lower-case names) replace or add headers of every forwarded answer, for
+    what real S3 sends and moto does not (``x-amz-version-id: null``).
     """
 
     def __init__(self, upstream_host: str, upstream_port: int, *, share: float = 0.0, seed: int = 0,
                  faults: tuple[str, ...] = ("reset", "503"), refuse_all: bool = False,
                  only: Callable[[str, str], bool] | None = None,
-                 answer_all: tuple[int, str, str] | None = None, serialize: bool = False) -> None:
+                 answer_all: tuple[int, str, str] | None = None, serialize: bool = False,
+                 response_headers: Mapping[str, str] | None = None) -> None:
         self.upstream = (upstream_host, upstream_port)
+        self.response_headers = {k.lower(): v for k, v in (response_headers or {}).items()}
         self.serialize = serialize
         self._one_at_a_time = threading.Lock()
         self.share = share
