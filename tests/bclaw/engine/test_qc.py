@@ -37,6 +37,16 @@ def test_a_failure_shows_every_measured_value_the_condition_read_and_cuts_long_o
     assert failure.endswith("x…)") and len(failure) < 200 and "unused" not in failure
 
 
+@pytest.mark.parametrize(("chars", "shown"), [
+    (78, '"' + "y" * 78 + '"'),        # 80 characters of JSON: shown whole
+    (79, '"' + "y" * 79 + "…"),        # 81: cut after the 80th
+])
+def test_a_measured_value_is_cut_after_80_characters(tmp_path, chars, shown):
+    (tmp_path / "qc.json").write_text(json.dumps({"label": "y" * chars}))
+    (failure,) = failed_conditions([check("qc.json", "len(label) > 3")], tmp_path)
+    assert failure == f"qc.json: len(label) > 3 (label = {shown})"
+
+
 def test_nothing_holds_nothing_raised(workspace):
     checks = [check("stats.json", "reads > 10", "rate < 0.5"), check("more.json", "n != 100")]
     assert failed_conditions(checks, workspace) == []
