@@ -89,9 +89,9 @@ class Measure:
     finished: bool = True
 
 
-def _tree_pids(root: int) -> list[int]:
-    """``root`` and all its descendants, from /proc."""
-    children: dict[int, list[int]] = {}
+def _parent_map() -> dict[int, int]:
+    """Every process's parent, from one pass over /proc."""
+    parents: dict[int, int] = {}
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
@@ -100,11 +100,21 @@ def _tree_pids(root: int) -> list[int]:
                 stat = f.read()
         except OSError:
             continue
-        ppid = int(stat[stat.rindex(")") + 2:].split()[1])
-        children.setdefault(ppid, []).append(int(entry))
-    pids, todo = [], [root]
+        parents[int(entry)] = int(stat[stat.rindex(")") + 2:].split()[1])
+    return parents
+
+
+def _tree_pids(roots: list[int], parents: dict[int, int]) -> list[int]:
+    """``roots`` and all their descendants (each once), given :func:`_parent_map`."""
+    children: dict[int, list[int]] = {}
+    for pid, ppid in parents.items():
+        children.setdefault(ppid, []).append(pid)
+    pids, seen, todo = [], set(), list(roots)
     while todo:
         pid = todo.pop()
+        if pid in seen:
+            continue
+        seen.add(pid)
         pids.append(pid)
         todo.extend(children.get(pid, []))
     return pids
@@ -130,34 +140,26 @@ def _cmdline(pid: int) -> bytes:
         return b""
 
 
-def _tree_pss_kb(root: int) -> int:
-    """Memory of a whole process tree (kB), as the sum of its processes' PSS.
+def _tree_pss_kb(roots: list[int]) -> int:
+    """Memory of whole process trees (kB), as the sum of their processes' PSS; one pass over /proc
+    (the sampling shares the machine with what it measures).
 
     A child caught between fork and exec still has its parent's command line; under vfork (what
     ``subprocess`` uses) it shares the parent's memory, so counting it would count the parent twice.
     """
+    parents = _parent_map()
     total = 0
     seen: dict[int, bytes] = {}
-    for pid in _tree_pids(root):
+    for pid in _tree_pids(roots, parents):
         seen[pid] = _cmdline(pid)
-    parents = _parents(list(seen))
     for pid, cmd in seen.items():
-        if pid != root and cmd and cmd == seen.get(parents.get(pid, -1)):
+        if pid not in roots and cmd and cmd == seen.get(parents.get(pid, -1)):
             continue
         total += _pss_kb(pid)
     return total
 
 
-def _parents(pids: list[int]) -> dict[int, int]:
-    out = {}
-    for pid in pids:
-        try:
-            with open(f"/proc/{pid}/stat") as f:
-                stat = f.read()
-            out[pid] = int(stat[stat.rindex(")") + 2:].split()[1])
-        except OSError:
-            pass
-    return out
+SAMPLE_EVERY_S = (0.2, 1.0)  # memory sampling: often in the first 20 s, then once a second
 
 
 def measure(argv: list[str], cwd: Path, env: dict[str, str], stdin: str | None = None, *,
@@ -177,9 +179,8 @@ def measure(argv: list[str], cwd: Path, env: dict[str, str], stdin: str | None =
     def sample() -> None:
         nonlocal peak
         while not done.is_set():
-            roots = [proc.pid, *(also() if also else [])]
-            peak = max(peak, sum(_tree_pss_kb(pid) for pid in roots))
-            done.wait(0.2)
+            peak = max(peak, _tree_pss_kb([proc.pid, *(also() if also else [])]))
+            done.wait(SAMPLE_EVERY_S[time.perf_counter() - started > 20])
 
     sampler = threading.Thread(target=sample, daemon=True)
     sampler.start()
