@@ -30,6 +30,7 @@ from __future__ import annotations
 import re
 import string
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any, Callable, Literal
 
 import jmespath
@@ -153,6 +154,15 @@ def _reference(name: str, value: str, place: Place, expr: str) -> str:
     }[place.kind]
 
 
+@lru_cache(maxsize=64)
+def _scanned(text: str) -> tuple[tuple[re.Match, ...], dict[int, Place]]:
+    """The ``${…}`` of ``text`` and their places (read, never changed, by the caller). Kept per
+    text: every branch of a scatter substitutes into the same commands, and the scan is most of
+    a substitution's time."""
+    matches = tuple(_SUB.finditer(text))
+    return matches, places(text, [m.span() for m in matches])
+
+
 def substitute_shell(script: ShellText | str, resolve: Resolver, env_prefix: str = "BC_VALUE_",
                      mode: Mode = "word", *, globs: bool = False) -> ShellText:
     """Substitute into a shell script; values that are not safe as text go through variables.
@@ -170,8 +180,7 @@ def substitute_shell(script: ShellText | str, resolve: Resolver, env_prefix: str
     script = script if isinstance(script, ShellText) else ShellText(script)
     env = dict(script.env)
     text = script.text
-    matches = list(_SUB.finditer(text))
-    where = places(text, [m.span() for m in matches])
+    matches, where = _scanned(text)
     out: list[str] = []
     pos = 0
     for m in matches:
