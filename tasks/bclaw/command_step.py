@@ -142,7 +142,6 @@ def run_command_step(step, ctx: RunContext, prev_outputs: dict[str, str] | None 
     image = step_image(step.image.name, ctx.options.ecr_registry, resolve)
     check_command_paths(step, inputs, references, outputs)  # job data moves no path out of its root
 
-    ctx.scratch.mkdir(parents=True, exist_ok=True)
     workspace = new_workspace(ctx.scratch, step.name)
     # kept after the workspace is removed: <scratch>/logs/<execution>/<step>[branch].log
     branch = "" if ctx.branch_idx == "main" else f"[{ctx.branch_idx}]"  # branches share the step's name
