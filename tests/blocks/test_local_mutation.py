@@ -7,6 +7,7 @@ containment and modes are in test_local_containment.py, globbing in test_local_r
 from __future__ import annotations
 
 import builtins
+import errno
 import os
 from pathlib import Path
 
@@ -20,6 +21,16 @@ from blocks.repository import ObjectNotFound
 @pytest.fixture
 def repo(tmp_path) -> LocalRepository:
     return LocalRepository(root=str(tmp_path / "storage"))
+
+
+@pytest.fixture
+def no_attrs(monkeypatch):
+    """A file system without user extended attributes: tags and metadata go to side files."""
+
+    def refuse(*args, **kwargs):
+        raise OSError(errno.ENOTSUP, "Operation not supported")
+
+    monkeypatch.setattr(blocks.local.os, "setxattr", refuse)
 
 
 def files_below(folder: Path) -> list[str]:
@@ -36,6 +47,7 @@ def test_s3_uris_map_below_the_root_and_plain_or_file_uris_are_absolute_paths(re
     assert repo.path_of("data/x.txt") == tmp_path / "data/x.txt"
 
 
+@pytest.mark.usefixtures("no_attrs")
 def test_tags_of_an_object_outside_the_root_live_under_local_in_the_side_folder(repo, tmp_path):
     outside = tmp_path / "plain" / "x.txt"
     repo.write_text(str(outside), "X", tags={"k": "v"})
@@ -212,6 +224,7 @@ def test_a_write_that_cannot_replace_its_object_leaves_no_temporary_file(repo, t
     assert files_below(tmp_path / "storage") == []
 
 
+@pytest.mark.usefixtures("no_attrs")
 def test_a_folder_made_by_somebody_else_meanwhile_is_fine_for_writes_and_downloads(repo, tmp_path, monkeypatch):
     """Opening found the folder missing, another process made it before this one could: no error."""
     real_open, real_copy = os.open, blocks.local.copy_file
@@ -238,3 +251,80 @@ def test_a_folder_made_by_somebody_else_meanwhile_is_fine_for_writes_and_downloa
     monkeypatch.setattr(blocks.local, "copy_file", copy_missing_once)
     repo.download("s3://b/racing.txt", tmp_path / "dl/racing.txt")
     assert (tmp_path / "dl/racing.txt").read_bytes() == b"x" and failed_once == {"open", "copy"}
+
+
+# ---- tags and metadata in the object's extended attribute ---------------------------------------
+def _attr(path: Path) -> dict:
+    import json
+
+    return json.loads(os.getxattr(path, "user.labflows"))
+
+
+@pytest.mark.parametrize("data", [b"", b"content"])  # an empty object (a marker) takes the O_EXCL path
+def test_tags_and_metadata_live_in_the_objects_attribute_and_make_no_side_file(repo, tmp_path, data):
+    repo.write_bytes("s3://b/run/_control_/s.complete", data, tags={"bclaw.system": "true"}, metadata={"m": "1"})
+    obj = tmp_path / "storage/b/run/_control_/s.complete"
+    assert _attr(obj) == {"tags": {"bclaw.system": "true"}, "metadata": {"m": "1"}}
+    assert repo.get_tags("s3://b/run/_control_/s.complete") == {"bclaw.system": "true"}
+    assert repo.get_metadata("s3://b/run/_control_/s.complete") == {"m": "1"}
+    assert files_below(tmp_path / "storage") == ["b/run/_control_/s.complete"]  # no side folder either
+
+
+def test_an_object_appears_with_its_attribute_already_set(repo, tmp_path, monkeypatch):
+    """Set on the temporary file before the rename: nobody sees the object without its tags."""
+    src = tmp_path / "src.txt"
+    src.write_text("S")
+    seen = []
+    real_replace = os.replace
+
+    def watching(a, b):
+        seen.append(_attr(Path(a)))
+        return real_replace(a, b)
+
+    monkeypatch.setattr(blocks.local.os, "replace", watching)
+    repo.write_bytes("s3://b/w", b"W", tags={"t": "1"})
+    repo.upload(src, "s3://b/u", metadata={"execution_id": "e"})
+    assert seen == [{"tags": {"t": "1"}, "metadata": {}}, {"tags": {}, "metadata": {"execution_id": "e"}}]
+
+
+def test_a_write_without_tags_leaves_no_attribute_and_drops_an_earlier_side_file(repo, tmp_path):
+    side = tmp_path / "storage/.labflows-meta/b/x.json"
+    side.parent.mkdir(parents=True)
+    side.write_text('{"tags": {"old": "1"}, "metadata": {}}')  # as earlier versions wrote them
+    (tmp_path / "storage/b").mkdir()
+    (tmp_path / "storage/b/x").write_text("old")
+    assert repo.get_tags("s3://b/x") == {"old": "1"}  # read where no attribute is
+    repo.write_text("s3://b/x", "new", tags={"new": "2"})
+    assert repo.get_tags("s3://b/x") == {"new": "2"} and not side.exists()
+    side.write_text('{"tags": {"old": "1"}, "metadata": {}}')
+    repo.write_text("s3://b/x", "plain")
+    assert repo.get_tags("s3://b/x") == {} and not side.exists()
+    with pytest.raises(OSError):
+        os.getxattr(tmp_path / "storage/b/x", "user.labflows")
+
+
+@pytest.mark.parametrize("code", [errno.ENOTSUP, errno.E2BIG, errno.ENOSPC, errno.EPERM, errno.ERANGE])
+@pytest.mark.parametrize("data", [b"", b"content"])
+def test_where_the_attribute_cannot_be_set_the_side_file_keeps_them(repo, tmp_path, monkeypatch, code, data):
+    def refuse(*args, **kwargs):
+        raise OSError(code, os.strerror(code))
+
+    monkeypatch.setattr(blocks.local.os, "setxattr", refuse)
+    repo.write_bytes("s3://b/x", data, tags={"k": "v"})
+    assert repo.get_tags("s3://b/x") == {"k": "v"}
+    assert files_below(tmp_path / "storage") == [".labflows-meta/b/x.json", "b/x"]
+
+
+def test_another_attribute_failure_fails_the_write_and_leaves_no_temporary_file(repo, tmp_path, monkeypatch):
+    def broken(*args, **kwargs):
+        raise OSError(errno.EIO, "I/O error")
+
+    repo.write_bytes("s3://b/x", b"old")
+    monkeypatch.setattr(blocks.local.os, "setxattr", broken)
+    with pytest.raises(OSError, match="I/O error"):
+        repo.write_bytes("s3://b/x", b"new", tags={"k": "v"})
+    src = tmp_path / "src.txt"
+    src.write_text("S")
+    with pytest.raises(OSError, match="I/O error"):
+        repo.upload(src, "s3://b/x", tags={"k": "v"})
+    assert repo.read_bytes("s3://b/x") == b"old" and files_below(tmp_path / "storage") == ["b/x"]
