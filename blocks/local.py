@@ -7,6 +7,7 @@ import functools
 import hashlib
 import json
 import os
+import stat
 import threading
 from pathlib import Path
 
@@ -203,6 +204,40 @@ class LocalRepository(Repository):
             raise
         self._settle_side_file(dest, meta, in_attr)
 
+    def move_in(self, src: Path, uri: str, *, tags=None, metadata=None,
+                progress: TransferProgress | None = None) -> None:
+        """:meth:`upload` by renaming ``src`` into place when that is safe, else by copying it.
+
+        Safe: ``src`` itself (not followed) is a regular file with no other link, owned by this
+        user and with the mode a new object gets (``0666 & ~umask``), on the same file system as
+        the object. The rename replaces the object atomically (its tags already set on ``src``),
+        and ``src`` is gone. The caller vouches that no folder on the way to ``src`` is a symlink
+        leading out of where it may take files from.
+        """
+        dest = self._local(uri)
+        if not _movable(str(src)):
+            self.upload(src, uri, tags=tags, metadata=metadata, progress=progress)
+            return
+        meta = _meta_json(tags, metadata)
+        in_attr = _set_meta_attr(str(src), meta)  # before the rename: the object appears with them
+        try:
+            try:
+                os.replace(src, dest)
+            except FileNotFoundError:  # the object's folder is new (checked only when needed)
+                if not os.path.lexists(src):
+                    raise
+                os.makedirs(os.path.dirname(dest), exist_ok=True)
+                os.replace(src, dest)
+        except OSError as exc:
+            if exc.errno != errno.EXDEV:
+                raise
+            self.upload(src, uri, tags=tags, metadata=metadata, progress=progress)  # another file system
+            return
+        if progress is not None:
+            size = os.stat(dest).st_size
+            progress(size, size)
+        self._settle_side_file(dest, meta, in_attr)
+
     def delete(self, uri: str) -> None:
         path = self._local(uri)
         _remove(path)
@@ -278,6 +313,17 @@ def _created_empty(path: str) -> int | None:
         return _open_creating(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL)
     except FileExistsError:
         return None
+
+
+def _movable(src: str) -> bool:
+    """Whether :meth:`LocalRepository.move_in` may rename ``src`` (see there): a regular file, not
+    a symlink, with no other hard link, this user's, with the mode a new object gets."""
+    try:
+        st = os.lstat(src)
+    except OSError:
+        return False
+    return (stat.S_ISREG(st.st_mode) and st.st_nlink == 1 and st.st_uid == os.geteuid()
+            and stat.S_IMODE(st.st_mode) == file_mode())
 
 
 def _meta_json(tags: dict | None, metadata: dict | None) -> bytes | None:

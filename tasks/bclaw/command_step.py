@@ -178,8 +178,11 @@ def run_command_step(step, ctx: RunContext, prev_outputs: dict[str, str] | None 
         try:
             code = report.exit_code = run_commands(run, ctx.executor)
         finally:
+            # moved, not copied, when the workspace goes right after: the commands succeeded and
+            # no QC check reads it (a failed step's workspace is kept with its files)
             uploaded = upload_outputs(ctx.repo, outputs, ctx.repo_uri, workspace, base_tags=base_tags,
-                                      metadata={"execution_id": ctx.execution_id})
+                                      metadata={"execution_id": ctx.execution_id},
+                                      move=code == 0 and not step.qc_check)
             report.set_outputs(uploaded)
         if code != 0:
             raise CommandFailed(name, code, tail_lines(log_file, since=log_start), str(log_file),

@@ -9,6 +9,7 @@ from __future__ import annotations
 import builtins
 import errno
 import os
+import stat
 from pathlib import Path
 
 import pytest
@@ -328,3 +329,101 @@ def test_another_attribute_failure_fails_the_write_and_leaves_no_temporary_file(
     with pytest.raises(OSError, match="I/O error"):
         repo.upload(src, "s3://b/x", tags={"k": "v"})
     assert repo.read_bytes("s3://b/x") == b"old" and files_below(tmp_path / "storage") == ["b/x"]
+
+
+# ---- move_in: an upload that may rename its source into place ------------------------------------
+@pytest.fixture
+def src(tmp_path) -> Path:
+    path = tmp_path / "ws" / "out.txt"
+    path.parent.mkdir()
+    path.write_text("whole content")
+    return path
+
+
+def test_move_in_renames_the_file_into_a_new_folder_with_its_tags(repo, tmp_path, src):
+    inode = src.stat().st_ino
+    seen = []
+    repo.move_in(src, "s3://b/new/dir/out.txt", tags={"t": "1"}, metadata={"m": "2"},
+                 progress=lambda done, total: seen.append((done, total)))
+    obj = tmp_path / "storage/b/new/dir/out.txt"
+    assert not src.exists() and obj.read_text() == "whole content" and obj.stat().st_ino == inode
+    assert (repo.get_tags("s3://b/new/dir/out.txt"), repo.get_metadata("s3://b/new/dir/out.txt")) == \
+        ({"t": "1"}, {"m": "2"})
+    assert seen == [(13, 13)] and files_below(tmp_path / "storage") == ["b/new/dir/out.txt"]
+
+
+def test_move_in_replaces_an_object_and_its_earlier_side_file(repo, tmp_path, src):
+    repo.write_text("s3://b/out.txt", "old")
+    side = tmp_path / "storage/.labflows-meta/b/out.txt.json"
+    side.parent.mkdir(parents=True)
+    side.write_text('{"tags": {"old": "1"}, "metadata": {}}')
+    repo.move_in(src, "s3://b/out.txt")
+    assert repo.read_text("s3://b/out.txt") == "whole content" and repo.get_tags("s3://b/out.txt") == {}
+    assert not side.exists()
+
+
+def _copied(repo, tmp_path, src) -> None:
+    """``src`` was copied, not moved: it is still there, the object is a file of its own."""
+    repo.move_in(src, "s3://b/out.txt", tags={"t": "1"})
+    obj = tmp_path / "storage/b/out.txt"
+    assert os.path.lexists(src) and not obj.is_symlink() and obj.stat().st_nlink == 1
+    assert obj.read_text() == "whole content" and repo.get_tags("s3://b/out.txt") == {"t": "1"}
+    assert stat.S_IMODE(obj.stat().st_mode) == file_mode()
+
+
+def test_a_symlink_is_copied_and_what_it_points_to_stays(repo, tmp_path, src):
+    link = src.parent / "link.txt"
+    link.symlink_to(src)
+    _copied(repo, tmp_path, link)
+    assert src.read_text() == "whole content" and link.is_symlink()
+
+
+def test_a_file_with_another_hard_link_is_copied(repo, tmp_path, src):
+    os.link(src, tmp_path / "cache-copy.txt")
+    _copied(repo, tmp_path, src)
+    assert (tmp_path / "cache-copy.txt").stat().st_nlink == 2  # src and the cache's name: both kept
+
+
+def test_a_file_with_another_mode_is_copied_to_get_the_object_mode(repo, tmp_path, src):
+    src.chmod(0o755)
+    _copied(repo, tmp_path, src)
+    assert stat.S_IMODE(src.stat().st_mode) == 0o755
+
+
+def test_a_file_of_another_owner_is_copied(repo, tmp_path, src, monkeypatch):
+    uid = os.geteuid()
+    monkeypatch.setattr(blocks.local.os, "geteuid", lambda: uid + 1)
+    _copied(repo, tmp_path, src)
+
+
+def test_a_file_on_another_file_system_is_copied(repo, tmp_path, src, monkeypatch):
+    real_replace = os.replace
+
+    def cross_device(a, b):
+        if str(a) == str(src):
+            raise OSError(errno.EXDEV, "Invalid cross-device link")
+        return real_replace(a, b)
+
+    monkeypatch.setattr(blocks.local.os, "replace", cross_device)
+    _copied(repo, tmp_path, src)
+
+
+def test_moving_a_missing_file_or_onto_a_folder_fails_and_keeps_the_source(repo, tmp_path, src):
+    with pytest.raises(FileNotFoundError):
+        repo.move_in(src.parent / "none.txt", "s3://b/none.txt")
+    (tmp_path / "storage/b/dir").mkdir(parents=True)
+    with pytest.raises(IsADirectoryError):
+        repo.move_in(src, "s3://b/dir")
+    assert src.read_text() == "whole content" and files_below(tmp_path / "storage") == []
+
+
+def test_a_folder_is_never_moved_even_with_a_file_mode(repo, tmp_path):
+    folder = tmp_path / "ws" / "dir"
+    folder.mkdir(parents=True)
+    folder.chmod(file_mode())
+    try:
+        with pytest.raises(IsADirectoryError):
+            repo.move_in(folder, "s3://b/dir")
+        assert folder.is_dir() and files_below(tmp_path / "storage") == []
+    finally:
+        folder.chmod(0o755)
