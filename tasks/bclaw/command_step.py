@@ -158,7 +158,7 @@ def run_command_step(step, ctx: RunContext, prev_outputs: dict[str, str] | None 
         report.command = script.text
 
         job_file = workspace / f"job_data_{workspace.name}.json"
-        job_file.write_text(json.dumps(job_data, indent=2))
+        job_file.write_text(json.dumps(job_data))  # one line: json's C encoder (indent=2 is its Python one)
         env = {
             **script.env,
             "BC_WORKSPACE": str(workspace),
