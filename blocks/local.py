@@ -270,7 +270,7 @@ class LocalRepository(Repository):
         path = self._local(uri)
         try:
             return json.loads(os.getxattr(path, _META_ATTR))
-        except OSError:  # no such attribute (or object), no user attributes here: the side file
+        except (OSError, AttributeError):  # no such attribute (or object), no attributes here: the side file
             pass
         try:
             with open(self._meta_local(path), "rb") as f:
@@ -338,6 +338,8 @@ def _set_meta_attr(target: int | str, meta: bytes | None) -> bool:
     there or there is nothing to keep, False when this file system cannot hold it (side file)."""
     if meta is None:
         return True
+    if not hasattr(os, "setxattr"):  # no extended attributes on this platform (macOS, Windows)
+        return False
     try:
         os.setxattr(target, _META_ATTR, meta)
     except OSError as exc:

@@ -427,3 +427,11 @@ def test_a_folder_is_never_moved_even_with_a_file_mode(repo, tmp_path):
         assert folder.is_dir() and files_below(tmp_path / "storage") == []
     finally:
         folder.chmod(0o755)
+
+
+def test_a_platform_without_extended_attributes_keeps_them_in_side_files(repo, tmp_path, monkeypatch):
+    monkeypatch.delattr(blocks.local.os, "setxattr")
+    monkeypatch.delattr(blocks.local.os, "getxattr")
+    repo.write_bytes("s3://b/x", b"", tags={"k": "v"})
+    assert repo.get_tags("s3://b/x") == {"k": "v"}
+    assert files_below(tmp_path / "storage") == [".labflows-meta/b/x.json", "b/x"]
