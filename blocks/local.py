@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import errno
 import functools
 import hashlib
 import json
 import os
+import stat
 import threading
 from pathlib import Path
 
@@ -22,6 +24,10 @@ from blocks.repository import (
 
 DEFAULT_STORAGE = "./.labflows/storage"
 _META_DIR = ".labflows-meta"
+_META_ATTR = "user.labflows"  # the extended attribute that holds an object's tags and metadata
+# setxattr failures that mean "not here" (file system without user attributes, value too large
+# for it): the object's side file keeps them instead
+_NO_ATTR = frozenset({errno.ENOTSUP, errno.EOPNOTSUPP, errno.E2BIG, errno.ENOSPC, errno.EPERM, errno.ERANGE})
 _umask_lock = threading.Lock()
 
 
@@ -54,8 +60,11 @@ class LocalRepository(Repository):
 
     ``s3://BUCKET/KEY`` is the file ``ROOT/BUCKET/KEY``; plain paths are used as they are. A URI
     with a ``..`` segment (or ``s3:///…`` without a bucket) is refused, so no key leaves ``ROOT``.
-    Stored files get the mode ``0666 & ~umask``. Object tags and metadata are kept in JSON side
-    files under ``ROOT/.labflows-meta/``.
+    Stored files get the mode ``0666 & ~umask``. Object tags and metadata are kept as JSON in the
+    object's extended attribute ``user.labflows``, set on the new file before it takes the object's
+    name (it appears with them; no further file or folder per object); where the file system has
+    no user attributes (or the JSON is too large for it) they go to a JSON side file under
+    ``ROOT/.labflows-meta/`` instead, which is also read for objects written by earlier versions.
 
     Example:
         ```python
@@ -125,18 +134,26 @@ class LocalRepository(Repository):
 
     def write_bytes(self, uri, data, *, tags=None, metadata=None) -> None:
         path = self._local(uri)
-        if not data and _created_empty(path):
-            self._write_meta(path, tags, metadata)
-            return
+        meta = _meta_json(tags, metadata)
+        if not data:
+            fd = _created_empty(path)
+            if fd is not None:
+                try:
+                    in_attr = _set_meta_attr(fd, meta)
+                finally:
+                    os.close(fd)
+                self._settle_side_file(path, meta, in_attr)
+                return
         fd, tmp = _new_temp(path)
         try:
             with open(fd, "wb") as f:
                 f.write(data)
+                in_attr = _set_meta_attr(f.fileno(), meta)
             os.replace(tmp, path)
         except BaseException:
             _remove(tmp)
             raise
-        self._write_meta(path, tags, metadata)
+        self._settle_side_file(path, meta, in_attr)
 
     def list_uris(self, prefix: str) -> list[str]:
         base = self._local(prefix)
@@ -177,13 +194,49 @@ class LocalRepository(Repository):
         dest = self._local(uri)
         fd, tmp = _new_temp(dest)
         os.close(fd)
+        meta = _meta_json(tags, metadata)
         try:
             copy_file(src, tmp, progress)
+            in_attr = _set_meta_attr(tmp, meta)  # before the rename: the object appears with them
             os.replace(tmp, dest)
         except BaseException:
             _remove(tmp)
             raise
-        self._write_meta(dest, tags, metadata)
+        self._settle_side_file(dest, meta, in_attr)
+
+    def move_in(self, src: Path, uri: str, *, tags=None, metadata=None,
+                progress: TransferProgress | None = None) -> None:
+        """:meth:`upload` by renaming ``src`` into place when that is safe, else by copying it.
+
+        Safe: ``src`` itself (not followed) is a regular file with no other link, owned by this
+        user and with the mode a new object gets (``0666 & ~umask``), on the same file system as
+        the object. The rename replaces the object atomically (its tags already set on ``src``),
+        and ``src`` is gone. The caller vouches that no folder on the way to ``src`` is a symlink
+        leading out of where it may take files from.
+        """
+        dest = self._local(uri)
+        if not _movable(str(src)):
+            self.upload(src, uri, tags=tags, metadata=metadata, progress=progress)
+            return
+        meta = _meta_json(tags, metadata)
+        in_attr = _set_meta_attr(str(src), meta)  # before the rename: the object appears with them
+        try:
+            try:
+                os.replace(src, dest)
+            except FileNotFoundError:  # the object's folder is new (checked only when needed)
+                if not os.path.lexists(src):
+                    raise
+                os.makedirs(os.path.dirname(dest), exist_ok=True)
+                os.replace(src, dest)
+        except OSError as exc:
+            if exc.errno != errno.EXDEV:
+                raise
+            self.upload(src, uri, tags=tags, metadata=metadata, progress=progress)  # another file system
+            return
+        if progress is not None:
+            size = os.stat(dest).st_size
+            progress(size, size)
+        self._settle_side_file(dest, meta, in_attr)
 
     def delete(self, uri: str) -> None:
         path = self._local(uri)
@@ -200,21 +253,27 @@ class LocalRepository(Repository):
     def get_metadata(self, uri: str) -> dict[str, str]:
         return self._read_meta(uri).get("metadata", {})
 
-    # ---- side files for tags and metadata -------------------------------------------------
-    def _write_meta(self, path: str, tags: dict | None, metadata: dict | None) -> None:
-        """The side file of the object at the local ``path``: written, or removed without either."""
-        meta = self._meta_local(path)
-        if not tags and not metadata:
-            _remove(meta)
+    # ---- tags and metadata: the object's attribute, else its side file -----------------------
+    def _settle_side_file(self, path: str, meta: bytes | None, in_attr: bool) -> None:
+        """After the object at the local ``path`` was placed: its side file holds ``meta`` when the
+        attribute could not; otherwise an earlier side file (older version, other file system) is
+        removed, so it never outlives what it described."""
+        side = self._meta_local(path)
+        if in_attr or meta is None:
+            _remove(side)
             return
-        text = json.dumps({"tags": tags or {}, "metadata": metadata or {}}).encode()
-        fd = _open_creating(meta, os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
+        fd = _open_creating(side, os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
         with open(fd, "wb") as f:
-            f.write(text)
+            f.write(meta)
 
     def _read_meta(self, uri: str) -> dict:
+        path = self._local(uri)
         try:
-            with open(self._meta_local(self._local(uri)), "rb") as f:
+            return json.loads(os.getxattr(path, _META_ATTR))
+        except (OSError, AttributeError):  # no such attribute (or object), no attributes here: the side file
+            pass
+        try:
+            with open(self._meta_local(path), "rb") as f:
                 return json.loads(f.read())
         except FileNotFoundError:
             return {}
@@ -246,14 +305,47 @@ def _open_creating(path: str, flags: int) -> int:
         return os.open(path, flags, 0o666)
 
 
-def _created_empty(path: str) -> bool:
+def _created_empty(path: str) -> int | None:
     """Create ``path`` as a new empty file, atomically without a temporary file (a completion
-    marker, removed when its step starts); False when something is there already (the caller
-    replaces it through a temporary file: ``O_EXCL`` never follows or truncates what exists)."""
+    marker, removed when its step starts): its open fd; None when something is there already (the
+    caller replaces it through a temporary file: ``O_EXCL`` never follows or truncates what exists)."""
     try:
-        os.close(_open_creating(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL))
+        return _open_creating(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL)
     except FileExistsError:
+        return None
+
+
+def _movable(src: str) -> bool:
+    """Whether :meth:`LocalRepository.move_in` may rename ``src`` (see there): a regular file, not
+    a symlink, with no other hard link, this user's, with the mode a new object gets."""
+    try:
+        st = os.lstat(src)
+    except OSError:
         return False
+    return (stat.S_ISREG(st.st_mode) and st.st_nlink == 1 and st.st_uid == os.geteuid()
+            and stat.S_IMODE(st.st_mode) == file_mode())
+
+
+def _meta_json(tags: dict | None, metadata: dict | None) -> bytes | None:
+    """Tags and metadata as the JSON an object keeps; None when there is neither."""
+    if not tags and not metadata:
+        return None
+    return json.dumps({"tags": tags or {}, "metadata": metadata or {}}, separators=(",", ":")).encode()
+
+
+def _set_meta_attr(target: int | str, meta: bytes | None) -> bool:
+    """Put ``meta`` in the attribute of the new file ``target`` (an fd or a path); True when it is
+    there or there is nothing to keep, False when this file system cannot hold it (side file)."""
+    if meta is None:
+        return True
+    if not hasattr(os, "setxattr"):  # no extended attributes on this platform (macOS, Windows)
+        return False
+    try:
+        os.setxattr(target, _META_ATTR, meta)
+    except OSError as exc:
+        if exc.errno in _NO_ATTR:
+            return False
+        raise
     return True
 
 

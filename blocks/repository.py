@@ -186,12 +186,20 @@ class Repository(Block, ABC):
         watch = progress_for or _unwatched
         self._run_many(lambda p: self.download(p[0], p[1], progress=watch("download", p[0])), list(pairs))
 
+    def move_in(self, src: Path, uri: str, *, tags: dict[str, str] | None = None,
+                metadata: dict[str, str] | None = None, progress: TransferProgress | None = None) -> None:
+        """:meth:`upload` a file its caller no longer needs: a repository may take it (move it into
+        place) instead of copying it. Here: a plain upload; ``src`` stays."""
+        self.upload(src, uri, tags=tags, metadata=metadata, progress=progress)
+
     def upload_many(self, items: Iterable[tuple[Path, str, dict[str, str] | None, dict[str, str] | None]],
-                    progress_for: ProgressFor | None = None) -> None:
+                    progress_for: ProgressFor | None = None, *, move: bool = False) -> None:
         """Upload ``(src, uri, tags, metadata)`` items concurrently; the first failure is raised.
-        ``progress_for`` as for :meth:`download_many`."""
+        ``progress_for`` as for :meth:`download_many`; ``move``: through :meth:`move_in` (the
+        sources are not needed afterwards)."""
         watch = progress_for or _unwatched
-        self._run_many(lambda i: self.upload(i[0], i[1], tags=i[2], metadata=i[3], progress=watch("upload", i[1])),
+        put = self.move_in if move else self.upload
+        self._run_many(lambda i: put(i[0], i[1], tags=i[2], metadata=i[3], progress=watch("upload", i[1])),
                        list(items))
 
     def _run_many(self, fn, items: list) -> None:

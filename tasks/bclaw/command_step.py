@@ -142,7 +142,6 @@ def run_command_step(step, ctx: RunContext, prev_outputs: dict[str, str] | None 
     image = step_image(step.image.name, ctx.options.ecr_registry, resolve)
     check_command_paths(step, inputs, references, outputs)  # job data moves no path out of its root
 
-    ctx.scratch.mkdir(parents=True, exist_ok=True)
     workspace = new_workspace(ctx.scratch, step.name)
     # kept after the workspace is removed: <scratch>/logs/<execution>/<step>[branch].log
     branch = "" if ctx.branch_idx == "main" else f"[{ctx.branch_idx}]"  # branches share the step's name
@@ -159,7 +158,7 @@ def run_command_step(step, ctx: RunContext, prev_outputs: dict[str, str] | None 
         report.command = script.text
 
         job_file = workspace / f"job_data_{workspace.name}.json"
-        job_file.write_text(json.dumps(job_data, indent=2))
+        job_file.write_text(json.dumps(job_data))  # one line: json's C encoder (indent=2 is its Python one)
         env = {
             **script.env,
             "BC_WORKSPACE": str(workspace),
@@ -179,8 +178,11 @@ def run_command_step(step, ctx: RunContext, prev_outputs: dict[str, str] | None 
         try:
             code = report.exit_code = run_commands(run, ctx.executor)
         finally:
+            # moved, not copied, when the workspace goes right after: the commands succeeded and
+            # no QC check reads it (a failed step's workspace is kept with its files)
             uploaded = upload_outputs(ctx.repo, outputs, ctx.repo_uri, workspace, base_tags=base_tags,
-                                      metadata={"execution_id": ctx.execution_id})
+                                      metadata={"execution_id": ctx.execution_id},
+                                      move=code == 0 and not step.qc_check)
             report.set_outputs(uploaded)
         if code != 0:
             raise CommandFailed(name, code, tail_lines(log_file, since=log_start), str(log_file),

@@ -87,7 +87,8 @@ class RunContext:
         job) the job itself is not copied."""
         data = {JOB_REF: job_ref} if job_ref else {"job": job}
         data.update({"parent": parent or {}, "scatter": scatter or {}})
-        self.repo.write_text(self.uri(JOB_DATA), json.dumps(data, indent=2))
+        # one line: json's C encoder (indent=2 takes its Python one: a scatter writes one per branch)
+        self.repo.write_text(self.uri(JOB_DATA), json.dumps(data))
 
     def derive(self, **changes) -> "RunContext":
         """A copy with some fields changed (a branch's repository, a subpipe's); another

@@ -6,6 +6,7 @@ import fcntl
 import glob
 import os
 import shutil
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -98,11 +99,15 @@ def merge_tags(*layers: dict[str, str] | None) -> dict[str, str]:
 
 def upload_outputs(repo: Repository, outputs: dict, repo_uri: str, workspace: Path, *,
                    base_tags: dict[str, str] | None = None,
-                   metadata: dict[str, str] | None = None) -> list[UploadedOutput]:
+                   metadata: dict[str, str] | None = None, move: bool = False) -> list[UploadedOutput]:
     """Upload each output's matching files to ``<dest or repo>/<basename>``.
 
     ``outputs`` maps symbols to objects with ``name``, ``dest`` and ``s3_tags`` attributes.
     Names are globbed recursively (``**``) in the workspace; no match only logs a warning.
+    ``move``: the workspace is removed right after (nothing reads it again), so a file uploaded
+    once may be moved into the repository instead of copied (:meth:`~blocks.repository.Repository.move_in`),
+    unless the way to it leaves the workspace (a symlinked folder); what the repository moves
+    it decides (a local one: no symlink, no other hard link, same file system).
     """
     logger = run_logger()
     items = []
@@ -115,7 +120,18 @@ def upload_outputs(repo: Repository, outputs: dict, repo_uri: str, workspace: Pa
         target = spec.dest or repo_uri
         uris = [join_uri(target, basename(f)) for f in files]
         tags = merge_tags(base_tags, spec.s3_tags)
-        items.extend((workspace / f, uri, tags, metadata) for f, uri in zip(files, uris))
+        items.extend((f, (workspace / f, uri, tags, metadata)) for f, uri in zip(files, uris))
         uploaded.append(UploadedOutput(sym, uris))
-    repo.upload_many(items, progress_for)
+    movable = _movable_files([f for f, _ in items], workspace) if move else set()
+    repo.upload_many([item for f, item in items if f not in movable], progress_for)
+    repo.upload_many([item for f, item in items if f in movable], progress_for, move=True)
     return uploaded
+
+
+def _movable_files(files: list[str], workspace: Path) -> set[str]:
+    """The workspace-relative ``files`` that may be moved out: uploaded once (a second upload
+    needs the file still there) and reached through real folders of the workspace only."""
+    once = [f for f, n in Counter(files).items() if n == 1]
+    real = os.path.realpath(workspace)
+    return {f for f in once if "/" not in f
+            or os.path.realpath(os.path.join(real, os.path.dirname(f))) == os.path.join(real, os.path.dirname(f))}

@@ -7,7 +7,9 @@ containment and modes are in test_local_containment.py, globbing in test_local_r
 from __future__ import annotations
 
 import builtins
+import errno
 import os
+import stat
 from pathlib import Path
 
 import pytest
@@ -20,6 +22,16 @@ from blocks.repository import ObjectNotFound
 @pytest.fixture
 def repo(tmp_path) -> LocalRepository:
     return LocalRepository(root=str(tmp_path / "storage"))
+
+
+@pytest.fixture
+def no_attrs(monkeypatch):
+    """A file system without user extended attributes: tags and metadata go to side files."""
+
+    def refuse(*args, **kwargs):
+        raise OSError(errno.ENOTSUP, "Operation not supported")
+
+    monkeypatch.setattr(blocks.local.os, "setxattr", refuse)
 
 
 def files_below(folder: Path) -> list[str]:
@@ -36,6 +48,7 @@ def test_s3_uris_map_below_the_root_and_plain_or_file_uris_are_absolute_paths(re
     assert repo.path_of("data/x.txt") == tmp_path / "data/x.txt"
 
 
+@pytest.mark.usefixtures("no_attrs")
 def test_tags_of_an_object_outside_the_root_live_under_local_in_the_side_folder(repo, tmp_path):
     outside = tmp_path / "plain" / "x.txt"
     repo.write_text(str(outside), "X", tags={"k": "v"})
@@ -212,6 +225,7 @@ def test_a_write_that_cannot_replace_its_object_leaves_no_temporary_file(repo, t
     assert files_below(tmp_path / "storage") == []
 
 
+@pytest.mark.usefixtures("no_attrs")
 def test_a_folder_made_by_somebody_else_meanwhile_is_fine_for_writes_and_downloads(repo, tmp_path, monkeypatch):
     """Opening found the folder missing, another process made it before this one could: no error."""
     real_open, real_copy = os.open, blocks.local.copy_file
@@ -238,3 +252,186 @@ def test_a_folder_made_by_somebody_else_meanwhile_is_fine_for_writes_and_downloa
     monkeypatch.setattr(blocks.local, "copy_file", copy_missing_once)
     repo.download("s3://b/racing.txt", tmp_path / "dl/racing.txt")
     assert (tmp_path / "dl/racing.txt").read_bytes() == b"x" and failed_once == {"open", "copy"}
+
+
+# ---- tags and metadata in the object's extended attribute ---------------------------------------
+def _attr(path: Path) -> dict:
+    import json
+
+    return json.loads(os.getxattr(path, "user.labflows"))
+
+
+@pytest.mark.parametrize("data", [b"", b"content"])  # an empty object (a marker) takes the O_EXCL path
+def test_tags_and_metadata_live_in_the_objects_attribute_and_make_no_side_file(repo, tmp_path, data):
+    repo.write_bytes("s3://b/run/_control_/s.complete", data, tags={"bclaw.system": "true"}, metadata={"m": "1"})
+    obj = tmp_path / "storage/b/run/_control_/s.complete"
+    assert _attr(obj) == {"tags": {"bclaw.system": "true"}, "metadata": {"m": "1"}}
+    assert repo.get_tags("s3://b/run/_control_/s.complete") == {"bclaw.system": "true"}
+    assert repo.get_metadata("s3://b/run/_control_/s.complete") == {"m": "1"}
+    assert files_below(tmp_path / "storage") == ["b/run/_control_/s.complete"]  # no side folder either
+
+
+def test_an_object_appears_with_its_attribute_already_set(repo, tmp_path, monkeypatch):
+    """Set on the temporary file before the rename: nobody sees the object without its tags."""
+    src = tmp_path / "src.txt"
+    src.write_text("S")
+    seen = []
+    real_replace = os.replace
+
+    def watching(a, b):
+        seen.append(_attr(Path(a)))
+        return real_replace(a, b)
+
+    monkeypatch.setattr(blocks.local.os, "replace", watching)
+    repo.write_bytes("s3://b/w", b"W", tags={"t": "1"})
+    repo.upload(src, "s3://b/u", metadata={"execution_id": "e"})
+    assert seen == [{"tags": {"t": "1"}, "metadata": {}}, {"tags": {}, "metadata": {"execution_id": "e"}}]
+
+
+def test_a_write_without_tags_leaves_no_attribute_and_drops_an_earlier_side_file(repo, tmp_path):
+    side = tmp_path / "storage/.labflows-meta/b/x.json"
+    side.parent.mkdir(parents=True)
+    side.write_text('{"tags": {"old": "1"}, "metadata": {}}')  # as earlier versions wrote them
+    (tmp_path / "storage/b").mkdir()
+    (tmp_path / "storage/b/x").write_text("old")
+    assert repo.get_tags("s3://b/x") == {"old": "1"}  # read where no attribute is
+    repo.write_text("s3://b/x", "new", tags={"new": "2"})
+    assert repo.get_tags("s3://b/x") == {"new": "2"} and not side.exists()
+    side.write_text('{"tags": {"old": "1"}, "metadata": {}}')
+    repo.write_text("s3://b/x", "plain")
+    assert repo.get_tags("s3://b/x") == {} and not side.exists()
+    with pytest.raises(OSError):
+        os.getxattr(tmp_path / "storage/b/x", "user.labflows")
+
+
+@pytest.mark.parametrize("code", [errno.ENOTSUP, errno.E2BIG, errno.ENOSPC, errno.EPERM, errno.ERANGE])
+@pytest.mark.parametrize("data", [b"", b"content"])
+def test_where_the_attribute_cannot_be_set_the_side_file_keeps_them(repo, tmp_path, monkeypatch, code, data):
+    def refuse(*args, **kwargs):
+        raise OSError(code, os.strerror(code))
+
+    monkeypatch.setattr(blocks.local.os, "setxattr", refuse)
+    repo.write_bytes("s3://b/x", data, tags={"k": "v"})
+    assert repo.get_tags("s3://b/x") == {"k": "v"}
+    assert files_below(tmp_path / "storage") == [".labflows-meta/b/x.json", "b/x"]
+
+
+def test_another_attribute_failure_fails_the_write_and_leaves_no_temporary_file(repo, tmp_path, monkeypatch):
+    def broken(*args, **kwargs):
+        raise OSError(errno.EIO, "I/O error")
+
+    repo.write_bytes("s3://b/x", b"old")
+    monkeypatch.setattr(blocks.local.os, "setxattr", broken)
+    with pytest.raises(OSError, match="I/O error"):
+        repo.write_bytes("s3://b/x", b"new", tags={"k": "v"})
+    src = tmp_path / "src.txt"
+    src.write_text("S")
+    with pytest.raises(OSError, match="I/O error"):
+        repo.upload(src, "s3://b/x", tags={"k": "v"})
+    assert repo.read_bytes("s3://b/x") == b"old" and files_below(tmp_path / "storage") == ["b/x"]
+
+
+# ---- move_in: an upload that may rename its source into place ------------------------------------
+@pytest.fixture
+def src(tmp_path) -> Path:
+    path = tmp_path / "ws" / "out.txt"
+    path.parent.mkdir()
+    path.write_text("whole content")
+    return path
+
+
+def test_move_in_renames_the_file_into_a_new_folder_with_its_tags(repo, tmp_path, src):
+    inode = src.stat().st_ino
+    seen = []
+    repo.move_in(src, "s3://b/new/dir/out.txt", tags={"t": "1"}, metadata={"m": "2"},
+                 progress=lambda done, total: seen.append((done, total)))
+    obj = tmp_path / "storage/b/new/dir/out.txt"
+    assert not src.exists() and obj.read_text() == "whole content" and obj.stat().st_ino == inode
+    assert (repo.get_tags("s3://b/new/dir/out.txt"), repo.get_metadata("s3://b/new/dir/out.txt")) == \
+        ({"t": "1"}, {"m": "2"})
+    assert seen == [(13, 13)] and files_below(tmp_path / "storage") == ["b/new/dir/out.txt"]
+
+
+def test_move_in_replaces_an_object_and_its_earlier_side_file(repo, tmp_path, src):
+    repo.write_text("s3://b/out.txt", "old")
+    side = tmp_path / "storage/.labflows-meta/b/out.txt.json"
+    side.parent.mkdir(parents=True)
+    side.write_text('{"tags": {"old": "1"}, "metadata": {}}')
+    repo.move_in(src, "s3://b/out.txt")
+    assert repo.read_text("s3://b/out.txt") == "whole content" and repo.get_tags("s3://b/out.txt") == {}
+    assert not side.exists()
+
+
+def _copied(repo, tmp_path, src) -> None:
+    """``src`` was copied, not moved: it is still there, the object is a file of its own."""
+    repo.move_in(src, "s3://b/out.txt", tags={"t": "1"})
+    obj = tmp_path / "storage/b/out.txt"
+    assert os.path.lexists(src) and not obj.is_symlink() and obj.stat().st_nlink == 1
+    assert obj.read_text() == "whole content" and repo.get_tags("s3://b/out.txt") == {"t": "1"}
+    assert stat.S_IMODE(obj.stat().st_mode) == file_mode()
+
+
+def test_a_symlink_is_copied_and_what_it_points_to_stays(repo, tmp_path, src):
+    link = src.parent / "link.txt"
+    link.symlink_to(src)
+    _copied(repo, tmp_path, link)
+    assert src.read_text() == "whole content" and link.is_symlink()
+
+
+def test_a_file_with_another_hard_link_is_copied(repo, tmp_path, src):
+    os.link(src, tmp_path / "cache-copy.txt")
+    _copied(repo, tmp_path, src)
+    assert (tmp_path / "cache-copy.txt").stat().st_nlink == 2  # src and the cache's name: both kept
+
+
+def test_a_file_with_another_mode_is_copied_to_get_the_object_mode(repo, tmp_path, src):
+    src.chmod(0o755)
+    _copied(repo, tmp_path, src)
+    assert stat.S_IMODE(src.stat().st_mode) == 0o755
+
+
+def test_a_file_of_another_owner_is_copied(repo, tmp_path, src, monkeypatch):
+    uid = os.geteuid()
+    monkeypatch.setattr(blocks.local.os, "geteuid", lambda: uid + 1)
+    _copied(repo, tmp_path, src)
+
+
+def test_a_file_on_another_file_system_is_copied(repo, tmp_path, src, monkeypatch):
+    real_replace = os.replace
+
+    def cross_device(a, b):
+        if str(a) == str(src):
+            raise OSError(errno.EXDEV, "Invalid cross-device link")
+        return real_replace(a, b)
+
+    monkeypatch.setattr(blocks.local.os, "replace", cross_device)
+    _copied(repo, tmp_path, src)
+
+
+def test_moving_a_missing_file_or_onto_a_folder_fails_and_keeps_the_source(repo, tmp_path, src):
+    with pytest.raises(FileNotFoundError):
+        repo.move_in(src.parent / "none.txt", "s3://b/none.txt")
+    (tmp_path / "storage/b/dir").mkdir(parents=True)
+    with pytest.raises(IsADirectoryError):
+        repo.move_in(src, "s3://b/dir")
+    assert src.read_text() == "whole content" and files_below(tmp_path / "storage") == []
+
+
+def test_a_folder_is_never_moved_even_with_a_file_mode(repo, tmp_path):
+    folder = tmp_path / "ws" / "dir"
+    folder.mkdir(parents=True)
+    folder.chmod(file_mode())
+    try:
+        with pytest.raises(IsADirectoryError):
+            repo.move_in(folder, "s3://b/dir")
+        assert folder.is_dir() and files_below(tmp_path / "storage") == []
+    finally:
+        folder.chmod(0o755)
+
+
+def test_a_platform_without_extended_attributes_keeps_them_in_side_files(repo, tmp_path, monkeypatch):
+    monkeypatch.delattr(blocks.local.os, "setxattr")
+    monkeypatch.delattr(blocks.local.os, "getxattr")
+    repo.write_bytes("s3://b/x", b"", tags={"k": "v"})
+    assert repo.get_tags("s3://b/x") == {"k": "v"}
+    assert files_below(tmp_path / "storage") == [".labflows-meta/b/x.json", "b/x"]

@@ -256,3 +256,30 @@ def test_a_missing_engine_is_reported_as_such_after_trying_to_clean_up(tmp_path,
     monkeypatch.setenv("PATH", str(tmp_path))
     with pytest.raises(FileNotFoundError):
         EXECUTORS["docker"].run(Invocation(argv=["true"], cwd=tmp_path, image="img:1"))
+
+
+# --- the child's environment ---------------------------------------------------------------------
+def test_the_childs_environment_is_this_processes_now_as_bytes_with_the_invocations_over_it(monkeypatch):
+    from tasks.runtime.executors.base import child_environment
+
+    monkeypatch.setenv("LABFLOWS_T_KEEP", "kept é")
+    monkeypatch.setenv("LABFLOWS_T_OVER", "theirs")
+    env = child_environment({"LABFLOWS_T_OVER": "mine", "LABFLOWS_T_NEW": "new"})
+    assert env == {**{os.fsencode(k): os.fsencode(v) for k, v in os.environ.items()},
+                   b"LABFLOWS_T_OVER": b"mine", b"LABFLOWS_T_NEW": b"new"}
+    monkeypatch.setenv("LABFLOWS_T_LATER", "seen")  # not a snapshot: each call reads the environment
+    monkeypatch.delenv("LABFLOWS_T_KEEP")
+    again = child_environment({})
+    assert again[b"LABFLOWS_T_LATER"] == b"seen" and b"LABFLOWS_T_KEEP" not in again
+    assert again is not child_environment({}) and b"LABFLOWS_T_NEW" not in again
+
+
+def test_without_a_bytes_environment_the_child_gets_a_str_one(monkeypatch):
+    from tasks.runtime.executors import base
+
+    real = os.environ
+    monkeypatch.setattr(base.os, "environ", {"A": "1", "B": "2"})
+    assert base.child_environment({"B": "3"}) == {"A": "1", "B": "3"}
+    monkeypatch.setattr(base.os, "supports_bytes_environ", False)
+    monkeypatch.setattr(base.os, "environ", real)
+    assert base.child_environment({})["PATH"] == real["PATH"]  # str keys: the bytes are not used

@@ -7,6 +7,7 @@ import shutil
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Mapping
 
 from tasks.runtime.streaming import run_streaming, run_to_file
 
@@ -72,6 +73,22 @@ class Invocation:
     to_run_log: bool = True
 
 
+def child_environment(extra: Mapping[str, str]) -> dict:
+    """This process's environment as it is now, ``extra`` laid over it, for a child process.
+
+    As bytes where the platform keeps them (POSIX): ``os.environ``'s own bytes copied at C speed,
+    not each variable decoded here and encoded again by ``subprocess`` (a scatter branch's command
+    start paid about 15 % of its Python time for that).
+    """
+    data = getattr(os.environ, "_data", None) if os.supports_bytes_environ else None
+    if not isinstance(data, dict):
+        return {**os.environ, **extra}
+    env = dict(data)
+    for name, value in extra.items():
+        env[os.fsencode(name)] = os.fsencode(value)
+    return env
+
+
 class Executor(ABC):
     """Where a program runs. Subclasses build the argv; running and streaming are shared."""
 
@@ -109,7 +126,7 @@ class Executor(ABC):
             FileNotFoundError: The program (or the container engine) does not exist.
             tasks.runtime.streaming.CommandTimeout: ``inv.timeout_s`` passed.
         """
-        env = {**os.environ, **inv.env}
+        env = child_environment(inv.env)
         if not inv.to_run_log and inv.log_file is not None:
             return run_to_file(self.argv(inv), log_file=inv.log_file, cwd=inv.cwd, env=env, timeout_s=inv.timeout_s)
         return run_streaming(self.argv(inv), cwd=inv.cwd, env=env, log_file=inv.log_file,

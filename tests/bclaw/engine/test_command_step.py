@@ -270,3 +270,47 @@ outputs:
                     "docker.io/library/ubuntu:S1", "sh", "-veu", f"{ws}/_commands.sh"]
     assert "BC_VALUE_1" in argv and not any("PWNED" in a for a in argv)  # values travel in the env
     assert repo.read_text(f"{REPO}/out.txt").startswith("in-container\n")
+
+
+def _kept_workspaces(ctx) -> list:
+    return [p for p in ctx.scratch.iterdir() if p.name.startswith("step1-")]
+
+
+def test_outputs_a_qc_check_reads_are_copied_so_it_reads_them_and_a_failure_keeps_them(write_workflow, ctx, repo):
+    step, _ = one_step(write_workflow, """
+commands: |
+  echo '{"a": 5}' > qc.json
+outputs:
+  qc: qc.json
+qc_check:
+  - qc_result_file: qc.json
+    stop_early_if: "a>1"
+""")
+    with pytest.raises(QCFailure, match="a>1"):  # the QC check found its file after the upload
+        run_command_step(step, ctx)
+    assert repo.read_text(f"{REPO}/qc.json") == '{"a": 5}\n'
+    (kept,) = _kept_workspaces(ctx)
+    assert (kept / "qc.json").read_text() == '{"a": 5}\n'
+
+
+def test_a_failed_commands_outputs_stay_in_its_kept_workspace(write_workflow, ctx, repo):
+    step, _ = one_step(write_workflow, "commands:\n  - echo partial > out.txt\n  - 'false'\noutputs:\n  out: out.txt\n")
+    with pytest.raises(CommandFailed):
+        run_command_step(step, ctx)
+    (kept,) = _kept_workspaces(ctx)
+    assert (kept / "out.txt").read_text() == "partial\n" and repo.read_text(f"{REPO}/out.txt") == "partial\n"
+
+
+def test_a_succeeded_steps_outputs_are_moved_and_a_rerun_skips(write_workflow, ctx, repo, monkeypatch):
+    import blocks.local
+
+    moved = []
+    real_replace = blocks.local.os.replace
+    monkeypatch.setattr(blocks.local.os, "replace", lambda a, b: moved.append(os.path.basename(a)) or real_replace(a, b))
+    step, _ = one_step(write_workflow, "skip_on_rerun: true\ncommands:\n  - echo done > out.txt\n"
+                                       "outputs:\n  out: out.txt\n")
+    run_command_step(step, ctx)
+    assert "out.txt" in moved  # renamed from the workspace, not a temporary copy
+    assert repo.read_text(f"{REPO}/out.txt") == "done\n" and _kept_workspaces(ctx) == []
+    assert repo.get_metadata(f"{REPO}/out.txt") == {"execution_id": "exec-1"}
+    assert run_command_step(step, ctx).record.status == "skipped"

@@ -161,3 +161,45 @@ def test_upload_tags_and_metadata_are_keyword_only(repo, workspace):
     with pytest.raises(TypeError):
         upload_outputs(repo, {"a": output("a.txt")}, REPO, workspace, {"level": "options"})  # type: ignore[misc]
     assert not repo.exists(f"{REPO}/a.txt")
+
+
+# ---- outputs moved out of a workspace that goes right after --------------------------------------
+def test_with_move_an_output_is_renamed_into_the_repository_and_leaves_the_workspace(repo, workspace, tmp_path):
+    (workspace / "sub").mkdir()
+    for name in ("a.txt", "sub/b.txt"):
+        (workspace / name).write_text(name)
+    inodes = {name: (workspace / name).stat().st_ino for name in ("a.txt", "sub/b.txt")}
+    upload_outputs(repo, {"a": output("a.txt"), "b": output("sub/b.txt", s3_tags={"t": "1"})}, REPO, workspace,
+                   metadata={"execution_id": "e"}, move=True)
+    stored = tmp_path / "storage/bucket/repo"
+    assert (stored / "a.txt").read_text() == "a.txt" and (stored / "b.txt").read_text() == "sub/b.txt"
+    assert {"a.txt": (stored / "a.txt").stat().st_ino, "sub/b.txt": (stored / "b.txt").stat().st_ino} == inodes
+    assert not (workspace / "a.txt").exists() and not (workspace / "sub/b.txt").exists()
+    assert repo.get_tags(f"{REPO}/b.txt") == {"t": "1"} and repo.get_metadata(f"{REPO}/a.txt") == {"execution_id": "e"}
+
+
+def test_without_move_every_output_stays_in_the_workspace(repo, workspace):
+    (workspace / "a.txt").write_text("A")
+    upload_outputs(repo, {"a": output("a.txt")}, REPO, workspace)
+    assert (workspace / "a.txt").read_text() == "A" and repo.read_text(f"{REPO}/a.txt") == "A"
+
+
+def test_a_file_uploaded_twice_is_copied_both_times(repo, workspace):
+    (workspace / "a.txt").write_text("A")
+    upload_outputs(repo, {"a": output("a.txt"), "again": output("a.txt", dest="s3://bucket/other/")}, REPO,
+                   workspace, move=True)
+    assert repo.read_text(f"{REPO}/a.txt") == "A" and repo.read_text("s3://bucket/other/a.txt") == "A"
+    assert (workspace / "a.txt").read_text() == "A"
+
+
+def test_a_file_below_a_symlinked_folder_leading_out_is_copied_not_moved(repo, workspace, tmp_path):
+    outside = tmp_path / "elsewhere"
+    outside.mkdir()
+    (outside / "precious.txt").write_text("keep me here")
+    (workspace / "link").symlink_to(outside)
+    (workspace / "own.txt").symlink_to(outside / "precious.txt")  # a symlinked file: the repository copies
+    upload_outputs(repo, {"p": output("link/precious.txt"), "o": output("own.txt")}, REPO, workspace, move=True)
+    assert (outside / "precious.txt").read_text() == "keep me here"
+    assert (workspace / "own.txt").is_symlink() and (workspace / "link").is_symlink()
+    assert repo.read_text(f"{REPO}/precious.txt") == "keep me here" and repo.read_text(f"{REPO}/own.txt") == "keep me here"
+    assert not os.path.islink(repo.path_of(f"{REPO}/own.txt"))
