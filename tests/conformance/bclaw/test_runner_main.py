@@ -123,6 +123,7 @@ def test_main_fail_after_commands(ctx, repo, monkeypatch):
         raise RuntimeError("miscellaneous error")
 
     monkeypatch.setattr(LocalRepository, "upload", failing_upload)
+    monkeypatch.setattr(LocalRepository, "move_in", failing_upload)  # an output moved, not copied, in
     the_step, _ = step("commands: ['echo wut > ${output6}']\noutputs: {output6: outfile6}")
     with pytest.raises(RuntimeError, match="miscellaneous error"):
         run_command_step(the_step, ctx)
