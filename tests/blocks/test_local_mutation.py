@@ -167,7 +167,10 @@ def test_file_mode_follows_the_umask_without_proc(monkeypatch):
         os.umask(old)
 
 
-def test_folders_of_any_name_are_listed_except_the_side_folder(repo):
+@pytest.mark.parametrize("attrs", ["attribute", "side files"])
+def test_folders_of_any_name_are_listed_except_the_side_folder(repo, attrs, request):
+    if attrs == "side files":
+        request.getfixturevalue("no_attrs")
     for name in ("-tmp/a", "+plus/b", ".cache/c", "z/d"):
         repo.write_text(f"s3://b/{name}", name, tags={"k": "v"})
     assert repo.list_uris("s3://b/") == ["s3://b/+plus/b", "s3://b/-tmp/a", "s3://b/.cache/c", "s3://b/z/d"]
@@ -182,6 +185,8 @@ def test_options_of_writes_and_transfers_are_keyword_only(repo, tmp_path):
         repo.write_bytes("s3://b/x", b"X", {"k": "v"})  # type: ignore[misc]
     with pytest.raises(TypeError):
         repo.upload(src, "s3://b/y", {"k": "v"})  # type: ignore[misc]
+    with pytest.raises(TypeError):
+        repo.move_in(src, "s3://b/y", {"k": "v"})  # type: ignore[misc]
     assert files_below(tmp_path) == ["src.txt"]
     repo.write_bytes("s3://b/z", b"Z")
     with pytest.raises(TypeError):
@@ -384,15 +389,17 @@ def test_a_file_with_another_hard_link_is_copied(repo, tmp_path, src):
     assert (tmp_path / "cache-copy.txt").stat().st_nlink == 2  # src and the cache's name: both kept
 
 
-def test_a_file_with_another_mode_is_copied_to_get_the_object_mode(repo, tmp_path, src):
-    src.chmod(0o755)
+@pytest.mark.parametrize("mode", [0o755, 0o600])  # wider and narrower than the object mode
+def test_a_file_with_another_mode_is_copied_to_get_the_object_mode(repo, tmp_path, src, mode):
+    src.chmod(mode)
     _copied(repo, tmp_path, src)
-    assert stat.S_IMODE(src.stat().st_mode) == 0o755
+    assert stat.S_IMODE(src.stat().st_mode) == mode
 
 
-def test_a_file_of_another_owner_is_copied(repo, tmp_path, src, monkeypatch):
+@pytest.mark.parametrize("other", [1, -1])  # an owner above and below this user
+def test_a_file_of_another_owner_is_copied(repo, tmp_path, src, monkeypatch, other):
     uid = os.geteuid()
-    monkeypatch.setattr(blocks.local.os, "geteuid", lambda: uid + 1)
+    monkeypatch.setattr(blocks.local.os, "geteuid", lambda: uid + other)
     _copied(repo, tmp_path, src)
 
 
@@ -435,3 +442,26 @@ def test_a_platform_without_extended_attributes_keeps_them_in_side_files(repo, t
     repo.write_bytes("s3://b/x", b"", tags={"k": "v"})
     assert repo.get_tags("s3://b/x") == {"k": "v"}
     assert files_below(tmp_path / "storage") == [".labflows-meta/b/x.json", "b/x"]
+
+
+def test_a_shorter_side_file_replaces_a_longer_one_whole(repo, no_attrs):
+    repo.write_text("s3://b/x", "x", tags={"long": "v" * 200})
+    repo.write_text("s3://b/x", "x", tags={"k": "v"})
+    assert repo.get_tags("s3://b/x") == {"k": "v"}
+
+
+def test_move_in_into_a_folder_somebody_else_made_meanwhile(repo, tmp_path, src, monkeypatch):
+    """The rename found the object's folder missing; another process made it before this one could."""
+    real_replace = os.replace
+    made = []
+
+    def folder_appears(a, b):
+        if not made:
+            made.append(b)
+            os.makedirs(os.path.dirname(b))
+            raise FileNotFoundError(b)
+        return real_replace(a, b)
+
+    monkeypatch.setattr(blocks.local.os, "replace", folder_appears)
+    repo.move_in(src, "s3://b/raced/out.txt")
+    assert not src.exists() and repo.read_text("s3://b/raced/out.txt") == "whole content" and made
