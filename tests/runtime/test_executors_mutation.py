@@ -9,6 +9,7 @@ engine on PATH (tests/support/fake_engine.py); real containers are in test_conta
 from __future__ import annotations
 
 import dataclasses
+import logging
 import os
 import re
 from pathlib import Path
@@ -283,3 +284,18 @@ def test_without_a_bytes_environment_the_child_gets_a_str_one(monkeypatch):
     monkeypatch.setattr(base.os, "supports_bytes_environ", False)
     monkeypatch.setattr(base.os, "environ", real)
     assert base.child_environment({})["PATH"] == real["PATH"]  # str keys: the bytes are not used
+
+
+@pytest.mark.parametrize("to_run_log", [True, False])
+def test_output_reaches_the_run_log_only_when_asked_and_the_log_file_always(tmp_path, caplog, to_run_log):
+    log = tmp_path / "step.log"
+    inv = Invocation(argv=["sh", "-c", "echo out-line"], cwd=tmp_path, log_file=log, to_run_log=to_run_log)
+    with caplog.at_level(logging.INFO, logger="labflows"):
+        assert LocalExecutor().run(inv) == 0
+    assert "out-line" in log.read_text()
+    assert any("out-line" in r.getMessage() for r in caplog.records) is to_run_log
+
+
+def test_output_kept_from_the_run_log_without_a_log_file_still_runs(tmp_path):
+    inv = Invocation(argv=["sh", "-c", "echo done > marker"], cwd=tmp_path, to_run_log=False)
+    assert LocalExecutor().run(inv) == 0 and (tmp_path / "marker").read_text() == "done\n"

@@ -192,8 +192,9 @@ def test_a_file_uploaded_twice_is_copied_both_times(repo, workspace):
     assert (workspace / "a.txt").read_text() == "A"
 
 
-def test_a_file_below_a_symlinked_folder_leading_out_is_copied_not_moved(repo, workspace, tmp_path):
-    outside = tmp_path / "elsewhere"
+@pytest.mark.parametrize("name", ["elsewhere", "zz-elsewhere"])  # sorting before and after the workspace
+def test_a_file_below_a_symlinked_folder_leading_out_is_copied_not_moved(repo, workspace, tmp_path, name):
+    outside = tmp_path / name
     outside.mkdir()
     (outside / "precious.txt").write_text("keep me here")
     (workspace / "link").symlink_to(outside)
