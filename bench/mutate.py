@@ -372,10 +372,11 @@ def run_module(module: str, args: argparse.Namespace, cosmic_ray: str,
     work = Path(args.work).resolve() / module.replace("/", "__")
     session, tree, record_file = work / "session.sqlite", work / "tree", work / "fingerprint.json"
     current = fingerprint(module)
-    pending = read_session(cosmic_ray, session, module, equivalents)[0].pending if session.exists() else None
+    kept = read_session(cosmic_ray, session, module, equivalents) if session.exists() else None
+    pending = kept[0].pending if kept else None
     action = plan(read_record(record_file), current, session.exists(), pending, args.fresh, args.rejudge)
     if action == "skip":
-        row, survivors = read_session(cosmic_ray, session, module, equivalents)
+        row, survivors = kept
         row.unchanged = True
         print(f"{module}: unchanged since its complete run, not run again", flush=True)
         return row, survivors
