@@ -26,6 +26,8 @@ from tests.support.skip_pin import (  # noqa: E402,F401
     pytest_sessionstart,
     pytest_terminal_summary,
 )
+# the longest modules start first (tests/support/slow_first.py)
+from tests.support.slow_first import pytest_collection_modifyitems, pytest_configure  # noqa: E402,F401
 
 
 @pytest.fixture(scope="session")
