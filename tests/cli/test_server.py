@@ -102,6 +102,7 @@ def test_first_run_starts_the_server_later_runs_reuse_it_and_all_see_blocks_save
     assert state(user_env) is None and daemons_of(home) == []
 
 
+@pytest.mark.timeout(400)  # its set-up may be the one that makes the session's set-up database
 def test_two_starters_get_one_server_which_stays_while_used_and_stops_when_idle(set_up_env):
     user_env = set_up_env
     home = Path(user_env["PREFECT_HOME"])

@@ -108,6 +108,7 @@ def warm(tmp_path_factory):
         kill_daemons(env["PREFECT_HOME"])
 
 
+@pytest.mark.timeout(400)  # the module's first run (and perhaps the session's set-up database) in its set-up
 def test_second_run_goes_through_the_warm_runner_with_the_same_outputs_as_in_process(warm):
     env, work, first = warm
     before = wait_for_runner(env)
