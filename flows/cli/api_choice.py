@@ -3,7 +3,8 @@
 1. ``PREFECT_API_URL`` configured anywhere Prefect reads settings (environment, profile, ``.env``,
    ``prefect.toml``): that server, never one of ours; when it doesn't answer, one line naming the
    setting, where it points and the fix (``UsageError``, exit 2).
-2. ``--no-server`` or ``LABFLOWS_EPHEMERAL=1``: Prefect's temporary server in this process.
+2. ``--no-server`` or ``LABFLOWS_EPHEMERAL=1``: Prefect's temporary server in this process (its
+   database set-up skipped when the local server recorded it as done, ``flows.cli.server_setup``).
 3. Otherwise the local server of ``flows.cli.local_server``, started on first use.
 """
 
@@ -12,7 +13,7 @@ from __future__ import annotations
 import os
 import sys
 
-from flows.cli import local_server
+from flows.cli import local_server, server_setup
 from flows.cli.errors import UsageError
 
 
@@ -83,8 +84,13 @@ def choose_api(no_server: bool = False, start_warm_runner: bool = False) -> str 
     if problem:
         raise UsageError(problem)
     url = configured_api_url()
-    if url or no_server or local_server.ephemeral_requested():
+    if url:
         return url
+    if no_server or local_server.ephemeral_requested():
+        # the temporary server uses the home's database too: a start the local server recorded as set up
+        # need not repeat the migrations' check and block registration (seconds of CPU the run waits for)
+        server_setup.skip_setup_of_temporary_server(local_server.prefect_home())
+        return None
     if local_server.starting_early():
         import_while_the_server_starts()
     try:

@@ -7,7 +7,8 @@ Together they cost about 1.5 s of CPU, on the path of a run that waits for the s
 
 The local server records what a full start left behind (:func:`record_setup`): the site-packages
 that served it, the database file, its Alembic revision and its number of block types. A later start
-that finds the same (:func:`skip_repeated_setup`) turns both steps off; anything different (Prefect or
+that finds the same (:func:`skip_repeated_setup`; for Prefect's temporary server of a ``--no-server``
+run, :func:`skip_setup_of_temporary_server`) turns both steps off; anything different (Prefect or
 a collection installed, upgraded or removed, a reset or replaced database, a database configured
 elsewhere) gets the full start again. Standard library only: it runs before Prefect is imported.
 """
@@ -74,6 +75,20 @@ def _current(home: Path) -> dict | None:
     return {"python": sys.version, "site_packages": _install_fingerprint(), "database": str(db), **state}
 
 
+def set_up_as_recorded(home: Path) -> bool:
+    """True when ``home``'s database, Python and site-packages are as the last full start recorded."""
+    try:
+        recorded = json.loads((home / RECORD_NAME).read_text())
+    except (OSError, ValueError):
+        return False
+    return bool(recorded) and recorded == _current(home)
+
+
+def _turn_off_setup() -> None:
+    for name, value in SKIP_SETTINGS.items():
+        os.environ.setdefault(name, value)
+
+
 def skip_repeated_setup(home: Path) -> bool:
     """Turn off the migrations and block registration when ``home`` is set up as recorded.
 
@@ -84,17 +99,28 @@ def skip_repeated_setup(home: Path) -> bool:
         True when the set-up steps were turned off; False for a full start, which also registers the
         block types without Prefect's memo.
     """
-    try:
-        recorded = json.loads((home / RECORD_NAME).read_text())
-    except (OSError, ValueError):
-        recorded = None
-    if not recorded or recorded != _current(home):
+    if not set_up_as_recorded(home):
         # a full start registers the block types for real: Prefect's memo only knows that it once did,
         # not whether this database (perhaps removed or reset since) still holds them
         os.environ.setdefault("PREFECT_SERVER_MEMOIZE_BLOCK_AUTO_REGISTRATION", "false")
         return False
-    for name, value in SKIP_SETTINGS.items():
-        os.environ.setdefault(name, value)
+    _turn_off_setup()
+    return True
+
+
+def skip_setup_of_temporary_server(home: Path) -> bool:
+    """Before Prefect's temporary server starts (``--no-server``): the same skip when ``home`` is set up as
+    recorded; otherwise nothing changes (Prefect's memo still saves its block registration).
+
+    The temporary server is a subprocess started at the first API call; it inherits this environment.
+    Settings already in the environment win.
+
+    Returns:
+        True when the set-up steps were turned off.
+    """
+    if not set_up_as_recorded(home):
+        return False
+    _turn_off_setup()
     return True
 
 

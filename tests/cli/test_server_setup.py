@@ -134,3 +134,43 @@ def test_an_unreadable_record_or_database_gets_the_full_start(home):
     server_setup.record_setup(home)
     (home / "prefect.db").write_bytes(b"not a database, same inode")
     assert not _skips(home)
+
+
+def test_a_temporary_server_skips_the_set_up_only_of_a_home_as_recorded_and_keeps_prefects_memo(home):
+    unset = dict.fromkeys(server_setup.SKIP_SETTINGS)
+    assert not server_setup.skip_setup_of_temporary_server(home)  # never recorded
+    assert {name: os.environ.get(name) for name in server_setup.SKIP_SETTINGS} == unset  # the memo stays on
+    server_setup.record_setup(home)
+    _make_db(home / "other.db")
+    os.replace(home / "other.db", home / "prefect.db")  # replaced since: a new file
+    assert not server_setup.skip_setup_of_temporary_server(home)
+    assert {name: os.environ.get(name) for name in server_setup.SKIP_SETTINGS} == unset
+    server_setup.record_setup(home)
+    assert server_setup.skip_setup_of_temporary_server(home)
+    assert {name: os.environ.get(name) for name in server_setup.SKIP_SETTINGS} == server_setup.SKIP_SETTINGS
+
+
+CHOOSE = """\
+import json, os, sys
+from flows.cli import server_setup
+from flows.cli.api_choice import choose_api
+if sys.argv[1] == "record":
+    server_setup.record_setup(server_setup.Path(os.environ["PREFECT_HOME"]))
+print(json.dumps([choose_api(no_server=sys.argv[2] == "--no-server"),
+                  {name: os.environ.get(name) for name in server_setup.SKIP_SETTINGS}]))
+"""
+
+
+def test_a_run_on_a_temporary_server_skips_the_set_up_of_a_recorded_home(home):
+    """``choose_api`` in a fresh process (Prefect reads its settings at import), as a run calls it:
+    with ``LABFLOWS_EPHEMERAL=1`` (recording the home first), then with ``--no-server``."""
+    import subprocess
+    from pathlib import Path
+
+    env = {"PATH": os.environ["PATH"], "PYTHONPATH": str(Path(__file__).resolve().parents[2]),
+           "PREFECT_HOME": str(home)}
+    for record, how, extra in (("record", "-", {"LABFLOWS_EPHEMERAL": "1"}), ("as-is", "--no-server", {})):
+        done = subprocess.run([sys.executable, "-c", CHOOSE, record, how], env={**env, **extra}, cwd=home,
+                              capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0, done.stderr[-2000:]
+        assert json.loads(done.stdout) == [None, server_setup.SKIP_SETTINGS], how

@@ -1,8 +1,10 @@
 """The warm runner (flows/cli/warm_runner.py): later runs are forked from a process that has Prefect
 imported, and behave exactly as in-process runs (the CLI in subprocesses, a real local server).
 
-One private Prefect home for the module: its first run is in-process and starts the local server and
-the warm runner; every server and runner started there is stopped at the end, also when a test fails.
+One private Prefect home for the module, with a copy of a database a real first start set up (what
+is tested here is not the first start from nothing: tests/cli/test_server.py): its first run is
+in-process and starts the local server and the warm runner; every server and runner started there is
+stopped at the end, also when a test fails.
 """
 
 from __future__ import annotations
@@ -25,6 +27,8 @@ from tests.support.local_server import (
     kill_daemons,
     labflows,
     private_env,
+    set_up_database,
+    use_set_up_database,
     wait_until,
 )
 
@@ -85,7 +89,7 @@ def warm(tmp_path_factory):
     """(env, work folder, the first run: in-process, it starts the server and the warm runner)."""
     tmp = tmp_path_factory.mktemp("warm")
     env = private_env(tmp, WARM_PROBE="first")
-    Path(env["PREFECT_HOME"]).mkdir()
+    use_set_up_database(env, set_up_database(tmp_path_factory))
     work = tmp / "work"
     work.mkdir()
     (work / "wf.yaml").write_text(WORKFLOW)
@@ -104,6 +108,7 @@ def warm(tmp_path_factory):
         kill_daemons(env["PREFECT_HOME"])
 
 
+@pytest.mark.timeout(400)  # the module's first run (and perhaps the session's set-up database) in its set-up
 def test_second_run_goes_through_the_warm_runner_with_the_same_outputs_as_in_process(warm):
     env, work, first = warm
     before = wait_for_runner(env)

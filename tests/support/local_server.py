@@ -1,13 +1,18 @@
 """Helpers for tests of the local Prefect server (``flows.cli.local_server``): a private Prefect home
-per test, the CLI in a subprocess, and a clean-up that stops every server started in that home."""
+per test, the CLI in a subprocess, a clean-up that stops every server started in that home, and a
+database a real first start set up, made once per test session for tests that are not about that start."""
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
+import shutil
 import signal
+import sqlite3
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -80,3 +85,53 @@ def kill_daemons(home: str | Path) -> None:
             os.killpg(pid, signal.SIGKILL)
         except ProcessLookupError:
             pass
+
+
+def _session_folder(tmp_path_factory) -> Path:
+    """A folder of this test session that every pytest-xdist worker shares (each has its own basetemp)."""
+    base = tmp_path_factory.getbasetemp()
+    return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+
+
+def set_up_database(tmp_path_factory) -> Path:
+    """A Prefect database left by a real first start of the local server (migrated from nothing, its
+    block types registered), made once per session under a lock that the xdist workers share.
+
+    A first start migrates an empty database through every Alembic revision: about twice the CPU of
+    a start on a database already set up. Tests that are about something else start from a copy.
+    """
+    folder = _session_folder(tmp_path_factory)
+    template = folder / "labflows-set-up.db"
+    with open(folder / "labflows-set-up.lock", "a+") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # held until made: the other workers then copy the same file
+        if template.exists():
+            return template
+        env = private_env(Path(tempfile.mkdtemp(prefix="set-up-", dir=folder)))
+        home = Path(env["PREFECT_HOME"])
+        home.mkdir()
+        try:
+            started = labflows(env, "server", "start", "--idle-minutes", "0")
+            assert started.returncode == 0, started.stderr[-2000:]
+            assert labflows(env, "server", "stop").returncode == 0
+        finally:
+            kill_daemons(home)
+        partial = template.with_suffix(".partial")
+        # SQLite's backup: the committed content, also what is still in the write-ahead log
+        with sqlite3.connect(f"file:{home / 'prefect.db'}?mode=ro", uri=True) as source, \
+                sqlite3.connect(partial) as copy:
+            source.backup(copy)
+        source.close()
+        copy.close()
+        partial.replace(template)
+    return template
+
+
+def use_set_up_database(env: dict[str, str], template: Path) -> None:
+    """Give ``env``'s Prefect home a copy of ``template`` (from :func:`set_up_database`) as its database.
+
+    A copy is a new file: no set-up record names it, so the next server start is a full one (the
+    Alembic check and the block registration run), only without migrating from nothing.
+    """
+    home = Path(env["PREFECT_HOME"])
+    home.mkdir(exist_ok=True)
+    shutil.copyfile(template, home / "prefect.db")

@@ -1,9 +1,10 @@
 """Hostile job data and ``--param`` values through the CLI, as users run it: they stay data.
 
 Real workflows run in a fresh ``python -m flows.run workflow`` process against a local
-repository. Each hostile value (``CANARY`` becomes an absolute path per value) is substituted in
-every place a command can hold it; each test checks that no canary exists and that the value
-arrived byte-identical. ``Options: substitution: raw`` has its own run showing BayerCLAW's pasting.
+repository (the word and the raw run at the same time, each in a folder of its own). Each hostile
+value (``CANARY`` becomes an absolute path per value) is substituted in every place a command can
+hold it; each test checks that no canary exists and that the value arrived byte-identical.
+``Options: substitution: raw`` has its own run showing BayerCLAW's pasting.
 """
 
 from __future__ import annotations
@@ -82,8 +83,9 @@ def raw_workflow() -> dict:
             ], {"out": "*.out"})}]}
 
 
-def run_cli(tmp: Path, name: str, workflow: dict, job: dict, params: dict[str, str]) -> subprocess.CompletedProcess:
-    """Write the workflow (JSON is YAML) and job file, run the CLI in a fresh process."""
+def start_cli(tmp: Path, name: str, workflow: dict, job: dict, params: dict[str, str]) -> subprocess.Popen:
+    """Write the workflow (JSON is YAML) and job file, start the CLI in a fresh process; its output goes
+    to files in ``tmp`` (not pipes: another run started alongside never waits for its output to be read)."""
     from prefect.settings import PREFECT_API_URL
 
     wf, job_file = tmp / f"{name}.yaml", tmp / f"{name}-job.json"
@@ -95,28 +97,63 @@ def run_cli(tmp: Path, name: str, workflow: dict, job: dict, params: dict[str, s
         argv += ["--param", f"{key}={value}"]
     env = {**os.environ, "PREFECT_API_URL": PREFECT_API_URL.value(), "LABFLOWS_SCRATCH": str(tmp / "scratch"),
            "PYTHONPATH": str(ROOT)}
-    return subprocess.run(argv, cwd=tmp, capture_output=True, text=True, env=env, timeout=600)
+    with open(tmp / f"{name}.stdout", "w") as out, open(tmp / f"{name}.stderr", "w") as err:
+        return subprocess.Popen(argv, cwd=tmp, stdout=out, stderr=err, text=True, env=env)
 
 
-@pytest.fixture(scope="module")
-def word_run(tmp_path_factory, prefect_harness):
-    tmp = tmp_path_factory.mktemp("word")
-    canaries = tmp / "canaries"
-    job = {**hostile_values(tmp, "job-"), "parent_name": PARENT_NAME.replace("CANARY", str(canaries / "parent"))}
+def finish_cli(proc: subprocess.Popen, tmp: Path, name: str) -> subprocess.CompletedProcess:
+    """The ended run of :func:`start_cli` with its output (killed after a 600 s hang guard)."""
+    try:
+        proc.wait(timeout=600)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    return subprocess.CompletedProcess(proc.args, proc.returncode, (tmp / f"{name}.stdout").read_text(),
+                                       (tmp / f"{name}.stderr").read_text())
+
+
+def word_inputs(tmp: Path) -> tuple[dict, dict]:
+    """The word run's job (every hostile value, a hostile parent output name, the scattered values) and params."""
+    job = {**hostile_values(tmp, "job-"), "parent_name": PARENT_NAME.replace("CANARY", str(tmp / "canaries/parent"))}
     job["scattered"] = [job[k] for k in SCATTERED]
-    params = {param_name(k): v for k, v in hostile_values(tmp, "param-").items()}
-    result = run_cli(tmp, "word", word_workflow(), job, params)
-    return result, tmp / "storage" / "bucket" / "word", canaries, job, params
+    return job, {param_name(k): v for k, v in hostile_values(tmp, "param-").items()}
+
+
+def raw_inputs(tmp: Path) -> tuple[dict, dict]:
+    """The raw run's job and params."""
+    job = {**hostile_values(tmp, "job-"), "flags": "-x  -y", "pattern": "*.txt"}
+    return job, {"Flags": "-p -q", "Evil": f"$(touch {tmp / 'canaries'}/param) & touch {tmp / 'canaries'}/param2"}
 
 
 @pytest.fixture(scope="module")
-def raw_run(tmp_path_factory, prefect_harness):
-    tmp = tmp_path_factory.mktemp("raw")
-    canaries = tmp / "canaries"
-    job = {**hostile_values(tmp, "job-"), "flags": "-x  -y", "pattern": "*.txt"}
-    params = {"Flags": "-p -q", "Evil": f"$(touch {canaries}/param) & touch {canaries}/param2"}
-    result = run_cli(tmp, "raw", raw_workflow(), job, params)
-    return result, tmp / "storage" / "bucket" / "raw", canaries, job, params
+def cli_runs(tmp_path_factory, prefect_harness) -> dict[str, tuple]:
+    """The word and the raw run, started together (two CLI processes, each in a folder of its own): name ->
+    (result, the repository folder, the canaries folder, job, params)."""
+    runs = {"word": (word_workflow(), word_inputs), "raw": (raw_workflow(), raw_inputs)}
+    started = {}
+    try:
+        for name, (workflow, inputs) in runs.items():
+            tmp = tmp_path_factory.mktemp(name)
+            job, params = inputs(tmp)
+            started[name] = (start_cli(tmp, name, workflow, job, params), tmp, job, params)
+        return {name: (finish_cli(proc, tmp, name), tmp / "storage" / "bucket" / name, tmp / "canaries", job, params)
+                for name, (proc, tmp, job, params) in started.items()}
+    finally:
+        for proc, *_ in started.values():
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+
+
+@pytest.fixture(scope="module")
+def word_run(cli_runs):
+    return cli_runs["word"]
+
+
+@pytest.fixture(scope="module")
+def raw_run(cli_runs):
+    return cli_runs["raw"]
 
 
 def test_word_run_succeeds_and_no_canary_exists(word_run):
