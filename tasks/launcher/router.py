@@ -25,14 +25,13 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable
 
-from prefect.client.orchestration import get_client
-
 from blocks.repository import Repository, basename, join_uri
 from specs.source import SpecError, load_yaml_text
 from specs.workflow.model import Workflow, load_workflow
 from tasks.bclaw.initialize import JobDataError, render_repository
 from tasks.bclaw.labels import workflow_tag
 from tasks.launcher.names import JobKey, execution_name, parse_job_key
+from tasks.runtime.api_retries import quick_retry_client
 from tasks.runtime.logs import run_logger
 from tasks.runtime.repo_ops import FileVersion, create_exclusive, file_version
 
@@ -217,12 +216,15 @@ def reject_job_file(setup: LauncherSetup, job: JobFile, reason: str) -> None:
 
 
 def start_run(setup: LauncherSetup, job: JobFile, workflow: str, job_data: dict) -> Any:
-    """Create (or, for a key the server has seen, get back) the flow run of a job file version."""
+    """Create (or, for a key the server has seen, get back) the flow run of a job file version.
+
+    Racing launchers collide on the server's database: a create refused with 503 is tried again
+    within a second (:mod:`tasks.runtime.api_retries`), the same key gets the same run."""
     parameters = {"workflow": workflow, "job": job_data, "run_name": job.run_name,
                   **{k: v for k, v in setup.run_parameters.items() if v is not None}}
     if setup.params:
         parameters["params"] = setup.params
-    with get_client(sync_client=True) as client:
+    with quick_retry_client() as client:
         if setup._deployment is None:
             setup._deployment = client.read_deployment_by_name(setup.deployment)
         deployment = setup._deployment

@@ -96,12 +96,13 @@ def _start_keyed(spec: ChildSpec, parent: UUID, key: str, tags: list[str]) -> An
     starting their children, gets each child's own link back (``run_deployment`` numbers links in
     call order, which a replay shifts)."""
     from prefect import Task
-    from prefect.client.orchestration import get_client
     from prefect.states import Pending, Scheduled
+
+    from tasks.runtime.api_retries import quick_retry_client
 
     link = Task(name=spec.deployment, fn=lambda: None)
     link.task_key = f"labflows.child_runs.{spec.deployment}"
-    with get_client(sync_client=True) as client:
+    with quick_retry_client() as client:  # a create refused with 503 (SQLite busy) is tried again at once
         deployment = client.read_deployment_by_name(spec.deployment)
         link_run = client.create_task_run(task=link, flow_run_id=parent, dynamic_key=key, state=Pending())
         return client.create_flow_run_from_deployment(

@@ -83,7 +83,6 @@ def suspend_while_running(runs: list[Any], read: Callable[[list[UUID]], dict[UUI
     """
     from prefect.client.orchestration import get_client
     from prefect.exceptions import Pause
-    from prefect.flow_runs import resume_flow_run
     from prefect.states import Suspended
     from prefect.utilities.engine import propose_state_sync
 
@@ -102,7 +101,7 @@ def suspend_while_running(runs: list[Any], read: Callable[[list[UUID]], dict[UUI
     run_logger().info("suspended while %d child flow run(s) run; a child resumes it when they have ended",
                       len(runs))
     if all(r.state is not None and r.state.is_final() for r in read([r.id for r in runs]).values()):
-        resume_flow_run(parent)  # they ended meanwhile: run again now
+        resume_paused(parent)  # they ended meanwhile: run again now
     raise Pause(state=state)
 
 
@@ -134,7 +133,6 @@ def _resume_if_all_final(parent_id: UUID, own_id: UUID) -> None:
         FlowRunFilterTags,
     )
     from prefect.client.schemas.objects import StateType
-    from prefect.flow_runs import resume_flow_run
 
     from tasks.runtime.child_runs import parent_tag
 
@@ -147,7 +145,25 @@ def _resume_if_all_final(parent_id: UUID, own_id: UUID) -> None:
             state=FlowRunFilterState(type=FlowRunFilterStateType(not_any_=[StateType(t) for t in _FINAL_TYPES]))),
             limit=1)
     if not unfinished:
-        resume_flow_run(parent_id)
+        resume_paused(parent_id)
+
+
+def resume_paused(run_id: UUID) -> None:
+    """Resume the paused flow run ``run_id`` (Prefect's ``resume_flow_run`` without its check that
+    it is paused, which the callers made); a resume refused with 503 by a busy server is tried again
+    within a second (:mod:`tasks.runtime.api_retries`), so the parent is scheduled again at once.
+
+    Raises:
+        RuntimeError: the server refused to resume it (no longer paused, its pause timed out).
+    """
+    from prefect.client.schemas.responses import SetStateStatus
+
+    from tasks.runtime.api_retries import quick_retry_client
+
+    with quick_retry_client() as client:
+        result = client.resume_flow_run(run_id)
+    if result.status == SetStateStatus.REJECT:
+        raise RuntimeError(f"cannot resume flow run {run_id}: {result.details.reason}")
 
 
 WATCH_S = 2.0

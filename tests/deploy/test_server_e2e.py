@@ -37,7 +37,7 @@ from prefect.settings import PREFECT_API_URL, temporary_settings
 from tests.support.checkout import fresh_checkout
 from tests.support.forms import nullable_fields
 from tests.support.ports import free_port
-from tests.support.processes import stop_group
+from tests.support.processes import stop_group, stop_groups
 
 ROOT = Path(__file__).resolve().parents[2]
 POOL = "labflows"
@@ -154,13 +154,14 @@ def stack(tmp_path_factory) -> Iterator[Stack]:
         # docs/deploy.md step 2: the pool of the flows, and the step runner's own pool (run-step)
         stack.cli("work-pool", "create", POOL, "--type", "process")
         stack.cli("work-pool", "create", STEP_POOL, "--type", "process")
+        # the server's clients stop side by side (the slower one is waited for, not the sum), the server last
+        clients: list[subprocess.Popen] = []
+        cleanup.callback(stop_groups, clients)
         # docs/deploy.md step 4: the worker asks for runs every 2 s
-        worker = _start({**env, "PREFECT_WORKER_QUERY_SECONDS": "2"}, logs, checkout, "worker",
-                        "worker", "start", "--pool", POOL, "--limit", "4")
-        cleanup.callback(stop_group, worker)  # started first: it boots while deploy runs
+        clients.append(_start({**env, "PREFECT_WORKER_QUERY_SECONDS": "2"}, logs, checkout, "worker",
+                              "worker", "start", "--pool", POOL, "--limit", "4"))  # first: it boots while deploy runs
         stack.cli("--no-prompt", "deploy", "--all", timeout=120)
-        watcher = _start(env, logs, checkout, "watcher", *WATCH, program=LABFLOWS)
-        cleanup.callback(stop_group, watcher)
+        clients.append(_start(env, logs, checkout, "watcher", *WATCH, program=LABFLOWS))
         yield stack
 
 

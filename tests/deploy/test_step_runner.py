@@ -27,7 +27,7 @@ from prefect.states import Cancelling
 
 from flows.step import run_step
 from flows.workflow import run_workflow
-from tests.support.processes import stop_group
+from tests.support.processes import stop_groups
 
 ROOT = Path(__file__).resolve().parents[2]
 PULL = [{"prefect.deployments.steps.set_working_directory": {"directory": str(ROOT)}}]
@@ -78,13 +78,14 @@ def pools(prefect_harness, tmp_path_factory) -> Iterator[Pools]:
             client.create_work_pool(WorkPoolCreate(name=pool, type="process"))
         _deploy(client, run_step, "run-step", result.a)
     with contextlib.ExitStack() as cleanup:
+        workers: list[subprocess.Popen] = []
+        cleanup.callback(stop_groups, workers)  # both at once: the slower one is waited for, not the sum
         for mark, pool, limit in (("a", result.a, "1"), ("b", result.b, "2")):
             log = cleanup.enter_context(open(logs / f"worker-{mark}.log", "wb"))
-            proc = subprocess.Popen([sys.executable, "-m", "prefect", "worker", "start", "--pool", pool,
-                                     "--limit", limit], cwd=ROOT, env={**env, "LABFLOWS_WORKER_MARK": mark},
-                                    stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                    start_new_session=True)
-            cleanup.callback(stop_group, proc)
+            workers.append(subprocess.Popen([sys.executable, "-m", "prefect", "worker", "start", "--pool", pool,
+                                             "--limit", limit], cwd=ROOT, env={**env, "LABFLOWS_WORKER_MARK": mark},
+                                            stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                            start_new_session=True))
         yield result
 
 
