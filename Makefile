@@ -40,7 +40,7 @@ container-deps:
 	@sh tests/support/install_podman.sh
 
 test: $(TEST_STAMP) container-deps
-	$(PY) -m pytest -q -n 3 --dist loadscope --durations=15
+	$(PY) -m pytest -q -n 4 --dist loadscope --durations=15
 
 $(MUTATE_STAMP): pyproject.toml | $(UV)
 	$(call INSTALL,-e '.[mutate]')

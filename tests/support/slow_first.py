@@ -1,12 +1,12 @@
 """Pytest plugin: the modules that take longest run first, so that no worker ends the run alone.
 
-``make test`` hands whole modules to three pytest-xdist workers (``--dist loadscope``, module-scoped
+``make test`` hands whole modules to four pytest-xdist workers (``--dist loadscope``, module-scoped
 fixtures start servers and workers once per module). xdist's default order puts modules with many
 tests first, which left the few-test, minutes-long server modules for the end: one worker ran them
-while the others had finished (70 s of a 12-minute run). Longest first is the classic fix; the
-rest follow in collection order and fill the gaps.
+while the others had finished (70 s of a 12-minute run, with three workers). Longest first is the
+classic fix; the rest follow in collection order and fill the gaps.
 
-:data:`SLOW_MODULES` holds the modules' seconds as measured in a full ``make test`` (three workers
+:data:`SLOW_MODULES` holds the modules' seconds as measured in a full run (three workers
 on two cores). The figures only order the run: a stale one costs time, never a test.
 tests/test_slow_first.py checks that every listed module exists.
 
@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import pytest
 
-#: Module path (relative to the rootdir) -> seconds its tests took in a full ``make test``.
+#: Module path (relative to the rootdir) -> seconds its tests took in a full run.
 SLOW_MODULES: dict[str, float] = {
     "tests/cli/test_server.py": 293,
     "tests/deploy/test_step_runner.py": 244,
