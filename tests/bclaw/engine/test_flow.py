@@ -171,9 +171,11 @@ def test_cli_bad_input_exits_2_with_one_line_and_no_traceback(tmp_path):
     assert result.returncode == 2 and "cannot read file" in result.stderr
 
 
-def test_cli_hello_example_end_to_end_in_a_fresh_process(tmp_path):
+def test_cli_hello_example_end_to_end_in_a_fresh_process(tmp_path, harness_env):
+    # the session's server (PREFECT_API_URL, as on a deployment's machine): Prefect's temporary server
+    # of a fresh home would migrate a database from nothing first (tests/cli/test_server.py covers it)
     result = _cli("workflow", "examples/hello/workflow.yaml", "--job", "examples/hello/job.json",
-                  "--storage", str(tmp_path))
+                  "--storage", str(tmp_path), env={"PREFECT_API_URL": harness_env["PREFECT_API_URL"]})
     assert result.returncode == 0, result.stderr[-2000:]
     out = tmp_path / "example-bucket/hello-world/sample-001/hello.txt"
     lines = result.stdout.splitlines()
